@@ -1,0 +1,67 @@
+"""One FilterSet per list, shared by the HTML pages and the API."""
+
+import django_filters
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+
+from .models import Membership, Unit, User
+
+
+def visible_units(request):
+    if request is None:
+        return Unit.objects.none()
+    return Unit.objects.visible_to(request.user)
+
+
+@extend_schema_field(OpenApiTypes.INT)
+class UnitChoiceFilter(django_filters.ModelChoiceFilter):
+    """A unit id, limited to the requesting user's scope (an unknown or
+    out-of-scope id is a validation error, never a leak)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("queryset", visible_units)
+        super().__init__(*args, **kwargs)
+
+
+class UnitFilterSet(django_filters.FilterSet):
+    q = django_filters.CharFilter(method="search", label=_("Search"), max_length=100)
+    kind = django_filters.MultipleChoiceFilter(choices=Unit.Kind.choices, label=_("Kind"))
+    active = django_filters.BooleanFilter(label=_("Active"))
+    within = UnitChoiceFilter(method="filter_within", label=_("Within unit (subtree)"))
+    parent = UnitChoiceFilter(method="filter_parent", label=_("Parent unit"))
+
+    class Meta:
+        model = Unit
+        fields = ["q", "kind", "active", "within", "parent"]
+
+    def search(self, queryset, name, value):
+        return queryset.filter(Q(name__icontains=value) | Q(code__icontains=value))
+
+    def filter_within(self, queryset, name, unit):
+        return queryset.filter(path__startswith=unit.path)
+
+    def filter_parent(self, queryset, name, unit):
+        return queryset.filter(path__startswith=unit.path, depth=unit.depth + 1)
+
+
+class MembershipFilterSet(django_filters.FilterSet):
+    q = django_filters.CharFilter(method="search", label=_("Search"), max_length=100)
+    role = django_filters.MultipleChoiceFilter(choices=Membership.Role.choices, label=_("Role"))
+    active = django_filters.BooleanFilter(label=_("Active"))
+    unit = UnitChoiceFilter(label=_("Unit"))
+    within = UnitChoiceFilter(method="filter_within", label=_("Within unit (subtree)"))
+    user = django_filters.ModelChoiceFilter(queryset=User.objects.all(), label=_("User"))
+
+    class Meta:
+        model = Membership
+        fields = ["q", "role", "active", "unit", "within", "user"]
+
+    def search(self, queryset, name, value):
+        return queryset.filter(
+            Q(user__username__icontains=value) | Q(user__display_name__icontains=value) | Q(unit__name__icontains=value)
+        )
+
+    def filter_within(self, queryset, name, unit):
+        return queryset.filter(unit__path__startswith=unit.path)

@@ -1,0 +1,35 @@
+"""Which model permissions each role carries.
+
+Apps grant permissions to roles in their ``AppConfig.ready()``; a lower app
+never needs to know a higher one. Object-level rules (scope, the role held in
+*that* unit) are checked by the services; these permissions are the coarse
+gate used by views and the API (``view_*`` for reads)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+ROLE_PERMISSIONS: dict[str, set[str]] = defaultdict(set)
+
+
+def grant(roles, *perms: str) -> None:
+    for role in roles:
+        ROLE_PERMISSIONS[role].update(perms)
+
+
+def permissions_for(roles) -> set[str]:
+    perms: set[str] = set()
+    for role in roles:
+        perms |= ROLE_PERMISSIONS.get(role, set())
+    return perms
+
+
+def register_defaults() -> None:
+    from .models import Membership
+
+    everyone = Membership.Role.values
+    grant(everyone, "campaigns.view_unit", "campaigns.view_membership")
+    grant(
+        [Membership.Role.SUPERVISOR],
+        "campaigns.add_unit", "campaigns.change_unit", "campaigns.add_membership", "campaigns.change_membership",
+    )

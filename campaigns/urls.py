@@ -1,0 +1,19 @@
+from django.urls import path
+
+from . import views
+
+app_name = "campaigns"
+
+urlpatterns = [
+    path("units/", views.unit_list, name="unit_list"),
+    path("units/tree/", views.unit_tree, name="unit_tree"),
+    path("units/new/", views.unit_create, name="unit_create"),
+    path("units/import/", views.unit_import, name="unit_import"),
+    path("units/export.xlsx", views.unit_export, name="unit_export"),
+    path("units/<int:pk>/", views.unit_detail, name="unit_detail"),
+    path("units/<int:pk>/edit/", views.unit_edit, name="unit_edit"),
+    path("units/<int:pk>/move/", views.unit_move, name="unit_move"),
+    path("units/<int:pk>/active/", views.unit_set_active, name="unit_set_active"),
+    path("units/<int:pk>/members/", views.membership_add, name="membership_add"),
+    path("memberships/<int:pk>/end/", views.membership_end, name="membership_end"),
+]

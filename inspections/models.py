@@ -1,0 +1,1 @@
+"""Inspections, findings and the rectification loop (issue: rectification loop)."""

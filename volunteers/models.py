@@ -1,0 +1,1 @@
+"""Volunteers, teams, activities and service hours (issue: volunteers)."""
