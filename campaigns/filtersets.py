@@ -26,6 +26,8 @@ class UnitRefField(forms.ModelChoiceField):
         if value in self.empty_values:
             return None
         value = str(value).strip()
+        if "\x00" in value or len(value) > 40:
+            raise forms.ValidationError(_("No unit with this id or code in your scope."), code="invalid_choice")
         lookup = {"pk": value} if value.isdigit() and len(value) < 19 else {"code": value}
         try:
             return self.queryset.get(**lookup)
