@@ -57,6 +57,16 @@ def test_login_page_is_chinese_by_default(client, db):
     assert "创城办" in body
 
 
+def test_pages_stay_chinese_for_an_english_browser_until_switched(client, db):
+    body = client.get(reverse("login"), HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9").content.decode()
+    assert "<h1>登录</h1>" in body
+
+
+def test_password_change_page_is_chinese(personas, login):
+    body = login(personas.handler_a).get(reverse("password_change")).content.decode()
+    assert "修改密码" in body and "新密码" in body
+
+
 def test_switching_to_english_and_back(client, db):
     response = client.post(reverse("set_language"), {"language": "en", "next": reverse("login")})
     assert response.status_code == 302
