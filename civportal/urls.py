@@ -7,6 +7,7 @@ from rest_framework.routers import DefaultRouter
 
 from campaigns.api.views import MembershipViewSet, UnitViewSet
 from civportal.api.views import TokenLoginView
+from volunteers.api.views import ActivityViewSet, TeamViewSet, VolunteerViewSet
 
 from . import views
 
@@ -16,6 +17,9 @@ admin.site.site_title = _("civportal administration")
 router = DefaultRouter()
 router.register("units", UnitViewSet, basename="unit")
 router.register("memberships", MembershipViewSet, basename="membership")
+router.register("volunteers", VolunteerViewSet, basename="volunteer")
+router.register("teams", TeamViewSet, basename="team")
+router.register("activities", ActivityViewSet, basename="activity")
 
 api_urlpatterns = [
     path("auth/token/", TokenLoginView.as_view(), name="api-token"),
@@ -36,4 +40,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_urlpatterns)),
     path("", include("campaigns.urls")),
+    path("", include("volunteers.urls")),
 ]

@@ -24,3 +24,8 @@ def as_hours(minutes):
 @register.filter
 def stars(level) -> str:
     return "★" * int(level or 0)
+
+
+@register.filter
+def star_level(minutes) -> int:
+    return hours.star_level(minutes)
