@@ -25,6 +25,21 @@ class SelfRegistrationForm(forms.Form):
     skills = forms.CharField(label=_("skills"), max_length=200, required=False,
                              help_text=_("For example first aid, photography, sign language."))
 
+    def clean_phone(self):
+        """Checked here too, so every problem is reported at once (the service checks again)."""
+        from django.core.exceptions import ValidationError
+
+        from . import services
+
+        phone = services.normalize_phone(self.cleaned_data["phone"])
+        try:
+            services.validate_phone(phone)
+        except ValidationError as exc:
+            raise forms.ValidationError(exc.message_dict["phone"]) from exc
+        if services.phone_taken(phone):
+            raise forms.ValidationError(_("This phone number is already registered as a volunteer."))
+        return phone
+
 
 class VolunteerForm(forms.Form):
     name = forms.CharField(label=_("name"), max_length=50)

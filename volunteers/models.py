@@ -152,10 +152,12 @@ class ActivityQuerySet(models.QuerySet):
         account also sees every open activity (they may join any in the city)
         and the ones they signed up for."""
         q = scope_q(user, "unit__path")
-        volunteer = volunteer_of(user)
-        if volunteer is not None:
-            mine = Signup.objects.filter(activity=OuterRef("pk"), volunteer=volunteer)
-            q |= Q(status=Activity.Status.OPEN) | Q(Exists(mine))
+        if getattr(user, "is_authenticated", False):
+            # In SQL rather than a lookup first: no extra query on every list.
+            is_volunteer = Exists(Volunteer.objects.filter(user=user, status=Volunteer.Status.ACTIVE))
+            mine = Exists(Signup.objects.filter(
+                activity=OuterRef("pk"), volunteer__user=user, volunteer__status=Volunteer.Status.ACTIVE))
+            q |= (Q(status=Activity.Status.OPEN) & Q(is_volunteer)) | Q(mine)
         return self.filter(q)
 
 
