@@ -267,6 +267,7 @@ def team_list(request):
     queryset = (
         Team.objects.visible_to(request.user).select_related("unit", "leader")
         .annotate(member_count=Count("members", filter=Q(members__status=Volunteer.Status.ACTIVE)))
+        .order_by("unit__path", "name")
     )
     filterset = TeamFilterSet(request.GET or None, queryset=queryset, request=request)
     page = paginate(request, _filtered(filterset))
@@ -346,7 +347,7 @@ def team_set_leader(request, pk):
 def _activity_queryset(request):
     return Activity.objects.visible_to(request.user).select_related("unit", "team").annotate(
         taken=Count("signups", filter=~Q(signups__status=Signup.Status.CANCELLED))
-    )
+    ).order_by("-starts_at", "id")
 
 
 @staff_or_volunteer
