@@ -50,11 +50,29 @@ class VolunteerForm(forms.Form):
     birth_year = forms.IntegerField(label=_("birth year"), min_value=1900, max_value=2100, required=False)
     skills = forms.CharField(label=_("skills"), max_length=200, required=False)
     team = forms.ModelChoiceField(label=_("team"), queryset=Team.objects.none(), required=False)
+    account = forms.CharField(label=_("login account (username)"), max_length=150, required=False,
+                              help_text=_("Links an existing account, so the volunteer can sign up and scan QR codes."))
 
     def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["unit"].queryset = Unit.objects.visible_to(user).filter(kind=Unit.Kind.COMMUNITY, active=True)
         self.fields["team"].queryset = Team.objects.visible_to(user).filter(active=True)
+
+    def clean_account(self):
+        from campaigns.models import User
+
+        username = self.cleaned_data["account"].strip()
+        if not username:
+            return None
+        account = User.objects.filter(username=username, is_active=True).first()
+        if account is None:
+            raise forms.ValidationError(_("No active user with this username."))
+        return account
+
+    def service_data(self) -> dict:
+        data = dict(self.cleaned_data)
+        data["user"] = data.pop("account")
+        return data
 
 
 class ReviewForm(forms.Form):

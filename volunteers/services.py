@@ -114,8 +114,14 @@ def is_manager(user, unit: Unit) -> bool:
 
 # --- volunteers -----------------------------------------------------------
 
+def _check_account(user: User | None, *, exclude_pk: int | None = None) -> None:
+    if user is not None and Volunteer.objects.filter(user=user).exclude(pk=exclude_pk).exists():
+        raise ValidationError({"user": _("This account already belongs to another volunteer.")})
+
+
 def _save_new_volunteer(volunteer: Volunteer) -> Volunteer:
-    volunteer.full_clean(validate_constraints=False)
+    _check_account(volunteer.user)
+    volunteer.full_clean(validate_constraints=False, exclude=["user"])
     if phone_taken(volunteer.phone):
         raise _duplicate_phone()
     try:
@@ -175,9 +181,11 @@ def volunteer_create(
 
 def volunteer_update(
     *, actor: User, volunteer: Volunteer, name: str, phone: str, unit: Unit, id_number: str = "", gender: str = "",
-    birth_year: int | None = None, skills: str = "", team: Team | None = None,
+    birth_year: int | None = None, skills: str = "", team: Team | None = None, user: User | None = None,
 ) -> Volunteer:
+    """Change a volunteer's data; ``user`` links (or, with None, unlinks) a login account."""
     _require_manager(actor, volunteer.unit)
+    _check_account(user, exclude_pk=volunteer.pk)
     _check_community(unit)
     _require_manager(actor, unit)
     phone = normalize_phone(phone)
@@ -189,8 +197,8 @@ def volunteer_update(
         raise ValidationError({"team": _("Choose a team in your scope.")})
     volunteer.name, volunteer.phone, volunteer.unit = name.strip(), phone, unit
     volunteer.id_number, volunteer.gender, volunteer.birth_year = _check_id_number(id_number), gender, birth_year
-    volunteer.skills, volunteer.team = skills.strip(), team
-    volunteer.full_clean(validate_constraints=False)
+    volunteer.skills, volunteer.team, volunteer.user = skills.strip(), team, user
+    volunteer.full_clean(validate_constraints=False, exclude=["user"])
     volunteer._history_user = actor
     try:
         with transaction.atomic():

@@ -154,7 +154,7 @@ def volunteer_create(request):
     form = VolunteerForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
         try:
-            volunteer = services.volunteer_create(actor=request.user, **form.cleaned_data)
+            volunteer = services.volunteer_create(actor=request.user, **form.service_data())
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
@@ -171,10 +171,11 @@ def volunteer_edit(request, pk):
         raise PermissionDenied
     initial = {f: getattr(volunteer, f) for f in ("name", "phone", "unit", "id_number", "gender", "birth_year",
                                                    "skills", "team")}
+    initial["account"] = volunteer.user.username if volunteer.user else ""
     form = VolunteerForm(request.POST or None, initial=initial, user=request.user)
     if request.method == "POST" and form.is_valid():
         try:
-            services.volunteer_update(actor=request.user, volunteer=volunteer, **form.cleaned_data)
+            services.volunteer_update(actor=request.user, volunteer=volunteer, **form.service_data())
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:

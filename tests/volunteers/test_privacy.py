@@ -56,8 +56,8 @@ def test_other_community_handler_cannot_reach_the_volunteer_at_all(joined, login
     assert FULL not in api(joined.handler_c1).get("/api/v1/volunteers/").content.decode()
 
 
-def test_handler_of_the_volunteers_own_district_sees_the_full_phone(joined, login, api):
-    body = login(joined.handler_c1.__class__.objects.get(username="p_handler_a")).get(
+def test_handler_of_the_volunteers_own_district_sees_the_full_phone(joined, personas, login):
+    body = login(personas.handler_a).get(
         reverse("volunteers:volunteer_detail", args=[joined.other.pk])).content.decode()
     assert FULL in body and FULL_ID in body
 

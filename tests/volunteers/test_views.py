@@ -166,3 +166,23 @@ def test_create_forms_work_and_bad_input_is_a_form_error(vol, personas, login, c
         "name": "新人", "phone": vol.own.phone, "unit": city.community_a1.pk,
     })
     assert response.status_code == 200 and response.context["form"].errors.get("phone")
+
+
+def test_handler_links_a_login_account_and_the_api_update_keeps_it(vol, personas, login, api, city):
+    from tests.factories import UserFactory
+
+    account = UserFactory(username="citizen_zhao")
+    data = {"name": vol.other.name, "phone": vol.other.phone, "unit": vol.other.unit_id, "account": "citizen_zhao"}
+    response = login(personas.handler_a).post(reverse("volunteers:volunteer_edit", args=[vol.other.pk]), data)
+    assert response.status_code == 302
+    vol.other.refresh_from_db()
+    assert vol.other.user == account
+    api(personas.handler_a).patch(f"/api/v1/volunteers/{vol.other.pk}/", {"skills": "急救"}, format="json")
+    vol.other.refresh_from_db()
+    assert (vol.other.user, vol.other.skills) == (account, "急救")
+    # An account belongs to one volunteer only.
+    data = {"name": vol.own.name, "phone": vol.own.phone, "unit": vol.own.unit_id, "account": "citizen_zhao"}
+    response = login(personas.handler_a).post(reverse("volunteers:volunteer_edit", args=[vol.own.pk]), data)
+    assert response.status_code == 200 and response.context["form"].non_field_errors()
+    vol.own.refresh_from_db()
+    assert vol.own.user == vol.account

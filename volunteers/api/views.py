@@ -55,7 +55,7 @@ class VolunteerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.
         serializer = self.get_serializer(data=request.data, partial=kwargs.pop("partial", False))
         serializer.is_valid(raise_exception=True)
         data = {f: getattr(volunteer, f) for f in ("name", "phone", "unit", "id_number", "gender", "birth_year",
-                                                   "skills", "team")}
+                                                   "skills", "team", "user")}
         data.update(serializer.validated_data)
         volunteer = services.volunteer_update(actor=request.user, volunteer=volunteer, **data)
         return self._out(volunteer)
