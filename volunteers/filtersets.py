@@ -14,7 +14,7 @@ from .models import Activity, HourEntry, Team, Volunteer
 
 class VolunteerFilterSet(django_filters.FilterSet):
     q = django_filters.CharFilter(method="search", label=_("Search by name"), max_length=50)
-    status = django_filters.MultipleChoiceFilter(choices=Volunteer.Status.choices, label=_("Status"))
+    status = django_filters.MultipleChoiceFilter(choices=Volunteer.Status.choices, label=_("Status"), distinct=False)
     within = UnitChoiceFilter(method="filter_within", label=_("Within unit (subtree)"))
     team = django_filters.NumberFilter(field_name="team_id", label=_("Team id"))
     source = django_filters.ChoiceFilter(choices=Volunteer.Source.choices, label=_("Source"))
@@ -45,8 +45,8 @@ class TeamFilterSet(django_filters.FilterSet):
 
 class ActivityFilterSet(django_filters.FilterSet):
     q = django_filters.CharFilter(method="search", label=_("Search"), max_length=100)
-    category = django_filters.MultipleChoiceFilter(choices=Activity.Category.choices, label=_("Category"))
-    status = django_filters.MultipleChoiceFilter(choices=Activity.Status.choices, label=_("Status"))
+    category = django_filters.MultipleChoiceFilter(choices=Activity.Category.choices, label=_("Category"), distinct=False)
+    status = django_filters.MultipleChoiceFilter(choices=Activity.Status.choices, label=_("Status"), distinct=False)
     within = UnitChoiceFilter(method="filter_within", label=_("Within unit (subtree)"))
     starts_after = django_filters.DateFilter(field_name="starts_at", lookup_expr="date__gte", label=_("Starts on or after"))
     starts_before = django_filters.DateFilter(field_name="starts_at", lookup_expr="date__lte",

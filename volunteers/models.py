@@ -102,7 +102,9 @@ class Volunteer(TimeStampedModel):
     class Meta:
         verbose_name = _("volunteer")
         verbose_name_plural = _("volunteers")
-        ordering = ["unit_id", "name", "id"]
+        # Newest first: the primary key index serves "the first 50 in my scope"
+        # without sorting the whole subtree (200k volunteers city-wide).
+        ordering = ["-id"]
         constraints = [
             # One person, one registration: a refused application frees the number.
             models.UniqueConstraint(fields=["phone"], condition=~Q(status="rejected"), name="volunteer_phone_unique"),

@@ -26,8 +26,8 @@ class VolunteerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.
 
     serializer_class = VolunteerSerializer
     filterset_class = VolunteerFilterSet
-    ordering_fields = ["name", "registered_on", "created_at"]
-    ordering = ["unit__path", "name", "id"]
+    ordering_fields = ["id", "name", "registered_on", "created_at"]
+    ordering = ["-id"]
     action_permissions = {"review": ["volunteers.change_volunteer"], "set_status": ["volunteers.change_volunteer"]}
 
     def get_queryset(self):
