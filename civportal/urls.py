@@ -8,6 +8,7 @@ from rest_framework.routers import DefaultRouter
 
 from campaigns.api.views import MembershipViewSet, UnitViewSet
 from civportal.api.views import TokenLoginView
+from volunteers.api.views import ActivityViewSet, TeamViewSet, VolunteerViewSet
 
 from . import views
 
@@ -17,6 +18,9 @@ admin.site.site_title = _("civportal administration")
 router = DefaultRouter()
 router.register("units", UnitViewSet, basename="unit")
 router.register("memberships", MembershipViewSet, basename="membership")
+router.register("volunteers", VolunteerViewSet, basename="volunteer")
+router.register("teams", TeamViewSet, basename="team")
+router.register("activities", ActivityViewSet, basename="activity")
 
 # Swagger UI styles itself with injected <style> elements and may start a
 # blob: worker; allow those on the docs page only (scripts stay 'self').
@@ -42,4 +46,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_urlpatterns)),
     path("", include("campaigns.urls")),
+    path("", include("volunteers.urls")),
 ]
