@@ -6,6 +6,9 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from rest_framework.routers import DefaultRouter
 
 from campaigns.api.views import MembershipViewSet, UnitViewSet
+from campaigns.planning.api import (
+    CampaignViewSet, IndicatorSystemViewSet, IndicatorViewSet, PointTypeViewSet, PointViewSet, WorkItemViewSet,
+)
 from civportal.api.views import TokenLoginView
 
 from . import views
@@ -16,6 +19,12 @@ admin.site.site_title = _("civportal administration")
 router = DefaultRouter()
 router.register("units", UnitViewSet, basename="unit")
 router.register("memberships", MembershipViewSet, basename="membership")
+router.register("campaigns", CampaignViewSet, basename="campaign")
+router.register("indicator-systems", IndicatorSystemViewSet, basename="indicator-system")
+router.register("indicators", IndicatorViewSet, basename="indicator")
+router.register("point-types", PointTypeViewSet, basename="point-type")
+router.register("points", PointViewSet, basename="point")
+router.register("work-items", WorkItemViewSet, basename="work-item")
 
 api_urlpatterns = [
     path("auth/token/", TokenLoginView.as_view(), name="api-token"),
