@@ -58,7 +58,7 @@ class IndicatorSystemViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, m
     action_permissions = {"publish": ["campaigns.change_indicatorsystem"], "copy": ["campaigns.add_indicatorsystem"]}
 
     def get_queryset(self):
-        return IndicatorSystem.objects.annotate(
+        return IndicatorSystem.objects.order_by("-effective_from", "name", "pk").annotate(
             indicator_count=Count("indicators"),
             total_points=Sum("indicators__points", filter=Q(indicators__level=Indicator.Level.CRITERION)),
         )

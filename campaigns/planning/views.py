@@ -92,7 +92,7 @@ def campaign_form(request, pk=None):
 @login_required
 @permission_required("campaigns.view_indicatorsystem", raise_exception=True)
 def edition_list(request):
-    qs = IndicatorSystem.objects.annotate(
+    qs = IndicatorSystem.objects.order_by("-effective_from", "name", "pk").annotate(
         indicator_count=Count("indicators"),
         total_points=Sum("indicators__points", filter=Q(indicators__level=Indicator.Level.CRITERION)),
     )
@@ -360,8 +360,10 @@ def get_work_item(user, pk) -> WorkItem:
     return get_object_or_404(selectors.work_items(user).select_related("campaign__indicator_system"), pk=pk)
 
 
-def _ledger(request, *, queryset, template: str, context: dict):
+def _ledger(request, *, queryset, template: str, context: dict, hide=("lead_unit",)):
     filterset = WorkItemFilterSet(request.GET or None, queryset=queryset, request=request)
+    for name in hide:  # redundant on this page; each dropdown costs a query
+        filterset.form.fields.pop(name, None)
     page = paginate(request, _filtered(filterset))
     return render(request, template, {"filter": filterset, "page": page, "today": timezone.localdate(), **context})
 
@@ -371,7 +373,7 @@ def _ledger(request, *, queryset, template: str, context: dict):
 def campaign_ledger(request, pk):
     campaign = get_campaign(request.user, pk)
     return _ledger(request, queryset=selectors.work_items(request.user).filter(campaign=campaign),
-                   template="campaigns/workitem_list.html",
+                   template="campaigns/workitem_list.html", hide=("campaign", "lead_unit"),
                    context={"campaign": campaign, "can_edit": request.user.has_perm("campaigns.add_workitem")})
 
 
@@ -380,7 +382,7 @@ def campaign_ledger(request, pk):
 def unit_ledger(request, pk):
     unit = get_object_or_404(Unit.objects.visible_to(request.user), pk=pk)
     return _ledger(request, queryset=selectors.work_items(request.user).involving(unit),
-                   template="campaigns/workitem_list.html", context={"unit": unit})
+                   template="campaigns/workitem_list.html", context={"unit": unit}, hide=("lead_unit", "within"))
 
 
 @login_required
