@@ -278,6 +278,14 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
+    # Several models have a "kind"/"status" field with different choices; name each enum.
+    "ENUM_NAME_OVERRIDES": {
+        "UnitKindEnum": "campaigns.models.Unit.Kind",
+        "ProgressReportKindEnum": "campaigns.models.ProgressReport.Kind",
+        "CampaignStatusEnum": "campaigns.models.Campaign.Status",
+        "IndicatorSystemStatusEnum": "campaigns.models.IndicatorSystem.Status",
+        "WorkItemStatusEnum": "campaigns.models.WorkItem.Status",
+    },
 }
 
 # --- Celery ---------------------------------------------------------------
