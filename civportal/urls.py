@@ -7,7 +7,8 @@ from rest_framework.routers import DefaultRouter
 
 from campaigns.api.views import MembershipViewSet, UnitViewSet
 from campaigns.planning.api import (
-    CampaignViewSet, IndicatorSystemViewSet, IndicatorViewSet, PointTypeViewSet, PointViewSet, WorkItemViewSet,
+    CampaignViewSet, ImportJobViewSet, IndicatorSystemViewSet, IndicatorViewSet, PointTypeViewSet, PointViewSet,
+    WorkItemViewSet,
 )
 from civportal.api.views import TokenLoginView
 
@@ -25,6 +26,7 @@ router.register("indicators", IndicatorViewSet, basename="indicator")
 router.register("point-types", PointTypeViewSet, basename="point-type")
 router.register("points", PointViewSet, basename="point")
 router.register("work-items", WorkItemViewSet, basename="work-item")
+router.register("import-jobs", ImportJobViewSet, basename="import-job")
 
 api_urlpatterns = [
     path("auth/token/", TokenLoginView.as_view(), name="api-token"),

@@ -5,6 +5,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+import time_machine
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import translation
@@ -192,10 +193,13 @@ def test_ledger_import_and_export(personas, city):
     item = WorkItem.objects.get(title="清理道路")
     assert item.indicator == plan.criterion and item.deadline == dt.date(2026, 6, 30)
     assert set(item.cooperating_units.all()) == {city.department, city.district_b}
-    rows = list(ledger_io.ledger_rows(WorkItem.objects.filter(pk=item.pk)))
-    assert rows[0][:6] == ["1.1.1.1", "清理道路", city.district_a.name, f"{city.department.name}、{city.district_b.name}",
-                           dt.date(2026, 6, 30), "未开始"] or rows[0][:5] == [
-        "1.1.1.1", "清理道路", city.district_a.name, f"{city.district_b.name}、{city.department.name}", dt.date(2026, 6, 30)]
+    with time_machine.travel(dt.datetime(2026, 5, 1, 10, tzinfo=dt.timezone.utc)):
+        rows = list(ledger_io.ledger_rows(WorkItem.objects.filter(pk=item.pk)))
+    with time_machine.travel(dt.datetime(2026, 7, 1, 10, tzinfo=dt.timezone.utc)):
+        assert list(ledger_io.ledger_rows(WorkItem.objects.filter(pk=item.pk)))[0][6] == "是"
+    # Cooperating units in tree order: district B was created before the department.
+    assert rows == [["1.1.1.1", "清理道路", city.district_a.name, f"{city.district_b.name}、{city.department.name}",
+                     dt.date(2026, 6, 30), "未开始", "否", ""]]
 
 
 def test_ledger_import_rejects_unknown_indicator_units_and_dates(personas, city):

@@ -41,7 +41,7 @@ def count(client, url):
     return len(ctx.captured_queries)
 
 
-API_LISTS = ["campaigns", "indicator-systems", "indicators", "point-types", "points", "work-items"]
+API_LISTS = ["campaigns", "indicator-systems", "indicators", "point-types", "points", "work-items", "import-jobs"]
 
 
 @pytest.mark.parametrize("resource", API_LISTS)
