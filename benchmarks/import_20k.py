@@ -30,6 +30,7 @@ from openpyxl import Workbook  # noqa: E402
 
 from campaigns.models import Campaign, Indicator, PointType, Unit, User  # noqa: E402
 from campaigns.planning import ledger_io  # noqa: E402
+from civportal.xlsx import ImportRejected  # noqa: E402
 
 
 class Rollback(Exception):
@@ -67,6 +68,8 @@ def main() -> None:
     ledger = sheet([["指标编码", "工作任务", "牵头单位", "配合单位", "完成时限"]] + [
         [codes[i % len(codes)], f"测试任务{i}", leads[i % len(leads)], leads[(i + 1) % len(leads)], "2026-12-31"]
         for i in range(n)])
+    bad = sheet([["点位名称", "点位类型", "属地单位"]] + [
+        [f"坏点位{i}", types[i % len(types)] if i % 10 else "不存在的类型", grids[i % len(grids)]] for i in range(n)])
     print(f"sheets: points {points.size / 1e6:.1f} MB, ledger {ledger.size / 1e6:.1f} MB, {n} rows each")
     try:
         with transaction.atomic():
@@ -78,6 +81,11 @@ def main() -> None:
                 started = time.perf_counter()
                 result = run()
                 print(f"{label}: {result.created} created in {time.perf_counter() - started:.1f} s")
+            started = time.perf_counter()
+            try:
+                ledger_io.import_points(actor=actor, upload=bad)
+            except ImportRejected as exc:
+                print(f"bad points sheet: {len(exc.errors)} row errors reported in {time.perf_counter() - started:.1f} s")
             if not args.keep:
                 raise Rollback
     except Rollback:
