@@ -222,3 +222,20 @@ def test_small_edition_rollup_sums_criteria(db):
     system = small_edition()
     totals = {n.code: n.total_points for n in system.indicators.with_rollup()}
     assert totals["1"] == Decimal("5") and totals["1.1.1.2"] == Decimal("2")
+
+
+def test_demo_edition_export_import_export_round_trip_is_identical(client, personas):
+    from campaigns.planning import demo
+
+    demo._point_types()
+    first = demo._edition(personas.supervisor)
+    client.force_login(personas.supervisor)
+
+    def export(system):
+        response = client.get(f"/editions/{system.pk}/export.xlsx")
+        return SimpleUploadedFile("e.xlsx", b"".join(response.streaming_content))
+
+    second, _ = indicator_io.import_edition(actor=personas.supervisor, upload=export(first), name="再导入")
+    third, _ = indicator_io.import_edition(actor=personas.supervisor, upload=export(second), name="再再导入")
+    assert tree(first) == tree(second) == tree(third)
+    assert len(tree(first)) == first.indicators.count() > 150
