@@ -10,3 +10,10 @@ class CampaignsConfig(AppConfig):
         from . import roles
 
         roles.register_defaults()
+        roles.register_planning()
+
+        from .planning import demo
+
+        from . import demo as hooks
+
+        hooks.register(demo.load)

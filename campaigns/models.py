@@ -6,7 +6,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 from django.db.models import Q
-from django.db.models.functions import Length, Substr
+from django.db.models.functions import Coalesce, Length, Substr
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 from treebeard.mp_tree import MP_Node, MP_NodeManager, MP_NodeQuerySet
@@ -186,3 +186,457 @@ class Membership(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.user} · {self.unit} · {self.get_role_display()}"
+
+
+# --- plans: editions, campaigns, places, the task ledger ----------------------------------------
+
+
+class IndicatorSystem(TimeStampedModel):
+    """An edition of the national evaluation system (测评体系, e.g. "2021版"):
+    the tree of sections, items, contents and criteria the office is judged
+    by. Editions are data imported from Excel; a published edition used by an
+    active campaign is frozen and changed by copying it to a new edition."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("draft")
+        PUBLISHED = "published", _("published")
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.DRAFT)
+    effective_from = models.DateField(_("effective from"), null=True, blank=True)
+    effective_until = models.DateField(_("effective until"), null=True, blank=True)
+    is_sample = models.BooleanField(
+        _("sample"), default=False, help_text=_("Demonstration data, not an official edition.")
+    )
+    description = models.TextField(_("description"), blank=True)
+    copied_from = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="copies", verbose_name=_("copied from")
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+        related_name="created_indicator_systems", verbose_name=_("created by"),
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("indicator edition")
+        verbose_name_plural = _("indicator editions")
+        ordering = ["-effective_from", "name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(effective_until__isnull=True)
+                | Q(effective_from__isnull=True)
+                | Q(effective_until__gte=models.F("effective_from")),
+                name="indicator_system_dates_ordered",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PointType(TimeStampedModel):
+    """A kind of evaluation place (农贸市场, 背街小巷, 公园广场 …) with the weight
+    its visits carry in the monthly score."""
+
+    code = models.CharField(_("code"), max_length=40, unique=True)
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    weight = models.DecimalField(_("weight"), max_digits=6, decimal_places=2, default=1)
+    active = models.BooleanField(_("active"), default=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("point type")
+        verbose_name_plural = _("point types")
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class IndicatorQuerySet(models.QuerySet):
+    def subtree_of(self, indicator: Indicator) -> IndicatorQuerySet:
+        return self.filter(system_id=indicator.system_id, path__startswith=indicator.path)
+
+    def leaves(self) -> IndicatorQuerySet:
+        return self.filter(level=Indicator.Level.CRITERION)
+
+    def with_rollup(self) -> IndicatorQuerySet:
+        """Annotate ``total_points``: the points of the criteria under each node
+        (a node's own points when it is a criterion), summed in SQL."""
+        criteria = (
+            Indicator.objects.filter(
+                system_id=models.OuterRef("system_id"),
+                path__startswith=models.OuterRef("path"),
+                level=Indicator.Level.CRITERION,
+            )
+            .order_by()
+            .values("system_id")
+            .annotate(total=models.Sum("points"))
+            .values("total")
+        )
+        return self.annotate(total_points=Coalesce(models.Subquery(criteria), models.F("points")))
+
+
+class Indicator(models.Model):
+    """One node of an edition: a section (版块), item (测评项目), content (测评内容)
+    or criterion (测评标准). Criteria carry the points and the evaluation
+    method; upper levels roll their criteria up. ``path`` is a materialized
+    path (4 characters per level) so a subtree is an indexed prefix match."""
+
+    class Level(models.TextChoices):
+        SECTION = "section", _("section")
+        ITEM = "item", _("item")
+        CONTENT = "content", _("content")
+        CRITERION = "criterion", _("criterion")
+
+    class Method(models.TextChoices):
+        FIELD = "field", _("field inspection")
+        MATERIAL = "material", _("material review")
+        SURVEY = "survey", _("questionnaire survey")
+        ONLINE = "online", _("online check")
+
+    LEVELS = [Level.SECTION, Level.ITEM, Level.CONTENT, Level.CRITERION]
+    STEPLEN = 4
+
+    system = models.ForeignKey(
+        IndicatorSystem, on_delete=models.PROTECT, related_name="indicators", verbose_name=_("edition")
+    )
+    parent = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="children", verbose_name=_("parent")
+    )
+    path = models.CharField(_("path"), max_length=64)
+    depth = models.PositiveSmallIntegerField(_("depth"))
+    level = models.CharField(_("level"), max_length=20, choices=Level.choices)
+    code = models.CharField(_("code"), max_length=40)
+    name = models.CharField(_("name"), max_length=500)
+    points = models.DecimalField(_("points"), max_digits=7, decimal_places=2, default=0)
+    method = models.CharField(_("evaluation method"), max_length=20, choices=Method.choices, blank=True)
+    point_types = models.ManyToManyField(
+        PointType, blank=True, related_name="indicators", verbose_name=_("applicable point types")
+    )
+    description = models.TextField(_("description"), blank=True)
+
+    objects = IndicatorQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("indicator")
+        verbose_name_plural = _("indicators")
+        ordering = ["system_id", "path"]
+        constraints = [
+            models.UniqueConstraint(fields=["system", "code"], name="indicator_code_unique_per_system"),
+            # Also serves subtree lookups: system = X AND path LIKE 'p%'.
+            models.UniqueConstraint(fields=["system", "path"], name="indicator_path_unique_per_system"),
+            models.CheckConstraint(condition=Q(points__gte=0), name="indicator_points_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+    @staticmethod
+    def step(position: int) -> str:
+        """The path segment of the ``position``-th child (1-based), base 36."""
+        digits = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+        out = ""
+        for _i in range(Indicator.STEPLEN):
+            position, rest = divmod(position, 36)
+            out = digits[rest] + out
+        return out
+
+
+class CampaignQuerySet(models.QuerySet):
+    def visible_to(self, user) -> CampaignQuerySet:
+        """Campaigns are city-wide plans: everyone with a role reads them."""
+        from .scope import scope_paths
+
+        return self if scope_paths(user) != [] else self.none()
+
+    def active(self) -> CampaignQuerySet:
+        return self.filter(status=Campaign.Status.ACTIVE)
+
+
+class Campaign(TimeStampedModel):
+    """A campaign period the office plans and inspects against (e.g. "2026年
+    创建全国文明城市"), bound to one indicator edition."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("draft")
+        ACTIVE = "active", _("active")
+        CLOSED = "closed", _("closed")
+
+    name = models.CharField(_("name"), max_length=120, unique=True)
+    starts_on = models.DateField(_("starts on"))
+    ends_on = models.DateField(_("ends on"))
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.DRAFT)
+    description = models.TextField(_("description"), blank=True)
+    indicator_system = models.ForeignKey(
+        IndicatorSystem, on_delete=models.PROTECT, null=True, blank=True, related_name="campaigns",
+        verbose_name=_("indicator edition"),
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+        related_name="created_campaigns", verbose_name=_("created by"),
+    )
+
+    objects = CampaignQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("campaign")
+        verbose_name_plural = _("campaigns")
+        ordering = ["-starts_on", "name"]
+        constraints = [
+            models.CheckConstraint(condition=Q(ends_on__gte=models.F("starts_on")), name="campaign_period_ordered"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PointQuerySet(models.QuerySet):
+    def visible_to(self, user) -> PointQuerySet:
+        """Points whose territorial unit is in scope, plus those a department in
+        scope supervises."""
+        from .scope import scope_paths, scope_q
+
+        if scope_paths(user) is None:
+            return self
+        return self.filter(scope_q(user, "unit__path") | scope_q(user, "department__path"))
+
+    def active(self) -> PointQuerySet:
+        return self.filter(active=True)
+
+
+class Point(TimeStampedModel):
+    """An evaluation place (测评点位) inspectors visit: a market, back street,
+    park, school gate … It lies in a territorial unit and may have a
+    supervising municipal department."""
+
+    code = models.CharField(_("code"), max_length=40, blank=True)
+    name = models.CharField(_("name"), max_length=200)
+    point_type = models.ForeignKey(PointType, on_delete=models.PROTECT, related_name="points", verbose_name=_("type"))
+    address = models.CharField(_("address"), max_length=300, blank=True)
+    latitude = models.DecimalField(_("latitude"), max_digits=9, decimal_places=6, null=True, blank=True)
+    longitude = models.DecimalField(_("longitude"), max_digits=9, decimal_places=6, null=True, blank=True)
+    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="points", verbose_name=_("territorial unit"))
+    department = models.ForeignKey(
+        Unit, on_delete=models.PROTECT, null=True, blank=True, related_name="supervised_points",
+        verbose_name=_("supervising department"),
+    )
+    active = models.BooleanField(_("active"), default=True)
+
+    objects = PointQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("evaluation point")
+        verbose_name_plural = _("evaluation points")
+        ordering = ["point_type_id", "name", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["code"], condition=~Q(code=""), name="point_code_unique"),
+            models.CheckConstraint(
+                condition=Q(latitude__isnull=True) | Q(latitude__gte=-90, latitude__lte=90), name="point_latitude_range"
+            ),
+            models.CheckConstraint(
+                condition=Q(longitude__isnull=True) | Q(longitude__gte=-180, longitude__lte=180),
+                name="point_longitude_range",
+            ),
+        ]
+        indexes = [
+            # The point list: "active points of type T" (the unit filter uses the unit's path index).
+            models.Index(fields=["point_type", "active"], name="point_type_active_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class WorkItemQuerySet(models.QuerySet):
+    def visible_to(self, user) -> WorkItemQuerySet:
+        """Work items led by, or shared with, a unit in the user's scope."""
+        from .scope import scope_paths, scope_q
+
+        if scope_paths(user) is None:
+            return self
+        shared = WorkItem.cooperating_units.through.objects.filter(
+            scope_q(user, "unit__path"), workitem_id=models.OuterRef("pk")
+        )
+        return self.filter(scope_q(user, "lead_unit__path") | models.Exists(shared))
+
+    def involving(self, unit: Unit) -> WorkItemQuerySet:
+        """Items whose lead or a cooperating unit lies in ``unit``'s subtree."""
+        shared = WorkItem.cooperating_units.through.objects.filter(
+            unit__path__startswith=unit.path, workitem_id=models.OuterRef("pk")
+        )
+        return self.filter(Q(lead_unit__path__startswith=unit.path) | models.Exists(shared))
+
+    def overdue(self, today) -> WorkItemQuerySet:
+        return self.filter(deadline__lt=today, status__in=WorkItem.OPEN_STATUSES)
+
+    def not_overdue(self, today) -> WorkItemQuerySet:
+        return self.exclude(deadline__lt=today, status__in=WorkItem.OPEN_STATUSES)
+
+
+class WorkItem(TimeStampedModel):
+    """A line of the task breakdown ledger (任务分解台账): what a lead unit,
+    helped by cooperating units, must get done for a criterion by a deadline.
+    Units report progress; the campaign office verifies. Overdue is a flag
+    derived from the deadline, not a status."""
+
+    class Status(models.TextChoices):
+        NOT_STARTED = "not_started", _("not started")
+        IN_PROGRESS = "in_progress", _("in progress")
+        SUBMITTED = "submitted", _("submitted")
+        VERIFIED = "verified", _("verified")
+
+    OPEN_STATUSES = [Status.NOT_STARTED, Status.IN_PROGRESS]
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="work_items", verbose_name=_("campaign"))
+    indicator = models.ForeignKey(
+        Indicator, on_delete=models.PROTECT, null=True, blank=True, related_name="work_items",
+        verbose_name=_("indicator"),
+    )
+    title = models.CharField(_("title"), max_length=300)
+    description = models.TextField(_("description"), blank=True)
+    lead_unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="led_work_items", verbose_name=_("lead unit"))
+    cooperating_units = models.ManyToManyField(
+        Unit, blank=True, related_name="cooperating_work_items", verbose_name=_("cooperating units")
+    )
+    deadline = models.DateField(_("deadline"))
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.NOT_STARTED)
+    submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True)
+    verified_at = models.DateTimeField(_("verified at"), null=True, blank=True)
+    verified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+        related_name="verified_work_items", verbose_name=_("verified by"),
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+        related_name="created_work_items", verbose_name=_("created by"),
+    )
+
+    objects = WorkItemQuerySet.as_manager()
+    history = HistoricalRecords(m2m_fields=[cooperating_units])
+
+    class Meta:
+        verbose_name = _("work item")
+        verbose_name_plural = _("work items")
+        ordering = ["deadline", "id"]
+        indexes = [
+            # The campaign ledger filtered by status and sorted/filtered by deadline (overdue).
+            models.Index(fields=["campaign", "status", "deadline"], name="workitem_campaign_status_idx"),
+            # A unit's own ledger and deadline reminders.
+            models.Index(fields=["lead_unit", "deadline"], name="workitem_lead_deadline_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def is_overdue(self, today) -> bool:
+        return self.status in self.OPEN_STATUSES and self.deadline < today
+
+
+class ProgressReport(models.Model):
+    """An entry on a work item's timeline: a unit's progress note or
+    submission, or the office's verification or return, with attachments."""
+
+    class Kind(models.TextChoices):
+        PROGRESS = "progress", _("progress report")
+        SUBMISSION = "submission", _("submitted for verification")
+        VERIFICATION = "verification", _("verified")
+        RETURN = "return", _("returned")
+
+    work_item = models.ForeignKey(
+        WorkItem, on_delete=models.PROTECT, related_name="progress_reports", verbose_name=_("work item")
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices, default=Kind.PROGRESS)
+    unit = models.ForeignKey(
+        Unit, on_delete=models.PROTECT, null=True, blank=True, related_name="progress_reports",
+        verbose_name=_("reporting unit"),
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="progress_reports", verbose_name=_("author")
+    )
+    text = models.TextField(_("text"))
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("progress report")
+        verbose_name_plural = _("progress reports")
+        ordering = ["work_item_id", "created_at", "id"]
+        indexes = [
+            # "latest progress" per work item in the ledger export.
+            models.Index(fields=["work_item", "-created_at"], name="progress_item_latest_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.work_item} · {self.get_kind_display()}"
+
+
+def progress_attachment_path(instance: ProgressAttachment, filename: str) -> str:
+    return f"work-items/{instance.report.work_item_id}/{filename}"
+
+
+class ProgressAttachment(models.Model):
+    """A file (document, photo, spreadsheet) backing a progress report."""
+
+    report = models.ForeignKey(
+        ProgressReport, on_delete=models.PROTECT, related_name="attachments", verbose_name=_("progress report")
+    )
+    file = models.FileField(_("file"), upload_to=progress_attachment_path, max_length=300)
+    original_name = models.CharField(_("file name"), max_length=200)
+    size = models.PositiveIntegerField(_("size"), default=0)
+
+    class Meta:
+        verbose_name = _("attachment")
+        verbose_name_plural = _("attachments")
+        ordering = ["report_id", "id"]
+
+    def __str__(self) -> str:
+        return self.original_name
+
+
+class ImportJob(TimeStampedModel):
+    """A spreadsheet import run in the background: who started it, how far it
+    got and what came of it (counts, or the row-level errors)."""
+
+    class Kind(models.TextChoices):
+        POINTS = "points", _("evaluation points")
+        WORK_ITEMS = "work_items", _("work items")
+        INDICATORS = "indicators", _("indicator edition")
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("queued")
+        RUNNING = "running", _("running")
+        SUCCEEDED = "succeeded", _("succeeded")
+        FAILED = "failed", _("failed")
+
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.QUEUED)
+    file = models.FileField(_("file"), upload_to="imports/%Y/%m/", max_length=300)
+    original_name = models.CharField(_("file name"), max_length=200)
+    params = models.JSONField(_("parameters"), default=dict, blank=True)
+    progress = models.PositiveSmallIntegerField(_("progress (%)"), default=0)
+    total_rows = models.PositiveIntegerField(_("rows"), default=0)
+    created_count = models.PositiveIntegerField(_("imported"), default=0)
+    errors = models.JSONField(_("errors"), default=list, blank=True)
+    message = models.CharField(_("message"), max_length=500, blank=True)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="import_jobs", verbose_name=_("started by")
+    )
+
+    class Meta:
+        verbose_name = _("import job")
+        verbose_name_plural = _("import jobs")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} · {self.original_name}"
+
+    @property
+    def finished(self) -> bool:
+        return self.status in (self.Status.SUCCEEDED, self.Status.FAILED)

@@ -33,3 +33,26 @@ def register_defaults() -> None:
         [Membership.Role.SUPERVISOR],
         "campaigns.add_unit", "campaigns.change_unit", "campaigns.add_membership", "campaigns.change_membership",
     )
+
+
+def register_planning() -> None:
+    from .models import Membership
+
+    Role = Membership.Role
+    everyone = Role.values
+    grant(
+        everyone,
+        "campaigns.view_campaign", "campaigns.view_indicatorsystem", "campaigns.view_indicator",
+        "campaigns.view_pointtype", "campaigns.view_point", "campaigns.view_workitem", "campaigns.view_progressreport",
+        "campaigns.view_importjob",
+    )
+    grant(
+        [Role.SUPERVISOR],
+        "campaigns.add_campaign", "campaigns.change_campaign",
+        "campaigns.add_indicatorsystem", "campaigns.change_indicatorsystem", "campaigns.change_indicator",
+        "campaigns.add_pointtype", "campaigns.change_pointtype",
+        "campaigns.add_point", "campaigns.change_point",
+        "campaigns.add_workitem", "campaigns.change_workitem",
+    )
+    # Units report progress on (and submit) the work they lead or share.
+    grant([Role.HANDLER, Role.HEAD], "campaigns.add_progressreport")

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from . import views
+from .planning.urls import urlpatterns as planning_urlpatterns
 
 app_name = "campaigns"
 
@@ -16,4 +17,4 @@ urlpatterns = [
     path("units/<int:pk>/active/", views.unit_set_active, name="unit_set_active"),
     path("units/<int:pk>/members/", views.membership_add, name="membership_add"),
     path("memberships/<int:pk>/end/", views.membership_end, name="membership_end"),
-]
+] + planning_urlpatterns

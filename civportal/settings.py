@@ -281,6 +281,14 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
+    # Several models have a "kind"/"status" field with different choices; name each enum.
+    "ENUM_NAME_OVERRIDES": {
+        "UnitKindEnum": "campaigns.models.Unit.Kind",
+        "ProgressReportKindEnum": "campaigns.models.ProgressReport.Kind",
+        "CampaignStatusEnum": "campaigns.models.Campaign.Status",
+        "IndicatorSystemStatusEnum": "campaigns.models.IndicatorSystem.Status",
+        "WorkItemStatusEnum": "campaigns.models.WorkItem.Status",
+    },
 }
 
 # --- Celery ---------------------------------------------------------------
@@ -333,3 +341,12 @@ LOGGING = {
 }
 
 PORTAL_NAME = _("Civilized City Campaign Portal")
+
+# --- planning -------------------------------------------------------------
+# Spreadsheets larger than this import in the background (Celery) with a progress page.
+INLINE_IMPORT_BYTES = int(os.environ.get("INLINE_IMPORT_BYTES", str(200 * 1024)))
+MAP_TILE_ATTRIBUTION = os.environ.get("MAP_TILE_ATTRIBUTION", "")
+# Leaflet comes from npm (package.json); served as static/vendor/leaflet/ when installed.
+_LEAFLET_DIST = BASE_DIR / "node_modules" / "leaflet" / "dist"
+if _LEAFLET_DIST.is_dir():
+    STATICFILES_DIRS.append(("vendor/leaflet", _LEAFLET_DIST))

@@ -7,6 +7,10 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from rest_framework.routers import DefaultRouter
 
 from campaigns.api.views import MembershipViewSet, UnitViewSet
+from campaigns.planning.api import (
+    CampaignViewSet, ImportJobViewSet, IndicatorSystemViewSet, IndicatorViewSet, PointTypeViewSet, PointViewSet,
+    WorkItemViewSet,
+)
 from civportal.api.views import TokenLoginView
 from volunteers.api.views import ActivityViewSet, TeamViewSet, VolunteerViewSet
 
@@ -18,6 +22,13 @@ admin.site.site_title = _("civportal administration")
 router = DefaultRouter()
 router.register("units", UnitViewSet, basename="unit")
 router.register("memberships", MembershipViewSet, basename="membership")
+router.register("campaigns", CampaignViewSet, basename="campaign")
+router.register("indicator-systems", IndicatorSystemViewSet, basename="indicator-system")
+router.register("indicators", IndicatorViewSet, basename="indicator")
+router.register("point-types", PointTypeViewSet, basename="point-type")
+router.register("points", PointViewSet, basename="point")
+router.register("work-items", WorkItemViewSet, basename="work-item")
+router.register("import-jobs", ImportJobViewSet, basename="import-job")
 router.register("volunteers", VolunteerViewSet, basename="volunteer")
 router.register("teams", TeamViewSet, basename="team")
 router.register("activities", ActivityViewSet, basename="activity")
