@@ -10,7 +10,8 @@ from campaigns.models import Unit
 
 
 def run_manage(project_root, *args, env_extra=None, timeout=120):
-    env = {k: v for k, v in os.environ.items() if k not in {"DJANGO_SECRET_KEY", "DJANGO_DEBUG"}}
+    env = {k: v for k, v in os.environ.items()
+           if k not in {"DJANGO_SECRET_KEY", "DJANGO_DEBUG", "DJANGO_ALLOW_ASYNC_UNSAFE"}}
     env.update(env_extra or {})
     return subprocess.run(
         [sys.executable, "manage.py", *args], cwd=project_root, env=env, capture_output=True, text=True, timeout=timeout
