@@ -4,6 +4,7 @@ page makes and fails if any goes to a host other than the live server."""
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 from urllib.parse import urlparse
@@ -20,6 +21,10 @@ DESKTOP = {"width": 1366, "height": 900}
 def browser():
     from playwright.sync_api import sync_playwright
 
+    # Playwright's sync API keeps an event loop running in this thread for the
+    # whole session; the ORM calls tests and fixtures make meanwhile are plain
+    # synchronous code, so Django's async guard is lifted while it runs.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     executable = shutil.which("chromium") or shutil.which("chromium-browser")
     if executable is None:
         pytest.fail("Debian's chromium is not installed (apt-get install chromium fonts-noto-cjk)")
@@ -31,6 +36,7 @@ def browser():
         )
         yield browser
         browser.close()
+    os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
 
 
 class Journey:
@@ -73,10 +79,7 @@ class Journey:
 
 
 @pytest.fixture
-def journey(browser, live_server, monkeypatch):
-    # Playwright's sync API runs an event loop in this thread; the ORM calls the
-    # tests make between browser steps are ordinary synchronous code.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+def journey(browser, live_server):
     journeys: list[Journey] = []
 
     def start(viewport: dict = DESKTOP) -> Journey:
