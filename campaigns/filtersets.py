@@ -1,6 +1,7 @@
 """One FilterSet per list, shared by the HTML pages and the API."""
 
 import django_filters
+from django import forms
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
@@ -15,13 +16,38 @@ def visible_units(request):
     return Unit.objects.visible_to(request.user)
 
 
-@extend_schema_field(OpenApiTypes.INT)
+class UnitRefField(forms.ModelChoiceField):
+    """A unit given by id or by code, typed into a text box: a city has tens of
+    thousands of units, far too many for a <select>."""
+
+    widget = forms.TextInput
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        value = str(value).strip()
+        if "\x00" in value or len(value) > 40:
+            raise forms.ValidationError(_("No unit with this id or code in your scope."), code="invalid_choice")
+        lookup = {"pk": value} if value.isdigit() and len(value) < 19 else {"code": value}
+        try:
+            return self.queryset.get(**lookup)
+        except (ValueError, TypeError, self.queryset.model.DoesNotExist):
+            raise forms.ValidationError(_("No unit with this id or code in your scope."), code="invalid_choice")
+
+    def prepare_value(self, value):
+        return getattr(value, "code", value)
+
+
+@extend_schema_field(OpenApiTypes.STR)
 class UnitChoiceFilter(django_filters.ModelChoiceFilter):
-    """A unit id, limited to the requesting user's scope (an unknown or
-    out-of-scope id is a validation error, never a leak)."""
+    """A unit id or code, limited to the requesting user's scope (an unknown or
+    out-of-scope unit is a validation error, never a leak)."""
+
+    field_class = UnitRefField
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("queryset", visible_units)
+        kwargs.setdefault("help_text", _("unit id or code"))
         super().__init__(*args, **kwargs)
 
 

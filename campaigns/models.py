@@ -60,12 +60,9 @@ class UnitQuerySet(MP_NodeQuerySet):
         )
 
 
-class UnitManager(MP_NodeManager):
+class UnitManager(MP_NodeManager.from_queryset(UnitQuerySet)):
     def get_queryset(self) -> UnitQuerySet:
         return UnitQuerySet(self.model, using=self._db).order_by("path")
-
-    def visible_to(self, user) -> UnitQuerySet:
-        return self.get_queryset().visible_to(user)
 
 
 class Unit(MP_Node, TimeStampedModel):
@@ -127,6 +124,12 @@ class Unit(MP_Node, TimeStampedModel):
 
     def is_within(self, other: Unit) -> bool:
         return self.path.startswith(other.path)
+
+    def parent_unit(self) -> Unit | None:
+        return Unit.objects.filter(path=self.parent_path).first() if self.depth > 1 else None
+
+    def children(self) -> UnitQuerySet:
+        return Unit.objects.filter(path__startswith=self.path, depth=self.depth + 1)
 
 
 class MembershipQuerySet(models.QuerySet):

@@ -52,9 +52,9 @@ def unit_create(
 def unit_update(*, actor: User, unit: Unit, name: str, code: str, kind: str, population: int | None) -> Unit:
     _require_supervisor(actor, unit)
     if kind != unit.kind:
-        parent = unit.get_parent()
+        parent = unit.parent_unit()
         _check_parent_kind(kind, parent)
-        bad_child = unit.get_children().exclude(kind__in=[k for k, parents in Unit.ALLOWED_PARENT_KINDS.items() if kind in parents]).first()
+        bad_child = unit.children().exclude(kind__in=[k for k, parents in Unit.ALLOWED_PARENT_KINDS.items() if kind in parents]).first()
         if bad_child is not None:
             raise ValidationError(
                 {"kind": _("Unit %(child)s below cannot stay under a %(kind)s.") % {"child": bad_child.name, "kind": Unit.Kind(kind).label}}
@@ -88,15 +88,14 @@ def unit_move(*, actor: User, unit: Unit, new_parent: Unit) -> Unit:
 
 
 def unit_set_active(*, actor: User, unit: Unit, active: bool) -> int:
-    """Deactivate a unit with its subtree (or reactivate it); nothing is deleted."""
+    """Deactivate a unit with its subtree, or reactivate it with its subtree;
+    nothing is deleted. Returns how many units changed."""
     _require_supervisor(actor, unit)
     with transaction.atomic():
-        if active:
-            rows = [unit] if not unit.active else []
-            if unit.depth > 1 and not Unit.objects.filter(path=unit.parent_path, active=True).exists():
-                raise ValidationError(_("Reactivate the parent unit first."))
-        else:
-            rows = list(Unit.objects.subtree_of(unit).filter(active=True))
+        unit = Unit.objects.select_for_update().get(pk=unit.pk)
+        if active and unit.depth > 1 and not Unit.objects.filter(path=unit.parent_path, active=True).exists():
+            raise ValidationError(_("Reactivate the parent unit first."))
+        rows = list(Unit.objects.subtree_of(unit).filter(active=not active))
         for row in rows:
             row.active = active
         bulk_update_with_history(rows, Unit, ["active"], default_user=actor)
