@@ -18,14 +18,19 @@ def _unquote(block: str) -> str:
 
 
 def parse_po(path: Path):
-    """Yield (msgid, msgstrs, flags) per entry."""
+    """Yield (key, msgstrs, flags) per entry; the key is the msgid, prefixed by
+    its context the way gettext stores it (``context\x04msgid``)."""
     for entry in path.read_text(encoding="utf-8").split("\n\n"):
         msgid = re.search(r"^msgid ((?:\".*\"\n?)+)", entry, re.M)
         if not msgid:
             continue
+        context = re.search(r"^msgctxt ((?:\".*\"\n?)+)", entry, re.M)
         flags = " ".join(re.findall(r"^#, (.*)$", entry, re.M))
         strs = [_unquote(m) for m in re.findall(r"^msgstr(?:\[\d\])? ((?:\".*\"\n?)+)", entry, re.M)]
-        yield _unquote(msgid.group(1)), strs, flags + (" plural" if "msgid_plural" in entry else "")
+        key = _unquote(msgid.group(1))
+        if context and key:
+            key = f"{_unquote(context.group(1))}\x04{key}"
+        yield key, strs, flags + (" plural" if "msgid_plural" in entry else "")
 
 
 def test_catalogue_has_no_untranslated_or_fuzzy_entries():
