@@ -227,7 +227,7 @@ class Visit(TimeStampedModel):
     )
     latitude = models.DecimalField(_("latitude"), max_digits=9, decimal_places=6, null=True, blank=True)
     longitude = models.DecimalField(_("longitude"), max_digits=9, decimal_places=6, null=True, blank=True)
-    clean = models.BooleanField(_("no problems found"), default=False)
+    is_clean = models.BooleanField(_("no problems found"), default=False)
     notes = models.TextField(_("notes"), blank=True)
 
     objects = VisitQuerySet.as_manager()
