@@ -11,6 +11,9 @@ from campaigns.planning.api import (
     CampaignViewSet, IndicatorSystemViewSet, IndicatorViewSet, PointTypeViewSet, PointViewSet, WorkItemViewSet,
 )
 from civportal.api.views import TokenLoginView
+from inspections.api.views import (
+    FindingCategoryViewSet, FindingViewSet, InspectionViewSet, TaskViewSet, VisitViewSet,
+)
 
 from . import views
 
@@ -26,6 +29,11 @@ router.register("indicators", IndicatorViewSet, basename="indicator")
 router.register("point-types", PointTypeViewSet, basename="point-type")
 router.register("points", PointViewSet, basename="point")
 router.register("work-items", WorkItemViewSet, basename="work-item")
+router.register("finding-categories", FindingCategoryViewSet, basename="finding-category")
+router.register("inspections", InspectionViewSet, basename="inspection")
+router.register("visits", VisitViewSet, basename="visit")
+router.register("findings", FindingViewSet, basename="finding")
+router.register("tasks", TaskViewSet, basename="task")
 
 # Swagger UI styles itself with injected <style> elements and may start a
 # blob: worker; allow those on the docs page only (scripts stay 'self').
@@ -51,4 +59,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_urlpatterns)),
     path("", include("campaigns.urls")),
+    path("", include("inspections.urls")),
 ]

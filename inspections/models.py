@@ -452,14 +452,14 @@ class TaskQuerySet(models.QuerySet):
         open_ = Q(status__in=RectificationTask.OPEN_STATUSES)
         return self.annotate(
             light=Case(
-                When(open_ & Q(due_at__lte=now), then=Value(Light.RED)),
+                When(open_ & Q(due_at__lt=now), then=Value(Light.RED)),
                 When(open_ & Q(warn_at__lte=now), then=Value(Light.YELLOW)),
                 When(open_, then=Value(Light.GREEN)),
                 default=Value(""),
                 output_field=models.CharField(),
             ),
             urgency=Case(
-                When(open_ & Q(due_at__lte=now), then=Value(0)),
+                When(open_ & Q(due_at__lt=now), then=Value(0)),
                 When(open_ & Q(warn_at__lte=now), then=Value(1)),
                 When(open_, then=Value(2)),
                 default=Value(3),
@@ -558,7 +558,7 @@ class RectificationTask(TimeStampedModel):
         if not self.is_open:
             return ""
         now = now or timezone.now()
-        if now >= self.due_at:
+        if now > self.due_at:
             return self.Light.RED
         if now >= self.warn_at:
             return self.Light.YELLOW
