@@ -98,7 +98,7 @@ class FindingFilterSet(django_filters.FilterSet):
     def filter_within(self, queryset, name, unit):
         return queryset.filter(unit__path__startswith=unit.path)
 
-    def filter_category(self, queryset, name, category):
+    def filter_category(self, queryset, name, category: FindingCategory):
         return queryset.filter(Q(category=category) | Q(category__group=category))
 
     def filter_overdue(self, queryset, name, value):
@@ -116,7 +116,8 @@ class TaskFilterSet(django_filters.FilterSet):
     light = django_filters.MultipleChoiceFilter(
         choices=RectificationTask.Light.choices, method="filter_light", label=_("Traffic light"))
     category = django_filters.ModelChoiceFilter(
-        queryset=FindingCategory.objects.all(), method="filter_category", label=_("Category (and sub-categories)"))
+        queryset=FindingCategory.objects.all(), field_name="finding__category", method="filter_category",
+        label=_("Category (and sub-categories)"))
     severity = django_filters.MultipleChoiceFilter(
         choices=Severity.choices, field_name="finding__severity", label=_("Severity"))
     finding = django_filters.NumberFilter(field_name="finding_id", label=_("Finding"))
@@ -132,7 +133,7 @@ class TaskFilterSet(django_filters.FilterSet):
     def filter_within(self, queryset, name, unit):
         return queryset.filter(unit__path__startswith=unit.path)
 
-    def filter_category(self, queryset, name, category):
+    def filter_category(self, queryset, name, category: FindingCategory):
         return queryset.filter(Q(finding__category=category) | Q(finding__category__group=category))
 
     def filter_light(self, queryset, name, values):

@@ -12,6 +12,7 @@ from ..models import (
 )
 
 
+@extend_schema_field(OpenApiTypes.INT)
 class ScopedUnitField(serializers.PrimaryKeyRelatedField):
     """A unit id limited to the caller's scope (an out-of-scope id is invalid, never a leak)."""
 
@@ -20,6 +21,7 @@ class ScopedUnitField(serializers.PrimaryKeyRelatedField):
         return Unit.objects.visible_to(request.user) if request else Unit.objects.none()
 
 
+@extend_schema_field(OpenApiTypes.INT)
 class ScopedPointField(serializers.PrimaryKeyRelatedField):
     def get_queryset(self):
         request = self.context.get("request")
@@ -27,6 +29,7 @@ class ScopedPointField(serializers.PrimaryKeyRelatedField):
             else Point.objects.none()
 
 
+@extend_schema_field(OpenApiTypes.INT)
 class ScopedVisitField(serializers.PrimaryKeyRelatedField):
     def get_queryset(self):
         request = self.context.get("request")
