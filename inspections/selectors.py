@@ -21,6 +21,7 @@ def inspections_for(user):
         .prefetch_related("inspectors")
         .annotate(visit_count=Count("visits", distinct=True),
                   finding_count=Count("visits__findings", distinct=True))
+        .order_by("-starts_on", "-id")
     )
 
 
@@ -28,6 +29,7 @@ def visits_for(user):
     return (
         Visit.objects.visible_to(user).select_related("inspection", "point", "point__point_type", "unit", "inspector")
         .annotate(finding_count=Count("findings", filter=~Q(findings__status__in=["void", "duplicate"])))
+        .order_by("-visited_at", "-id")
     )
 
 
