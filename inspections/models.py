@@ -510,7 +510,7 @@ class RectificationTask(TimeStampedModel):
     )
     original_due_at = models.DateTimeField(_("original deadline"))
     due_at = models.DateTimeField(_("deadline"))
-    warn_at = models.DateTimeField(_("reminder time"), help_text=_("80% of the allowed time has passed."))
+    warn_at = models.DateTimeField(_("reminder time"), help_text=_("When four fifths of the allowed time have passed."))
     accepted_at = models.DateTimeField(_("accepted at"), null=True, blank=True)
     submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
