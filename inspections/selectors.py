@@ -3,7 +3,7 @@ list row shows loaded up front (no queries per row)."""
 
 from __future__ import annotations
 
-from django.db.models import Count, Prefetch, Q
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q
 
 from .models import (
     ExtensionRequest, Finding, FindingCategory, FindingPhoto, Inspection, RectificationTask, Submission,
@@ -40,22 +40,28 @@ def open_task_prefetch():
     )
 
 
-def findings_for(user):
-    return (
+def findings_for(user, *, photos: bool = True):
+    """Scoped findings; list pages that show no photos pass ``photos=False`` (one query less)."""
+    qs = (
         Finding.objects.visible_to(user)
         .select_related("category", "category__group", "unit", "department", "point", "campaign", "visit")
-        .prefetch_related("photos", open_task_prefetch())
+        .prefetch_related(open_task_prefetch())
     )
+    return qs.prefetch_related("photos") if photos else qs
 
 
-def tasks_for(user):
-    return (
+def tasks_for(user, *, pending_rows: bool = True):
+    """Scoped tasks with their light. ``pending_rows`` prefetches the pending
+    extension request itself (API, detail); list pages only need the
+    ``has_pending_extension`` flag, computed in the same query."""
+    pending = ExtensionRequest.objects.filter(status=ExtensionRequest.Status.PENDING)
+    qs = (
         RectificationTask.objects.visible_to(user).with_light()
         .select_related("unit", "finding", "finding__category", "finding__point", "finding__unit")
-        .prefetch_related(Prefetch("extension_requests",
-                                   queryset=ExtensionRequest.objects.filter(status=ExtensionRequest.Status.PENDING),
-                                   to_attr="pending_extensions"))
     )
+    if pending_rows:
+        return qs.prefetch_related(Prefetch("extension_requests", queryset=pending, to_attr="pending_extensions"))
+    return qs.annotate(has_pending_extension=Exists(pending.filter(task=OuterRef("pk"))))
 
 
 def task_timeline(task: RectificationTask):
@@ -73,7 +79,7 @@ def finding_photos(finding: Finding):
 
 def triage_queue(user):
     """New findings awaiting dispatch, duplicate marking or voiding; oldest first."""
-    return findings_for(user).filter(status=Finding.Status.NEW).order_by("observed_at", "id")
+    return findings_for(user, photos=False).filter(status=Finding.Status.NEW).order_by("observed_at", "id")
 
 
 def visible_photo(user, kind: str, pk: int):

@@ -62,7 +62,8 @@ def _points(user):
 @login_required
 @permission_required("inspections.view_finding", raise_exception=True)
 def finding_list(request):
-    filterset = FindingFilterSet(request.GET or None, queryset=selectors.findings_for(request.user), request=request)
+    filterset = FindingFilterSet(request.GET or None, queryset=selectors.findings_for(request.user, photos=False),
+                                 request=request)
     as_map = request.GET.get("view") == "map"
     query = request.GET.copy()
     query.pop("view", None)
@@ -194,7 +195,8 @@ def triage_queue(request):
 @login_required
 @permission_required("inspections.view_finding", raise_exception=True)
 def finding_export(request):
-    filterset = FindingFilterSet(request.GET or None, queryset=selectors.findings_for(request.user), request=request)
+    filterset = FindingFilterSet(request.GET or None, queryset=Finding.objects.visible_to(request.user),
+                                 request=request)
     return xlsx_response(filename="findings.xlsx", title=_("findings"), headers=exports.finding_headers(),
                          rows=exports.finding_rows(_filtered(filterset)), user=request.user)
 
@@ -205,7 +207,7 @@ def finding_export(request):
 @login_required
 @permission_required("inspections.view_rectificationtask", raise_exception=True)
 def task_list(request):
-    filterset = TaskFilterSet(request.GET or None, queryset=selectors.tasks_for(request.user)
+    filterset = TaskFilterSet(request.GET or None, queryset=selectors.tasks_for(request.user, pending_rows=False)
                               .order_by("urgency", "due_at", "id"), request=request)
     page = paginate(request, _filtered(filterset))
     return render(request, "inspections/task_list.html", {"filter": filterset, "page": page,
@@ -216,7 +218,7 @@ def task_list(request):
 @permission_required("inspections.view_rectificationtask", raise_exception=True)
 def workbench(request):
     """A unit's open tasks, most urgent first (red, yellow, green; then by deadline)."""
-    qs = selectors.tasks_for(request.user).open().filter(scope_q(request.user, "unit__path"))
+    qs = selectors.tasks_for(request.user, pending_rows=False).open().filter(scope_q(request.user, "unit__path"))
     filterset = TaskFilterSet(request.GET or None, queryset=qs.order_by("urgency", "due_at", "id"), request=request)
     rows = _filtered(filterset)
     counts = rows.order_by().aggregate(red=Count("pk", filter=Q(urgency=0)), yellow=Count("pk", filter=Q(urgency=1)),
@@ -322,8 +324,8 @@ def task_action(request, pk, action):
 @login_required
 @permission_required("inspections.view_rectificationtask", raise_exception=True)
 def task_export(request):
-    filterset = TaskFilterSet(request.GET or None, queryset=selectors.tasks_for(request.user).order_by("due_at", "id"),
-                              request=request)
+    filterset = TaskFilterSet(request.GET or None, queryset=RectificationTask.objects.visible_to(request.user)
+                              .with_light(), request=request)
     return xlsx_response(filename="tasks.xlsx", title=_("rectification tasks"), headers=exports.task_headers(),
                          rows=exports.task_rows(_filtered(filterset)), user=request.user)
 

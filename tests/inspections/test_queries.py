@@ -86,11 +86,11 @@ def test_api_list_query_count_is_pinned_and_does_not_grow(many, personas, api, r
 
 # Pinned: session + user + memberships (+ permission lookups) + count + rows + prefetches + filter dropdowns.
 PAGES = {
-    "/findings/?per_page={n}": 9,
-    "/tasks/?per_page={n}": 8,
-    "/workbench/?per_page={n}": 9,
+    "/findings/?per_page={n}": 8,
+    "/tasks/?per_page={n}": 7,
+    "/workbench/?per_page={n}": 8,
     "/inspections/?per_page={n}": 7,
-    "/findings/triage/?per_page={n}": 9,
+    "/findings/triage/?per_page={n}": 8,
 }
 
 
