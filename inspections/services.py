@@ -510,8 +510,13 @@ def _void_task(actor: User, task: RectificationTask, reason: str) -> Rectificati
     task.status, task.voided_at, task.void_reason = Status.VOID, timezone.now(), reason[:300]
     task._history_user = actor
     task.save(update_fields=["status", "voided_at", "void_reason", "updated_at"])
-    ExtensionRequest.objects.filter(task=task, status=ExtensionRequest.Status.PENDING).update(
-        status=ExtensionRequest.Status.REFUSED, decided_by=actor, decided_at=timezone.now(), decision_note=reason)
+    # A pending extension request dies with the task (refused, with history).
+    pending = list(ExtensionRequest.objects.select_for_update().filter(task=task, status=ExtensionRequest.Status.PENDING))
+    for request in pending:
+        request.status, request.decided_by, request.decided_at = ExtensionRequest.Status.REFUSED, actor, timezone.now()
+        request.decision_note = reason
+    bulk_update_with_history(pending, ExtensionRequest, ["status", "decided_by", "decided_at", "decision_note"],
+                             default_user=actor)
     _event(task, actor, Action.VOID, before, reason)
     return task
 

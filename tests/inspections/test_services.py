@@ -308,3 +308,13 @@ def test_a_failing_listener_does_not_undo_the_transition(w, personas, django_cap
         assert task.events.count() == 1
     finally:
         hooks.task_event_listeners.remove(broken)
+
+
+def test_voiding_a_task_refuses_its_pending_extension_with_history(w, personas):
+    task = dispatched(w, personas)
+    request = services.task_request_extension(actor=personas.handler_a, task=task,
+                                              requested_due_at=task.due_at + dt.timedelta(days=2), reason="等材料")
+    services.task_void(actor=personas.supervisor, task=task, reason="派错")
+    request.refresh_from_db()
+    assert (request.status, request.decided_by) == ("refused", personas.supervisor)
+    assert request.history.first().status == "refused" and request.history.first().history_user == personas.supervisor
