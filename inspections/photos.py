@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
@@ -130,14 +131,38 @@ def prepare_photos(files, *, required: bool, label: str) -> list[PreparedPhoto]:
     return prepared
 
 
-def store(model, prepared: list[PreparedPhoto], *, uploaded_by, **owner) -> list:
-    """Save prepared photos as rows of ``model`` (FindingPhoto or SubmissionPhoto)."""
+def store(model, prepared: list[PreparedPhoto], *, uploaded_by, saved: list | None = None, **owner) -> list:
+    """Save prepared photos as rows of ``model`` (FindingPhoto or SubmissionPhoto).
+    Stored files are appended to ``saved`` so a rolled-back transaction can discard them."""
     rows = []
     for p in prepared:
         row = model(width=p.width, height=p.height, size=p.size, content_type=p.content_type,
                     uploaded_by=uploaded_by, **owner)
-        row.image.save(p.image.name, p.image, save=False)
-        row.thumbnail.save(p.thumbnail.name, p.thumbnail, save=False)
+        for field, content in ((row.image, p.image), (row.thumbnail, p.thumbnail)):
+            field.save(content.name, content, save=False)
+            if saved is not None:
+                saved.append((field.storage, field.name))
         row.save()
         rows.append(row)
     return rows
+
+
+def discard(saved: list) -> None:
+    for storage, name in saved:
+        try:
+            storage.delete(name)
+        except OSError:
+            pass
+    saved.clear()
+
+
+@contextmanager
+def discarded_on_error():
+    """Files stored inside the block are deleted again if the block fails
+    (the database rows they belonged to were rolled back)."""
+    saved: list = []
+    try:
+        yield saved
+    except BaseException:
+        discard(saved)
+        raise

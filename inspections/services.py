@@ -257,18 +257,20 @@ def finding_create(
     )
     finding.full_clean(validate_constraints=False)
     finding._history_user = actor
-    try:
-        with transaction.atomic():
-            finding.save()
-            photos.store(FindingPhoto, prepared, uploaded_by=actor, finding=finding)
-            if visit is not None and visit.is_clean:
-                visit.is_clean = False
-                visit._history_user = actor
-                visit.save(update_fields=["is_clean", "updated_at"])
-    except IntegrityError:
-        if external_id is not None:  # the same case pushed twice at once
-            return Finding.objects.get(source=source, external_id=external_id), False
-        raise
+    with photos.discarded_on_error() as saved:
+        try:
+            with transaction.atomic():
+                finding.save()
+                photos.store(FindingPhoto, prepared, uploaded_by=actor, finding=finding, saved=saved)
+                if visit is not None and visit.is_clean:
+                    visit.is_clean = False
+                    visit._history_user = actor
+                    visit.save(update_fields=["is_clean", "updated_at"])
+        except IntegrityError:
+            if external_id is not None:  # the same case pushed twice at once
+                photos.discard(saved)
+                return Finding.objects.get(source=source, external_id=external_id), False
+            raise
     return finding, True
 
 
@@ -276,8 +278,8 @@ def finding_add_photos(*, actor: User, finding: Finding, photos_in) -> list[Find
     if not (has_role(actor, finding.unit, SUPERVISOR) or (finding.reporter_id == actor.pk and finding.is_open)):
         raise PermissionDenied(_("Only the reporter or the campaign office may add photos to this finding."))
     prepared = photos.prepare_photos(photos_in, required=True, label=_("“before”"))
-    with transaction.atomic():
-        return photos.store(FindingPhoto, prepared, uploaded_by=actor, finding=finding)
+    with photos.discarded_on_error() as saved, transaction.atomic():
+        return photos.store(FindingPhoto, prepared, uploaded_by=actor, finding=finding, saved=saved)
 
 
 def duplicate_candidates(finding: Finding, *, limit: int = 10):
@@ -387,12 +389,12 @@ def task_submit(*, actor: User, task: RectificationTask, note: str, photos_in,
     _require_unit_role(actor, task)
     note = _note(note, required=True)
     prepared = photos.prepare_photos(photos_in, required=True, label=_("“after”"))
-    with transaction.atomic():
+    with photos.discarded_on_error() as saved, transaction.atomic():
         task = _lock_task(task, [Status.IN_PROGRESS, Status.RETURNED], expected_status=expected_status)
         before, now = task.status, timezone.now()
         submission = Submission.objects.create(task=task, round=task.rework_count + 1, note=note, submitted_by=actor,
                                                submitted_at=now)
-        photos.store(SubmissionPhoto, prepared, uploaded_by=actor, submission=submission)
+        photos.store(SubmissionPhoto, prepared, uploaded_by=actor, submission=submission, saved=saved)
         task.status, task.submitted_at = Status.SUBMITTED, now
         task.accepted_at = task.accepted_at or now
         task._history_user = actor

@@ -79,7 +79,7 @@ def test_only_supervisors_change_the_calendar(personas, city):
 def test_default_rules_minor_hours_moderate_severe_and_engineering_working_days(db):
     plain = FindingCategory.objects.create(code="A", name="乱贴乱画")
     works = FindingCategory.objects.create(code="B", name="道路破损", engineering=True)
-    assert str(deadlines.allowance_for(plain, Severity.MINOR)) == "24 hours"
+    assert deadlines.allowance_for(plain, Severity.MINOR) == deadlines.Allowance(24, "hours")
     assert deadlines.allowance_for(plain, Severity.MODERATE) == deadlines.Allowance(3, "working_days")
     assert deadlines.allowance_for(plain, Severity.SEVERE) == deadlines.Allowance(7, "working_days")
     assert deadlines.allowance_for(works, Severity.MINOR) == deadlines.Allowance(20, "working_days")

@@ -318,3 +318,15 @@ def test_voiding_a_task_refuses_its_pending_extension_with_history(w, personas):
     request.refresh_from_db()
     assert (request.status, request.decided_by) == ("refused", personas.supervisor)
     assert request.history.first().status == "refused" and request.history.first().history_user == personas.supervisor
+
+
+def test_photo_files_of_a_failed_transition_are_discarded(w, personas, settings):
+    from unittest import mock
+
+    task = services.task_accept(actor=personas.handler_a, task=dispatched(w, personas))
+    root = settings.PRIVATE_MEDIA_ROOT
+    before = {p for p in root.rglob("*") if p.is_file()}
+    with mock.patch("inspections.services._event", side_effect=RuntimeError("boom")), pytest.raises(RuntimeError):
+        services.task_submit(actor=personas.handler_a, task=task, note="好了", photos_in=[jpeg()])
+    assert {p for p in root.rglob("*") if p.is_file()} == before
+    assert not Submission.objects.exists()
