@@ -288,6 +288,16 @@ SPECTACULAR_SETTINGS = {
         "CampaignStatusEnum": "campaigns.models.Campaign.Status",
         "IndicatorSystemStatusEnum": "campaigns.models.IndicatorSystem.Status",
         "WorkItemStatusEnum": "campaigns.models.WorkItem.Status",
+        "InspectionKindEnum": "inspections.models.Inspection.Kind",
+        "InspectionStatusEnum": "inspections.models.Inspection.Status",
+        "FindingStatusEnum": "inspections.models.Finding.Status",
+        "FindingSourceEnum": "inspections.models.Finding.Source",
+        "SeverityEnum": "inspections.models.Severity",
+        "TaskStatusEnum": "inspections.models.RectificationTask.Status",
+        "SupervisionEnum": "inspections.models.RectificationTask.Supervision",
+        "TaskActionEnum": "inspections.models.TaskEvent.Action",
+        "ExtensionRequestStatusEnum": "inspections.models.ExtensionRequest.Status",
+        "SubmissionOutcomeEnum": "inspections.models.Submission.Outcome",
     },
 }
 

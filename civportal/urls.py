@@ -12,6 +12,9 @@ from campaigns.planning.api import (
     WorkItemViewSet,
 )
 from civportal.api.views import TokenLoginView
+from inspections.api.views import (
+    FindingCategoryViewSet, FindingViewSet, InspectionViewSet, TaskViewSet, VisitViewSet,
+)
 from volunteers.api.views import ActivityViewSet, TeamViewSet, VolunteerViewSet
 
 from . import views
@@ -28,6 +31,11 @@ router.register("indicators", IndicatorViewSet, basename="indicator")
 router.register("point-types", PointTypeViewSet, basename="point-type")
 router.register("points", PointViewSet, basename="point")
 router.register("work-items", WorkItemViewSet, basename="work-item")
+router.register("finding-categories", FindingCategoryViewSet, basename="finding-category")
+router.register("inspections", InspectionViewSet, basename="inspection")
+router.register("visits", VisitViewSet, basename="visit")
+router.register("findings", FindingViewSet, basename="finding")
+router.register("tasks", TaskViewSet, basename="task")
 router.register("import-jobs", ImportJobViewSet, basename="import-job")
 router.register("volunteers", VolunteerViewSet, basename="volunteer")
 router.register("teams", TeamViewSet, basename="team")
@@ -57,5 +65,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_urlpatterns)),
     path("", include("campaigns.urls")),
+    path("", include("inspections.urls")),
     path("", include("volunteers.urls")),
 ]

@@ -1,1 +1,722 @@
-"""Inspections, findings and the rectification loop (issue: rectification loop)."""
+"""Inspections, findings and the rectification loop.
+
+A problem seen at a place (a Finding) becomes a RectificationTask for the
+responsible unit with a deadline counted in Chinese working days; the task
+only closes when a supervisor checks the fix. Every step is a TaskEvent, so
+on-time rate (按期整改率) and rework rate (返工率) are plain SQL over these
+tables."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Case, Q, Value, When
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from campaigns.models import Campaign, Indicator, Point, Unit
+from civportal.models import TimeStampedModel
+
+from .storage import photo_storage
+
+
+class Severity(models.TextChoices):
+    MINOR = "minor", _("minor")
+    MODERATE = "moderate", _("moderate")
+    SEVERE = "severe", _("severe")
+
+
+class FindingCategory(TimeStampedModel):
+    """A kind of problem (问题类别) such as 乱停乱放 or 垃圾乱堆乱放, grouped under
+    a top-level group (环境卫生, 公共秩序 …). It carries the default severity,
+    the points a finding deducts and whether fixing it is engineering work
+    (which gets a long deadline)."""
+
+    code = models.CharField(_("code"), max_length=40, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    group = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="subcategories",
+        verbose_name=_("group"),
+    )
+    default_severity = models.CharField(
+        _("default severity"), max_length=20, choices=Severity.choices, default=Severity.MODERATE
+    )
+    deduction = models.DecimalField(
+        _("deduction"), max_digits=6, decimal_places=2, default=1,
+        help_text=_("Points a moderate finding deducts from a visit's 100 (minor × 0.5, severe × 2)."),
+    )
+    engineering = models.BooleanField(
+        _("engineering work"), default=False,
+        help_text=_("Fixing it needs construction or procurement (long default deadline)."),
+    )
+    supervising_department = models.ForeignKey(
+        Unit, on_delete=models.PROTECT, null=True, blank=True, related_name="supervised_categories",
+        verbose_name=_("supervising department"),
+        limit_choices_to={"kind": Unit.Kind.DEPARTMENT},
+    )
+    sort_order = models.PositiveIntegerField(_("sort order"), default=0)
+    active = models.BooleanField(_("active"), default=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("finding category")
+        verbose_name_plural = _("finding categories")
+        ordering = ["sort_order", "code"]
+        constraints = [
+            models.CheckConstraint(condition=Q(deduction__gte=0), name="category_deduction_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class DeadlineRule(TimeStampedModel):
+    """How long a unit gets to fix a finding: per category and severity (either
+    may be blank to mean "any"), in hours or Chinese working days. The most
+    specific rule wins; without any rule the built-in defaults apply."""
+
+    class Measure(models.TextChoices):
+        HOURS = "hours", _("hours")
+        WORKING_DAYS = "working_days", _("working days")
+
+    category = models.ForeignKey(
+        FindingCategory, on_delete=models.PROTECT, null=True, blank=True, related_name="deadline_rules",
+        verbose_name=_("category"),
+    )
+    severity = models.CharField(_("severity"), max_length=20, choices=Severity.choices, blank=True)
+    amount = models.PositiveIntegerField(_("amount"))
+    measure = models.CharField(_("measure"), max_length=20, choices=Measure.choices)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("deadline rule")
+        verbose_name_plural = _("deadline rules")
+        ordering = ["category_id", "severity"]
+        constraints = [
+            models.UniqueConstraint(fields=["category", "severity"], name="deadline_rule_unique"),
+            models.UniqueConstraint(
+                fields=["severity"], condition=Q(category__isnull=True), name="deadline_rule_unique_default"
+            ),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="deadline_rule_amount_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.category or '*'} · {self.severity or '*'} · {self.amount} {self.get_measure_display()}"
+
+
+class CalendarOverride(TimeStampedModel):
+    """A supervisor's correction of the working-day calendar for one date (a
+    local holiday, a storm day off, a swapped workday). It beats the national
+    calendar for every deadline computed afterwards."""
+
+    date = models.DateField(_("date"), unique=True)
+    is_workday = models.BooleanField(_("working day"))
+    reason = models.CharField(_("reason"), max_length=200)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+        related_name="calendar_overrides", verbose_name=_("created by"),
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("calendar override")
+        verbose_name_plural = _("calendar overrides")
+        ordering = ["date"]
+
+    def __str__(self) -> str:
+        return f"{self.date} · {self.reason}"
+
+
+# --- inspections and visits -----------------------------------------------------------------
+
+
+class InspectionQuerySet(models.QuerySet):
+    def visible_to(self, user) -> InspectionQuerySet:
+        from campaigns.scope import scope_q
+
+        return self.filter(scope_q(user, "unit__path"))
+
+
+class Inspection(TimeStampedModel):
+    """An inspection round (暗访, 实地测评, 督查, 自查, 市民找差): who went out,
+    when, over which area. Its visits and findings are the evidence."""
+
+    class Kind(models.TextChoices):
+        UNANNOUNCED = "unannounced", _("unannounced visit")
+        FIELD_EVALUATION = "field_evaluation", _("field evaluation")
+        SUPERVISION = "supervision", _("supervision check")
+        SELF_CHECK = "self_check", _("self-check")
+        CITIZEN = "citizen", _("citizen fault-finding")
+
+    class Status(models.TextChoices):
+        PLANNED = "planned", _("planned")
+        IN_PROGRESS = "in_progress", _("in progress")
+        COMPLETED = "completed", _("completed")
+        CANCELLED = "cancelled", _("cancelled")
+
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.PROTECT, related_name="inspections", verbose_name=_("campaign")
+    )
+    title = models.CharField(_("title"), max_length=200)
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.PLANNED)
+    unit = models.ForeignKey(
+        Unit, on_delete=models.PROTECT, related_name="inspections", verbose_name=_("area"),
+        help_text=_("The unit whose territory is inspected (the city for city-wide rounds)."),
+    )
+    starts_on = models.DateField(_("starts on"))
+    ends_on = models.DateField(_("ends on"))
+    inspectors = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="inspections", verbose_name=_("inspectors")
+    )
+    notes = models.TextField(_("notes"), blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+        related_name="created_inspections", verbose_name=_("created by"),
+    )
+
+    objects = InspectionQuerySet.as_manager()
+    history = HistoricalRecords(m2m_fields=[inspectors])
+
+    class Meta:
+        verbose_name = _("inspection")
+        verbose_name_plural = _("inspections")
+        ordering = ["-starts_on", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(ends_on__gte=models.F("starts_on")), name="inspection_dates_ordered"),
+        ]
+        indexes = [
+            # The inspection list of a campaign, newest first.
+            models.Index(fields=["campaign", "-starts_on"], name="inspection_campaign_start_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class VisitQuerySet(models.QuerySet):
+    def visible_to(self, user) -> VisitQuerySet:
+        from campaigns.scope import scope_paths, scope_q
+
+        if scope_paths(user) is None:
+            return self
+        return self.filter(scope_q(user, "unit__path") | scope_q(user, "point__department__path"))
+
+
+class Visit(TimeStampedModel):
+    """One inspector's stop at an evaluation point during an inspection. A
+    visit with no findings is evidence of a clean place (it scores 100)."""
+
+    inspection = models.ForeignKey(
+        Inspection, on_delete=models.PROTECT, related_name="visits", verbose_name=_("inspection")
+    )
+    point = models.ForeignKey(Point, on_delete=models.PROTECT, related_name="visits", verbose_name=_("point"))
+    # The point's territorial unit when visited, so monthly scores stay as of that time.
+    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="visits", verbose_name=_("territorial unit"))
+    visited_at = models.DateTimeField(_("visited at"), default=timezone.now)
+    inspector = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="visits",
+        verbose_name=_("inspector"),
+    )
+    latitude = models.DecimalField(_("latitude"), max_digits=9, decimal_places=6, null=True, blank=True)
+    longitude = models.DecimalField(_("longitude"), max_digits=9, decimal_places=6, null=True, blank=True)
+    is_clean = models.BooleanField(_("no problems found"), default=False)
+    notes = models.TextField(_("notes"), blank=True)
+
+    objects = VisitQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("visit")
+        verbose_name_plural = _("visits")
+        ordering = ["inspection_id", "visited_at", "id"]
+        indexes = [
+            # Field score F: visits in a month at a unit's points.
+            models.Index(fields=["visited_at"], name="visit_visited_at_idx"),
+            models.Index(fields=["point", "visited_at"], name="visit_point_time_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.point} · {timezone.localtime(self.visited_at):%Y-%m-%d %H:%M}"
+
+
+# --- findings -----------------------------------------------------------------------------
+
+
+class FindingQuerySet(models.QuerySet):
+    def visible_to(self, user) -> FindingQuerySet:
+        """Findings whose responsible unit or department is in the user's scope."""
+        from campaigns.scope import scope_paths, scope_q
+
+        if scope_paths(user) is None:
+            return self
+        return self.filter(scope_q(user, "unit__path") | scope_q(user, "department__path"))
+
+    def open(self) -> FindingQuerySet:
+        return self.filter(status__in=Finding.OPEN_STATUSES)
+
+    def counting(self) -> FindingQuerySet:
+        """Findings that deduct points: not voided, not duplicates."""
+        return self.exclude(status__in=[Finding.Status.VOID, Finding.Status.DUPLICATE])
+
+
+class Finding(TimeStampedModel):
+    """A problem (问题) seen at a place or reported by the hotline, a citizen, a
+    volunteer or another system. The responsible unit answers for it; once
+    dispatched it is fixed through a rectification task."""
+
+    class Source(models.TextChoices):
+        INSPECTION = "inspection", _("inspection")
+        HOTLINE = "hotline", _("12345 hotline")
+        CITIZEN = "citizen", _("citizen report")
+        VOLUNTEER = "volunteer", _("volunteer")
+        API = "api", _("external system")
+        MEDIA = "media", _("media")
+
+    class Status(models.TextChoices):
+        NEW = "new", _("awaiting triage")
+        DISPATCHED = "dispatched", _("being rectified")
+        CLOSED = "closed", _("closed")
+        DUPLICATE = "duplicate", _("duplicate")
+        VOID = "void", _("void")
+
+    OPEN_STATUSES = [Status.NEW, Status.DISPATCHED]
+
+    uid = models.UUIDField(_("public id"), default=uuid.uuid4, unique=True, editable=False)
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.PROTECT, null=True, blank=True, related_name="findings", verbose_name=_("campaign")
+    )
+    source = models.CharField(_("source"), max_length=20, choices=Source.choices, default=Source.INSPECTION)
+    external_id = models.CharField(_("external id"), max_length=100, null=True, blank=True)
+    visit = models.ForeignKey(
+        Visit, on_delete=models.PROTECT, null=True, blank=True, related_name="findings", verbose_name=_("visit")
+    )
+    point = models.ForeignKey(
+        Point, on_delete=models.PROTECT, null=True, blank=True, related_name="findings", verbose_name=_("point")
+    )
+    unit = models.ForeignKey(
+        Unit, on_delete=models.PROTECT, related_name="findings", verbose_name=_("responsible unit")
+    )
+    department = models.ForeignKey(
+        Unit, on_delete=models.PROTECT, null=True, blank=True, related_name="department_findings",
+        verbose_name=_("supervising department"),
+    )
+    indicator = models.ForeignKey(
+        Indicator, on_delete=models.PROTECT, null=True, blank=True, related_name="findings",
+        verbose_name=_("indicator"),
+    )
+    category = models.ForeignKey(
+        FindingCategory, on_delete=models.PROTECT, related_name="findings", verbose_name=_("category")
+    )
+    severity = models.CharField(_("severity"), max_length=20, choices=Severity.choices)
+    description = models.TextField(_("description"))
+    address = models.CharField(_("location"), max_length=300, blank=True)
+    latitude = models.DecimalField(_("latitude"), max_digits=9, decimal_places=6, null=True, blank=True)
+    longitude = models.DecimalField(_("longitude"), max_digits=9, decimal_places=6, null=True, blank=True)
+    observed_at = models.DateTimeField(_("observed at"), default=timezone.now)
+    reporter = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="reported_findings",
+        verbose_name=_("reporter"),
+    )
+    reporter_name = models.CharField(_("reporter name"), max_length=100, blank=True)
+    reporter_contact = models.CharField(_("reporter contact"), max_length=100, blank=True)
+    # An earlier finding of the same category at the same point within 30 days:
+    # it deducts double in the monthly score. Set once, at recording time.
+    is_repeat = models.BooleanField(_("repeat problem"), default=False)
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.NEW)
+    duplicate_of = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="duplicates",
+        verbose_name=_("duplicate of"),
+    )
+    void_reason = models.CharField(_("reason for voiding"), max_length=300, blank=True)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+
+    objects = FindingQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("finding")
+        verbose_name_plural = _("findings")
+        ordering = ["-observed_at", "-id"]
+        constraints = [
+            # Idempotent ingest: the hotline may push the same case twice.
+            models.UniqueConstraint(
+                fields=["source", "external_id"], condition=Q(external_id__isnull=False),
+                name="finding_external_id_unique_per_source",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="duplicate") | Q(duplicate_of__isnull=False), name="finding_duplicate_has_original"
+            ),
+            models.CheckConstraint(
+                condition=Q(latitude__isnull=True) | Q(latitude__gte=-90, latitude__lte=90),
+                name="finding_latitude_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(longitude__isnull=True) | Q(longitude__gte=-180, longitude__lte=180),
+                name="finding_longitude_range",
+            ),
+        ]
+        indexes = [
+            # The finding list (newest first) filtered by status; the triage queue (status=new).
+            models.Index(fields=["status", "-observed_at"], name="finding_status_observed_idx"),
+            # Monthly score: findings of a month per campaign.
+            models.Index(fields=["campaign", "observed_at"], name="finding_campaign_observed_idx"),
+            # Repeat detection and duplicate suggestions: same point and category, recent.
+            models.Index(fields=["point", "category", "observed_at"], name="finding_point_cat_time_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.category} · {self.unit}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in self.OPEN_STATUSES
+
+
+def photo_path(instance, filename: str) -> str:
+    """Random names: nothing about the file, the finding or the uploader leaks."""
+    now = timezone.now()
+    ext = filename.rsplit(".", 1)[-1].lower() if "." in filename else "jpg"
+    return f"photos/{now:%Y/%m}/{uuid.uuid4().hex}.{ext}"
+
+
+class PhotoBase(models.Model):
+    """A re-encoded evidence photo (no EXIF/GPS) and its thumbnail."""
+
+    image = models.ImageField(
+        _("photo"), upload_to=photo_path, storage=photo_storage, max_length=200,
+        width_field="width", height_field="height",
+    )
+    thumbnail = models.ImageField(_("thumbnail"), upload_to=photo_path, storage=photo_storage, max_length=200)
+    width = models.PositiveIntegerField(_("width"), default=0)
+    height = models.PositiveIntegerField(_("height"), default=0)
+    size = models.PositiveIntegerField(_("size"), default=0)
+    content_type = models.CharField(_("content type"), max_length=40)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        verbose_name=_("uploaded by"),
+    )
+    uploaded_at = models.DateTimeField(_("uploaded at"), default=timezone.now)
+
+    class Meta:
+        abstract = True
+
+
+class FindingPhoto(PhotoBase):
+    """A "before" photo of a finding (整改前)."""
+
+    finding = models.ForeignKey(Finding, on_delete=models.PROTECT, related_name="photos", verbose_name=_("finding"))
+
+    class Meta:
+        verbose_name = _("finding photo")
+        verbose_name_plural = _("finding photos")
+        ordering = ["finding_id", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.finding_id} · {self.pk}"
+
+
+# --- rectification ------------------------------------------------------------------------
+
+
+class TaskQuerySet(models.QuerySet):
+    def visible_to(self, user) -> TaskQuerySet:
+        """Tasks assigned to a unit in scope, plus those of findings a department in scope supervises."""
+        from campaigns.scope import scope_paths, scope_q
+
+        if scope_paths(user) is None:
+            return self
+        return self.filter(scope_q(user, "unit__path") | scope_q(user, "finding__department__path"))
+
+    def open(self) -> TaskQuerySet:
+        return self.filter(status__in=RectificationTask.OPEN_STATUSES)
+
+    def overdue(self, now: datetime | None = None) -> TaskQuerySet:
+        return self.open().filter(due_at__lt=now or timezone.now())
+
+    def not_overdue(self, now: datetime | None = None) -> TaskQuerySet:
+        return self.exclude(status__in=RectificationTask.OPEN_STATUSES, due_at__lt=now or timezone.now())
+
+    def with_light(self, now: datetime | None = None) -> TaskQuerySet:
+        """Annotate ``light`` (green/yellow/red; blank for finished tasks) and
+        ``urgency`` (0 red, 1 yellow, 2 green, 3 finished) for sorting."""
+        now = now or timezone.now()
+        Light = RectificationTask.Light
+        open_ = Q(status__in=RectificationTask.OPEN_STATUSES)
+        return self.annotate(
+            light=Case(
+                When(open_ & Q(due_at__lt=now), then=Value(Light.RED)),
+                When(open_ & Q(warn_at__lte=now), then=Value(Light.YELLOW)),
+                When(open_, then=Value(Light.GREEN)),
+                default=Value(""),
+                output_field=models.CharField(),
+            ),
+            urgency=Case(
+                When(open_ & Q(due_at__lt=now), then=Value(0)),
+                When(open_ & Q(warn_at__lte=now), then=Value(1)),
+                When(open_, then=Value(2)),
+                default=Value(3),
+                output_field=models.IntegerField(),
+            ),
+        )
+
+
+class RectificationTask(TimeStampedModel):
+    """A rectification task (整改任务): the responsible unit must fix a finding
+    by ``due_at`` and report back with "after" photos; a supervisor verifies.
+    At most one task per finding is open at a time."""
+
+    class Status(models.TextChoices):
+        ASSIGNED = "assigned", _("assigned")
+        IN_PROGRESS = "in_progress", _("in progress")
+        SUBMITTED = "submitted", _("submitted for verification")
+        RETURNED = "returned", _("returned for rework")
+        CLOSED = "closed", _("closed")
+        VOID = "void", _("void")
+
+    class Supervision(models.TextChoices):
+        NONE = "none", _("none")
+        SUPERVISED = "supervised", _("supervised (督办)")
+        LISTED = "listed", _("listed supervision (挂牌督办)")
+
+    class Light(models.TextChoices):
+        GREEN = "green", _("on time")
+        YELLOW = "yellow", _("due soon")
+        RED = "red", _("overdue")
+
+    OPEN_STATUSES = [Status.ASSIGNED, Status.IN_PROGRESS, Status.SUBMITTED, Status.RETURNED]
+    SUPERVISION_ORDER = [Supervision.NONE, Supervision.SUPERVISED, Supervision.LISTED]
+    # Share of the allowed time after which the light turns yellow (and the unit is reminded).
+    WARN_SHARE = 0.8
+
+    finding = models.ForeignKey(Finding, on_delete=models.PROTECT, related_name="tasks", verbose_name=_("finding"))
+    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="tasks", verbose_name=_("assigned unit"))
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.ASSIGNED)
+    supervision = models.CharField(
+        _("supervision level"), max_length=20, choices=Supervision.choices, default=Supervision.NONE
+    )
+    instructions = models.TextField(_("instructions"), blank=True)
+    dispatched_at = models.DateTimeField(_("dispatched at"), default=timezone.now)
+    dispatched_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="dispatched_tasks",
+        verbose_name=_("dispatched by"),
+    )
+    original_due_at = models.DateTimeField(_("original deadline"))
+    due_at = models.DateTimeField(_("deadline"))
+    warn_at = models.DateTimeField(_("reminder time"), help_text=_("When four fifths of the allowed time have passed."))
+    accepted_at = models.DateTimeField(_("accepted at"), null=True, blank=True)
+    submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="closed_tasks",
+        verbose_name=_("verified by"),
+    )
+    voided_at = models.DateTimeField(_("voided at"), null=True, blank=True)
+    void_reason = models.CharField(_("reason for voiding"), max_length=300, blank=True)
+    rework_count = models.PositiveIntegerField(_("rework count"), default=0)
+    extension_count = models.PositiveIntegerField(_("extensions granted"), default=0)
+    escalated_at = models.DateTimeField(_("escalated at"), null=True, blank=True)
+
+    objects = TaskQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("rectification task")
+        verbose_name_plural = _("rectification tasks")
+        ordering = ["due_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["finding"], condition=Q(status__in=["assigned", "in_progress", "submitted", "returned"]),
+                name="task_one_open_per_finding",
+            ),
+            models.CheckConstraint(condition=Q(due_at__gte=models.F("dispatched_at")), name="task_due_after_dispatch"),
+        ]
+        indexes = [
+            # A unit's workbench: its open tasks by deadline.
+            models.Index(fields=["unit", "status", "due_at"], name="task_unit_status_due_idx"),
+            # Reminder scan and rectification score: open/closed tasks by deadline.
+            models.Index(fields=["status", "due_at"], name="task_status_due_idx"),
+            models.Index(fields=["status", "warn_at"], name="task_status_warn_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{_('Task')} #{self.pk} · {self.unit}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in self.OPEN_STATUSES
+
+    def light_at(self, now: datetime | None = None) -> str:
+        """Traffic light: green before 80% of the allowed time, yellow to the deadline, red after."""
+        if not self.is_open:
+            return ""
+        now = now or timezone.now()
+        if now > self.due_at:
+            return self.Light.RED
+        if now >= self.warn_at:
+            return self.Light.YELLOW
+        return self.Light.GREEN
+
+    @property
+    def light(self) -> str:
+        # Prefer the SQL annotation (with_light) when present.
+        return self.__dict__.get("light") or self.light_at()
+
+    @light.setter
+    def light(self, value: str) -> None:
+        self.__dict__["light"] = value
+
+    @property
+    def closed_on_time(self) -> bool | None:
+        if self.status != self.Status.CLOSED or self.closed_at is None:
+            return None
+        return self.closed_at <= self.due_at
+
+
+class TaskEvent(models.Model):
+    """One step on a task's timeline: who did what, when, from which status to
+    which, with their note. Rework (verify fail) events drive the rework rate."""
+
+    class Action(models.TextChoices):
+        DISPATCH = "dispatch", _("dispatched")
+        ACCEPT = "accept", _("accepted")
+        SUBMIT = "submit", _("submitted")
+        VERIFY_PASS = "verify_pass", _("verified: passed")
+        VERIFY_FAIL = "verify_fail", _("verified: returned")
+        EXTENSION_REQUEST = "extension_request", _("extension requested")
+        EXTENSION_APPROVE = "extension_approve", _("extension approved")
+        EXTENSION_REFUSE = "extension_refuse", _("extension refused")
+        ESCALATE = "escalate", _("supervision raised")
+        VOID = "void", _("voided")
+
+    task = models.ForeignKey(
+        RectificationTask, on_delete=models.PROTECT, related_name="events", verbose_name=_("task")
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="task_events",
+        verbose_name=_("actor"), help_text=_("Empty for automatic steps."),
+    )
+    action = models.CharField(_("action"), max_length=30, choices=Action.choices)
+    from_status = models.CharField(_("from"), max_length=20, choices=RectificationTask.Status.choices, blank=True)
+    to_status = models.CharField(_("to"), max_length=20, choices=RectificationTask.Status.choices)
+    note = models.TextField(_("note"), blank=True)
+    data = models.JSONField(_("details"), default=dict, blank=True)
+    created_at = models.DateTimeField(_("time"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("task event")
+        verbose_name_plural = _("task events")
+        ordering = ["task_id", "created_at", "id"]
+        indexes = [
+            # Rework counts up to a month's end; the timeline of a task.
+            models.Index(fields=["action", "created_at"], name="taskevent_action_time_idx"),
+            models.Index(fields=["task", "created_at"], name="taskevent_task_time_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.task_id} · {self.get_action_display()}"
+
+
+class Submission(models.Model):
+    """A unit's report that the problem is fixed (整改反馈): a note and "after"
+    photos, judged by a supervisor as passed or failed."""
+
+    class Outcome(models.TextChoices):
+        PENDING = "pending", _("awaiting verification")
+        PASSED = "passed", _("passed")
+        FAILED = "failed", _("failed")
+
+    task = models.ForeignKey(
+        RectificationTask, on_delete=models.PROTECT, related_name="submissions", verbose_name=_("task")
+    )
+    round = models.PositiveIntegerField(_("round"), default=1)
+    note = models.TextField(_("report"))
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="submissions", verbose_name=_("submitted by")
+    )
+    submitted_at = models.DateTimeField(_("submitted at"), default=timezone.now)
+    outcome = models.CharField(_("outcome"), max_length=20, choices=Outcome.choices, default=Outcome.PENDING)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="reviewed_submissions",
+        verbose_name=_("reviewed by"),
+    )
+    reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True)
+    review_note = models.TextField(_("review note"), blank=True)
+
+    class Meta:
+        verbose_name = _("submission")
+        verbose_name_plural = _("submissions")
+        ordering = ["task_id", "submitted_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["task"], condition=Q(outcome="pending"), name="submission_one_pending_per_task"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.task_id} · {self.round}"
+
+
+class SubmissionPhoto(PhotoBase):
+    """An "after" photo of a submission (整改后)."""
+
+    submission = models.ForeignKey(
+        Submission, on_delete=models.PROTECT, related_name="photos", verbose_name=_("submission")
+    )
+
+    class Meta:
+        verbose_name = _("submission photo")
+        verbose_name_plural = _("submission photos")
+        ordering = ["submission_id", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.submission_id} · {self.pk}"
+
+
+class ExtensionRequest(models.Model):
+    """A unit's request for more time (延期申请). The deadline moves only when a
+    supervisor approves it."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("pending")
+        APPROVED = "approved", _("approved")
+        REFUSED = "refused", _("refused")
+
+    task = models.ForeignKey(
+        RectificationTask, on_delete=models.PROTECT, related_name="extension_requests", verbose_name=_("task")
+    )
+    reason = models.TextField(_("reason"))
+    requested_due_at = models.DateTimeField(_("requested deadline"))
+    previous_due_at = models.DateTimeField(_("deadline before"))
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="extension_requests",
+        verbose_name=_("requested by"),
+    )
+    requested_at = models.DateTimeField(_("requested at"), default=timezone.now)
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.PENDING)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+        related_name="decided_extension_requests", verbose_name=_("decided by"),
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decision_note = models.TextField(_("decision note"), blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("extension request")
+        verbose_name_plural = _("extension requests")
+        ordering = ["task_id", "requested_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["task"], condition=Q(status="pending"), name="extension_one_pending_per_task"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.task_id} · {self.get_status_display()}"

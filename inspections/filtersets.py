@@ -1,0 +1,144 @@
+"""One FilterSet per inspections list, shared by the pages and the API."""
+
+import django_filters
+from django import forms
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from campaigns.filtersets import UnitChoiceFilter
+from campaigns.models import Campaign, Point
+
+from .models import Finding, FindingCategory, Inspection, RectificationTask, Severity, Visit
+
+
+def visible_points(request):
+    return Point.objects.visible_to(request.user) if request is not None else Point.objects.none()
+
+
+def visible_inspections(request):
+    return Inspection.objects.visible_to(request.user) if request is not None else Inspection.objects.none()
+
+
+class FindingCategoryFilterSet(django_filters.FilterSet):
+    q = django_filters.CharFilter(method="search", label=_("Search"), max_length=100)
+    top_level = django_filters.BooleanFilter(field_name="group", lookup_expr="isnull", label=_("Groups only"))
+
+    class Meta:
+        model = FindingCategory
+        fields = ["q", "group", "active", "top_level"]
+
+    def search(self, queryset, name, value):
+        return queryset.filter(Q(name__icontains=value) | Q(code__istartswith=value))
+
+
+class InspectionFilterSet(django_filters.FilterSet):
+    q = django_filters.CharFilter(field_name="title", lookup_expr="icontains", label=_("Search"), max_length=100)
+    campaign = django_filters.ModelChoiceFilter(queryset=Campaign.objects.all(), label=_("Campaign"))
+    kind = django_filters.MultipleChoiceFilter(choices=Inspection.Kind.choices, label=_("Kind"))
+    status = django_filters.MultipleChoiceFilter(choices=Inspection.Status.choices, label=_("Status"))
+    within = UnitChoiceFilter(method="filter_within", label=_("Within unit (subtree)"))
+    date_from = django_filters.DateFilter(field_name="ends_on", lookup_expr="gte", label=_("From"))
+    date_to = django_filters.DateFilter(field_name="starts_on", lookup_expr="lte", label=_("To"))
+
+    class Meta:
+        model = Inspection
+        fields = ["q", "campaign", "kind", "status", "within", "date_from", "date_to"]
+
+    def filter_within(self, queryset, name, unit):
+        return queryset.filter(unit__path__startswith=unit.path)
+
+
+class VisitFilterSet(django_filters.FilterSet):
+    inspection = django_filters.ModelChoiceFilter(queryset=visible_inspections, label=_("Inspection"), widget=forms.TextInput)
+    point = django_filters.ModelChoiceFilter(queryset=visible_points, label=_("Point"), widget=forms.TextInput)
+    within = UnitChoiceFilter(method="filter_within", label=_("Within unit (subtree)"))
+    is_clean = django_filters.BooleanFilter(label=_("No problems found"))
+    date_from = django_filters.DateFilter(field_name="visited_at", lookup_expr="date__gte", label=_("From"))
+    date_to = django_filters.DateFilter(field_name="visited_at", lookup_expr="date__lte", label=_("To"))
+
+    class Meta:
+        model = Visit
+        fields = ["inspection", "point", "within", "is_clean", "date_from", "date_to"]
+
+    def filter_within(self, queryset, name, unit):
+        return queryset.filter(unit__path__startswith=unit.path)
+
+
+class FindingFilterSet(django_filters.FilterSet):
+    q = django_filters.CharFilter(method="search", label=_("Search"), max_length=100)
+    campaign = django_filters.ModelChoiceFilter(queryset=Campaign.objects.all(), label=_("Campaign"))
+    within = UnitChoiceFilter(method="filter_within", label=_("Responsible unit (subtree)"))
+    category = django_filters.ModelChoiceFilter(
+        queryset=FindingCategory.objects.all(), method="filter_category", label=_("Category (and sub-categories)"))
+    severity = django_filters.MultipleChoiceFilter(choices=Severity.choices, label=_("Severity"))
+    status = django_filters.MultipleChoiceFilter(choices=Finding.Status.choices, label=_("Status"))
+    source = django_filters.MultipleChoiceFilter(choices=Finding.Source.choices, label=_("Source"))
+    inspection = django_filters.ModelChoiceFilter(
+        queryset=visible_inspections, field_name="visit__inspection", label=_("Inspection"),
+        widget=forms.TextInput)
+    point = django_filters.ModelChoiceFilter(queryset=visible_points, label=_("Point"), widget=forms.TextInput)
+    external_id = django_filters.CharFilter(label=_("External id"), max_length=100)
+    date_from = django_filters.DateFilter(field_name="observed_at", lookup_expr="date__gte", label=_("From"))
+    date_to = django_filters.DateFilter(field_name="observed_at", lookup_expr="date__lte", label=_("To"))
+    overdue = django_filters.BooleanFilter(method="filter_overdue", label=_("Overdue"))
+    is_repeat = django_filters.BooleanFilter(label=_("Repeat problem"))
+
+    class Meta:
+        model = Finding
+        fields = ["q", "campaign", "within", "category", "severity", "status", "source", "inspection", "point",
+                  "external_id", "date_from", "date_to", "overdue", "is_repeat"]
+
+    def search(self, queryset, name, value):
+        q = Q(description__icontains=value) | Q(address__icontains=value)
+        if value.isdigit() and len(value) < 12:
+            q |= Q(pk=int(value))
+        return queryset.filter(q)
+
+    def filter_within(self, queryset, name, unit):
+        return queryset.filter(unit__path__startswith=unit.path)
+
+    def filter_category(self, queryset, name, category: FindingCategory):
+        return queryset.filter(Q(category=category) | Q(category__group=category))
+
+    def filter_overdue(self, queryset, name, value):
+        late = RectificationTask.objects.overdue(timezone.now()).values("finding_id")
+        return queryset.filter(pk__in=late) if value else queryset.exclude(pk__in=late)
+
+
+class TaskFilterSet(django_filters.FilterSet):
+    campaign = django_filters.ModelChoiceFilter(
+        queryset=Campaign.objects.all(), field_name="finding__campaign", label=_("Campaign"))
+    within = UnitChoiceFilter(method="filter_within", label=_("Assigned unit (subtree)"))
+    status = django_filters.MultipleChoiceFilter(choices=RectificationTask.Status.choices, label=_("Status"))
+    supervision = django_filters.MultipleChoiceFilter(
+        choices=RectificationTask.Supervision.choices, label=_("Supervision level"))
+    light = django_filters.MultipleChoiceFilter(
+        choices=RectificationTask.Light.choices, method="filter_light", label=_("Traffic light"))
+    category = django_filters.ModelChoiceFilter(
+        queryset=FindingCategory.objects.all(), field_name="finding__category", method="filter_category",
+        label=_("Category (and sub-categories)"))
+    severity = django_filters.MultipleChoiceFilter(
+        choices=Severity.choices, field_name="finding__severity", label=_("Severity"))
+    finding = django_filters.NumberFilter(field_name="finding_id", label=_("Finding"))
+    overdue = django_filters.BooleanFilter(method="filter_overdue", label=_("Overdue"))
+    due_from = django_filters.DateFilter(field_name="due_at", lookup_expr="date__gte", label=_("Due from"))
+    due_to = django_filters.DateFilter(field_name="due_at", lookup_expr="date__lte", label=_("Due until"))
+
+    class Meta:
+        model = RectificationTask
+        fields = ["campaign", "within", "status", "supervision", "light", "category", "severity", "finding",
+                  "overdue", "due_from", "due_to"]
+
+    def filter_within(self, queryset, name, unit):
+        return queryset.filter(unit__path__startswith=unit.path)
+
+    def filter_category(self, queryset, name, category: FindingCategory):
+        return queryset.filter(Q(finding__category=category) | Q(finding__category__group=category))
+
+    def filter_light(self, queryset, name, values):
+        return queryset.filter(light__in=values) if values else queryset
+
+    def filter_overdue(self, queryset, name, value):
+        now = timezone.now()
+        return queryset.overdue(now) if value else queryset.not_overdue(now)

@@ -1,0 +1,95 @@
+"""Reads shared by the pages and the API: scoped querysets with everything a
+list row shows loaded up front (no queries per row)."""
+
+from __future__ import annotations
+
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q
+
+from .models import (
+    ExtensionRequest, Finding, FindingCategory, FindingPhoto, Inspection, RectificationTask, Submission,
+    SubmissionPhoto, TaskEvent, Visit,
+)
+
+
+def categories():
+    return FindingCategory.objects.select_related("group", "supervising_department")
+
+
+def inspections_for(user):
+    return (
+        Inspection.objects.visible_to(user).select_related("campaign", "unit")
+        .prefetch_related("inspectors")
+        .annotate(visit_count=Count("visits", distinct=True),
+                  finding_count=Count("visits__findings", distinct=True))
+        .order_by("-starts_on", "-id")
+    )
+
+
+def visits_for(user):
+    return (
+        Visit.objects.visible_to(user).select_related("inspection", "point", "point__point_type", "unit", "inspector")
+        .annotate(finding_count=Count("findings", filter=~Q(findings__status__in=["void", "duplicate"])))
+        .order_by("-visited_at", "-id")
+    )
+
+
+def open_task_prefetch():
+    return Prefetch(
+        "tasks", queryset=RectificationTask.objects.with_light().select_related("unit").order_by("-dispatched_at"),
+        to_attr="task_list",
+    )
+
+
+def findings_for(user, *, photos: bool = True):
+    """Scoped findings; list pages that show no photos pass ``photos=False`` (one query less)."""
+    qs = (
+        Finding.objects.visible_to(user)
+        .select_related("category", "category__group", "unit", "department", "point", "campaign", "visit")
+        .prefetch_related(open_task_prefetch())
+    )
+    return qs.prefetch_related("photos") if photos else qs
+
+
+def tasks_for(user, *, pending_rows: bool = True):
+    """Scoped tasks with their light. ``pending_rows`` prefetches the pending
+    extension request itself (API, detail); list pages only need the
+    ``has_pending_extension`` flag, computed in the same query."""
+    pending = ExtensionRequest.objects.filter(status=ExtensionRequest.Status.PENDING)
+    qs = (
+        RectificationTask.objects.visible_to(user).with_light()
+        .select_related("unit", "finding", "finding__category", "finding__point", "finding__unit")
+    )
+    if pending_rows:
+        return qs.prefetch_related(Prefetch("extension_requests", queryset=pending, to_attr="pending_extensions"))
+    return qs.annotate(has_pending_extension=Exists(pending.filter(task=OuterRef("pk"))))
+
+
+def task_timeline(task: RectificationTask):
+    return task.events.select_related("actor").order_by("created_at", "id")
+
+
+def task_submissions(task: RectificationTask):
+    return (task.submissions.select_related("submitted_by", "reviewed_by")
+            .prefetch_related(Prefetch("photos", queryset=SubmissionPhoto.objects.order_by("id"))))
+
+
+def finding_photos(finding: Finding):
+    return FindingPhoto.objects.filter(finding=finding).order_by("id")
+
+
+def triage_queue(user):
+    """New findings awaiting dispatch, duplicate marking or voiding; oldest first."""
+    return findings_for(user, photos=False).filter(status=Finding.Status.NEW).order_by("observed_at", "id")
+
+
+def visible_photo(user, kind: str, pk: int):
+    """The photo if the user may see its finding (else None: answer 404)."""
+    if kind == "finding":
+        return FindingPhoto.objects.filter(pk=pk, finding__in=Finding.objects.visible_to(user)).first()
+    if kind == "submission":
+        tasks = RectificationTask.objects.visible_to(user)
+        return SubmissionPhoto.objects.filter(pk=pk, submission__task__in=tasks).first()
+    return None
+
+
+__all__ = ["TaskEvent", "Submission"]

@@ -1,0 +1,447 @@
+"""Pages of the loop. Views translate input and output; services decide."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count, Q
+from django.http import Http404, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from campaigns.models import Membership, Point
+from campaigns.scope import has_role, scope_q, user_roles
+from civportal.errors import Conflict
+from civportal.forms import add_service_errors
+from civportal.pagination import paginate
+from civportal.xlsx import xlsx_response
+
+from . import exports, selectors, services
+from .filtersets import FindingFilterSet, InspectionFilterSet, TaskFilterSet
+from .forms import (
+    CalendarOverrideForm, CategoryForm, DeadlineRuleForm, DecideExtensionForm, DispatchForm, DuplicateForm,
+    EscalateForm, ExtensionForm, FindingRecordForm, InspectionForm, NoteForm, ReasonForm, SubmitForm, VisitForm,
+)
+from .models import CalendarOverride, DeadlineRule, ExtensionRequest, Finding, RectificationTask
+
+Role = Membership.Role
+UNIT_ROLES = [Role.HANDLER, Role.HEAD]
+
+
+def _filtered(filterset):
+    """The filtered rows; a bad filter value (e.g. a unit outside the scope) matches nothing."""
+    if not filterset.is_bound:
+        return filterset.queryset
+    return filterset.qs if filterset.is_valid() else filterset.queryset.none()
+
+
+def _is_office(user) -> bool:
+    return Role.SUPERVISOR in user_roles(user)
+
+
+def _error_text(exc) -> str:
+    if isinstance(exc, Conflict):
+        return exc.message
+    if isinstance(exc, PermissionDenied):
+        return str(exc) or _("You may not do this.")
+    return " ".join(exc.messages)
+
+
+def _points(user):
+    return Point.objects.visible_to(user).active().select_related("unit").order_by("name", "id")
+
+
+# --- findings -------------------------------------------------------------------------------
+
+
+@login_required
+@permission_required("inspections.view_finding", raise_exception=True)
+def finding_list(request):
+    filterset = FindingFilterSet(request.GET or None, queryset=selectors.findings_for(request.user, photos=False),
+                                 request=request)
+    as_map = request.GET.get("view") == "map"
+    query = request.GET.copy()
+    query.pop("view", None)
+    query.pop("page", None)
+    context = {"filter": filterset, "as_map": as_map, "query": query.urlencode(),
+               "can_record": request.user.has_perm("inspections.add_finding"), "is_office": _is_office(request.user)}
+    if as_map:
+        context.update(tile_url=getattr(settings, "MAP_TILE_URL", ""),
+                       tile_attribution=getattr(settings, "MAP_TILE_ATTRIBUTION", ""))
+    else:
+        context["page"] = paginate(request, _filtered(filterset))
+    return render(request, "inspections/finding_list.html", context)
+
+
+@login_required
+@permission_required("inspections.view_finding", raise_exception=True)
+def finding_map_data(request):
+    """Findings with coordinates for the map (filtered like the list, at most 2,000)."""
+    filterset = FindingFilterSet(request.GET or None, queryset=Finding.objects.visible_to(request.user),
+                                 request=request)
+    rows = (_filtered(filterset).filter(latitude__isnull=False, longitude__isnull=False)
+            .values("pk", "latitude", "longitude", "status", "severity", "category__name", "unit__name")
+            .order_by("-observed_at")[:2000])
+    statuses, severities = dict(Finding.Status.choices), dict(Finding.severity.field.choices)
+    data = [{"id": r["pk"], "lat": float(r["latitude"]), "lng": float(r["longitude"]), "status": r["status"],
+             "label": f"#{r['pk']} {r['category__name']} · {severities.get(r['severity'], '')}",
+             "detail": f"{r['unit__name']} · {statuses.get(r['status'], '')}",
+             "url": reverse("inspections:finding_detail", args=[r["pk"]])} for r in rows]
+    return JsonResponse({"findings": data})
+
+
+def get_finding(user, pk) -> Finding:
+    return get_object_or_404(selectors.findings_for(user), pk=pk)
+
+
+@login_required
+@permission_required("inspections.view_finding", raise_exception=True)
+def finding_detail(request, pk):
+    finding = get_finding(request.user, pk)
+    tasks = list(selectors.tasks_for(request.user).filter(finding=finding).order_by("dispatched_at", "id")
+                 .prefetch_related("events__actor", "submissions__photos", "submissions__submitted_by"))
+    can_triage = finding.status == Finding.Status.NEW and has_role(request.user, finding.unit, [Role.SUPERVISOR])
+    return render(request, "inspections/finding_detail.html", {
+        "finding": finding, "tasks": tasks, "can_triage": can_triage,
+        "can_void": finding.is_open and has_role(request.user, finding.unit, [Role.SUPERVISOR]),
+        "candidates": services.duplicate_candidates(finding) if can_triage else [],
+        "dispatch_form": DispatchForm(user=request.user), "duplicate_form": DuplicateForm(),
+        "void_form": ReasonForm(),
+        "history": finding.history.select_related("history_user").order_by("-history_date")[:20],
+    })
+
+
+@login_required
+@permission_required("inspections.add_finding", raise_exception=True)
+def finding_record(request):
+    points = _points(request.user)
+    initial = {key: request.GET[key] for key in ("visit", "point") if request.GET.get(key, "").isdigit()}
+    form = FindingRecordForm(request.POST or None, request.FILES or None, user=request.user, points=points,
+                             initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        dispatch_now = data.pop("dispatch_now", False)
+        data["photos_in"] = data.pop("photos")
+        data["severity"] = data["severity"] or None
+        try:
+            finding, _created = services.finding_create(actor=request.user, **data)
+            if dispatch_now:
+                services.task_dispatch(actor=request.user, finding=finding)
+        except (ValidationError, PermissionDenied, Conflict) as exc:
+            if isinstance(exc, ValidationError):
+                add_service_errors(form, exc)
+            else:
+                form.add_error(None, _error_text(exc))
+        else:
+            messages.success(request, _("Finding #%(pk)s recorded.") % {"pk": finding.pk})
+            return redirect("inspections:finding_detail", pk=finding.pk)
+    points_json = [{"id": p.pk, "lat": float(p.latitude), "lng": float(p.longitude)}
+                   for p in points if p.latitude is not None and p.longitude is not None]
+    return render(request, "inspections/finding_record.html", {"form": form, "points": points_json})
+
+
+@login_required
+@require_POST
+@permission_required("inspections.change_finding", raise_exception=True)
+def finding_action(request, pk, action):
+    finding = get_finding(request.user, pk)
+    try:
+        if action == "dispatch":
+            form = DispatchForm(request.POST, user=request.user)
+            if not form.is_valid():
+                raise ValidationError(list(form.errors.values())[0])
+            task = services.task_dispatch(actor=request.user, finding=finding, **form.cleaned_data)
+            messages.success(request, _("Dispatched to %(unit)s, due %(due)s.") % {
+                "unit": task.unit, "due": timezone.localtime(task.due_at).strftime("%Y-%m-%d %H:%M")})
+        elif action == "duplicate":
+            form = DuplicateForm(request.POST)
+            if not form.is_valid():
+                raise ValidationError(_("Give the number of the original finding."))
+            original = Finding.objects.visible_to(request.user).filter(pk=form.cleaned_data["original"]).first()
+            if original is None:
+                raise ValidationError(_("No such finding in your scope."))
+            services.finding_mark_duplicate(actor=request.user, finding=finding, original=original,
+                                            note=form.cleaned_data["note"])
+            messages.success(request, _("Marked as a duplicate of #%(pk)s.") % {"pk": original.pk})
+        elif action == "void":
+            form = ReasonForm(request.POST)
+            if not form.is_valid():
+                raise ValidationError(_("Please give a reason."))
+            services.finding_void(actor=request.user, finding=finding, reason=form.cleaned_data["reason"])
+            messages.success(request, _("Finding voided."))
+        else:
+            raise Http404
+    except (ValidationError, PermissionDenied, Conflict) as exc:
+        messages.error(request, _error_text(exc))
+    next_url = request.POST.get("next", "")
+    if next_url == "triage":
+        return redirect("inspections:triage_queue")
+    return redirect("inspections:finding_detail", pk=pk)
+
+
+@login_required
+@permission_required("inspections.change_finding", raise_exception=True)
+def triage_queue(request):
+    filterset = FindingFilterSet(request.GET or None, queryset=selectors.triage_queue(request.user), request=request)
+    page = paginate(request, _filtered(filterset))
+    return render(request, "inspections/triage_queue.html", {"filter": filterset, "page": page})
+
+
+@login_required
+@permission_required("inspections.view_finding", raise_exception=True)
+def finding_export(request):
+    filterset = FindingFilterSet(request.GET or None, queryset=Finding.objects.visible_to(request.user),
+                                 request=request)
+    return xlsx_response(filename="findings.xlsx", title=_("findings"), headers=exports.finding_headers(),
+                         rows=exports.finding_rows(_filtered(filterset)), user=request.user)
+
+
+# --- tasks ----------------------------------------------------------------------------------
+
+
+@login_required
+@permission_required("inspections.view_rectificationtask", raise_exception=True)
+def task_list(request):
+    filterset = TaskFilterSet(request.GET or None, queryset=selectors.tasks_for(request.user, pending_rows=False)
+                              .order_by("urgency", "due_at", "id"), request=request)
+    page = paginate(request, _filtered(filterset))
+    return render(request, "inspections/task_list.html", {"filter": filterset, "page": page,
+                                                          "title": _("Rectification tasks")})
+
+
+@login_required
+@permission_required("inspections.view_rectificationtask", raise_exception=True)
+def workbench(request):
+    """A unit's open tasks, most urgent first (red, yellow, green; then by deadline)."""
+    qs = selectors.tasks_for(request.user, pending_rows=False).open().filter(scope_q(request.user, "unit__path"))
+    filterset = TaskFilterSet(request.GET or None, queryset=qs.order_by("urgency", "due_at", "id"), request=request)
+    rows = _filtered(filterset)
+    counts = rows.order_by().aggregate(red=Count("pk", filter=Q(urgency=0)), yellow=Count("pk", filter=Q(urgency=1)),
+                                       green=Count("pk", filter=Q(urgency=2)))
+    page = paginate(request, rows)
+    return render(request, "inspections/workbench.html", {"filter": filterset, "page": page, "counts": counts})
+
+
+def get_task(user, pk) -> RectificationTask:
+    return get_object_or_404(selectors.tasks_for(user), pk=pk)
+
+
+@login_required
+@permission_required("inspections.view_rectificationtask", raise_exception=True)
+def task_detail(request, pk):
+    task = get_task(request.user, pk)
+    user = request.user
+    is_unit = has_role(user, task.unit, UNIT_ROLES)
+    is_office = has_role(user, task.unit, [Role.SUPERVISOR])
+    pending = task.pending_extensions[0] if task.pending_extensions else None
+    S = RectificationTask.Status
+    return render(request, "inspections/task_detail.html", {
+        "task": task, "finding": task.finding,
+        "before_photos": selectors.finding_photos(task.finding),
+        "events": selectors.task_timeline(task), "submissions": selectors.task_submissions(task),
+        "pending": pending,
+        "can_accept": is_unit and task.status in (S.ASSIGNED, S.RETURNED),
+        "can_submit": is_unit and task.status in (S.IN_PROGRESS, S.RETURNED),
+        "can_extend": is_unit and task.status in (S.ASSIGNED, S.IN_PROGRESS, S.RETURNED) and pending is None,
+        "can_verify": is_office and task.status == S.SUBMITTED,
+        "can_decide": is_office and pending is not None and task.is_open,
+        "can_escalate": is_office and task.is_open and task.supervision != RectificationTask.Supervision.LISTED,
+        "can_void": is_office and task.is_open,
+        "note_form": NoteForm(initial={"expected_status": task.status}),
+        "submit_form": SubmitForm(initial={"expected_status": task.status}),
+        "extension_form": ExtensionForm(), "escalate_form": EscalateForm(), "void_form": ReasonForm(),
+        "decide_form": DecideExtensionForm(initial={"request": pending.pk}) if pending else None,
+    })
+
+
+@login_required
+@require_POST
+@permission_required("inspections.view_rectificationtask", raise_exception=True)
+def task_action(request, pk, action):
+    task = get_task(request.user, pk)
+    user = request.user
+    try:
+        if action in ("accept", "verify", "return"):
+            form = NoteForm(request.POST)
+            form.is_valid()
+            note = form.cleaned_data.get("note", "")
+            expected = form.cleaned_data.get("expected_status") or None
+            if action == "accept":
+                services.task_accept(actor=user, task=task, note=note, expected_status=expected)
+                messages.success(request, _("Task accepted."))
+            else:
+                services.task_verify(actor=user, task=task, passed=action == "verify", note=note,
+                                     expected_status=expected)
+                messages.success(request, _("Task closed.") if action == "verify" else _("Task returned for rework."))
+        elif action == "submit":
+            form = SubmitForm(request.POST, request.FILES)
+            if not form.is_valid():
+                raise ValidationError([e for errors in form.errors.values() for e in errors])
+            services.task_submit(actor=user, task=task, note=form.cleaned_data["note"],
+                                 photos_in=form.cleaned_data["photos"],
+                                 expected_status=form.cleaned_data.get("expected_status") or None)
+            messages.success(request, _("Submitted for verification."))
+        elif action == "extension":
+            form = ExtensionForm(request.POST)
+            if not form.is_valid():
+                raise ValidationError([e for errors in form.errors.values() for e in errors])
+            services.task_request_extension(actor=user, task=task, **form.cleaned_data)
+            messages.success(request, _("Extension requested."))
+        elif action == "decide":
+            form = DecideExtensionForm(request.POST)
+            if not form.is_valid():
+                raise ValidationError(_("Choose approve or refuse."))
+            extension = get_object_or_404(ExtensionRequest.objects.select_related("task__unit"),
+                                          pk=form.cleaned_data["request"], task=task)
+            services.task_decide_extension(actor=user, request=extension, approve=form.cleaned_data["approve"],
+                                           note=form.cleaned_data["note"])
+            messages.success(request, _("Decision recorded."))
+        elif action == "escalate":
+            form = EscalateForm(request.POST)
+            form.is_valid()
+            services.task_escalate(actor=user, task=task, note=form.cleaned_data.get("note", ""))
+            messages.success(request, _("Supervision level raised."))
+        elif action == "void":
+            form = ReasonForm(request.POST)
+            if not form.is_valid():
+                raise ValidationError(_("Please give a reason."))
+            services.task_void(actor=user, task=task, reason=form.cleaned_data["reason"])
+            messages.success(request, _("Task voided."))
+        else:
+            raise Http404
+    except PermissionDenied:
+        raise
+    except (ValidationError, Conflict) as exc:
+        messages.error(request, _error_text(exc))
+    return redirect("inspections:task_detail", pk=pk)
+
+
+@login_required
+@permission_required("inspections.view_rectificationtask", raise_exception=True)
+def task_export(request):
+    filterset = TaskFilterSet(request.GET or None, queryset=RectificationTask.objects.visible_to(request.user)
+                              .with_light(), request=request)
+    return xlsx_response(filename="tasks.xlsx", title=_("rectification tasks"), headers=exports.task_headers(),
+                         rows=exports.task_rows(_filtered(filterset)), user=request.user)
+
+
+# --- inspections ----------------------------------------------------------------------------
+
+
+@login_required
+@permission_required("inspections.view_inspection", raise_exception=True)
+def inspection_list(request):
+    filterset = InspectionFilterSet(request.GET or None, queryset=selectors.inspections_for(request.user),
+                                    request=request)
+    page = paginate(request, _filtered(filterset))
+    return render(request, "inspections/inspection_list.html", {
+        "filter": filterset, "page": page, "can_create": request.user.has_perm("inspections.add_inspection")})
+
+
+@login_required
+@permission_required("inspections.add_inspection", raise_exception=True)
+def inspection_create(request):
+    form = InspectionForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            inspection = services.inspection_create(actor=request.user, **form.cleaned_data)
+        except (ValidationError, PermissionDenied) as exc:
+            if isinstance(exc, ValidationError):
+                add_service_errors(form, exc)
+            else:
+                form.add_error(None, _error_text(exc))
+        else:
+            messages.success(request, _("Inspection created."))
+            return redirect("inspections:inspection_detail", pk=inspection.pk)
+    return render(request, "inspections/simple_form.html", {
+        "form": form, "title": _("New inspection"), "back": reverse("inspections:inspection_list")})
+
+
+@login_required
+@permission_required("inspections.view_inspection", raise_exception=True)
+def inspection_detail(request, pk):
+    inspection = get_object_or_404(selectors.inspections_for(request.user), pk=pk)
+    visits = selectors.visits_for(request.user).filter(inspection=inspection).order_by("visited_at", "id")
+    can_visit = request.user.has_perm("inspections.add_visit")
+    return render(request, "inspections/inspection_detail.html", {
+        "inspection": inspection, "visits": visits, "can_visit": can_visit,
+        "visit_form": VisitForm(points=_points(request.user).filter(unit__path__startswith=inspection.unit.path))
+        if can_visit else None,
+    })
+
+
+@login_required
+@require_POST
+@permission_required("inspections.add_visit", raise_exception=True)
+def visit_create(request, pk):
+    inspection = get_object_or_404(selectors.inspections_for(request.user), pk=pk)
+    form = VisitForm(request.POST, points=_points(request.user))
+    if form.is_valid():
+        data = dict(form.cleaned_data)
+        data["clean"] = data.pop("is_clean")
+        try:
+            visit = services.visit_create(actor=request.user, inspection=inspection, **data)
+        except (ValidationError, PermissionDenied) as exc:
+            messages.error(request, _error_text(exc))
+        else:
+            messages.success(request, _("Visit recorded."))
+            if not visit.is_clean:
+                return redirect(f"{reverse('inspections:finding_record')}?visit={visit.pk}&point={visit.point_id}")
+    else:
+        messages.error(request, _("Choose a point in your scope."))
+    return redirect("inspections:inspection_detail", pk=pk)
+
+
+# --- taxonomy and calendar ------------------------------------------------------------------
+
+
+@login_required
+@permission_required("inspections.view_findingcategory", raise_exception=True)
+def category_list(request):
+    form = CategoryForm(request.POST or None)
+    if request.method == "POST":
+        if not request.user.has_perm("inspections.add_findingcategory"):
+            raise PermissionDenied
+        if form.is_valid():
+            try:
+                services.category_save(actor=request.user, **form.cleaned_data)
+            except ValidationError as exc:
+                add_service_errors(form, exc)
+            else:
+                messages.success(request, _("Category saved."))
+                return redirect("inspections:category_list")
+    categories = selectors.categories().annotate(finding_count=Count("findings")).order_by(
+        "group__sort_order", "group__code", "sort_order", "code")
+    return render(request, "inspections/category_list.html", {
+        "categories": categories, "form": form, "can_edit": request.user.has_perm("inspections.add_findingcategory")})
+
+
+@login_required
+@permission_required("inspections.view_calendaroverride", raise_exception=True)
+def calendar(request):
+    override_form = CalendarOverrideForm(request.POST if request.POST.get("form") == "override" else None,
+                                         prefix="o")
+    rule_form = DeadlineRuleForm(request.POST if request.POST.get("form") == "rule" else None, prefix="r")
+    if request.method == "POST":
+        try:
+            if override_form.is_bound and override_form.is_valid():
+                services.calendar_override_set(actor=request.user, **override_form.cleaned_data)
+                messages.success(request, _("Calendar updated; deadlines set from now on follow it."))
+                return redirect("inspections:calendar")
+            if rule_form.is_bound and rule_form.is_valid():
+                services.deadline_rule_save(actor=request.user, **rule_form.cleaned_data)
+                messages.success(request, _("Deadline rule saved."))
+                return redirect("inspections:calendar")
+        except (ValidationError, PermissionDenied) as exc:
+            messages.error(request, _error_text(exc))
+    return render(request, "inspections/calendar.html", {
+        "overrides": CalendarOverride.objects.filter(date__gte=timezone.localdate().replace(month=1, day=1))
+        .select_related("created_by"),
+        "rules": DeadlineRule.objects.select_related("category"),
+        "override_form": override_form, "rule_form": rule_form,
+    })

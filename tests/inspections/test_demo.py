@@ -1,0 +1,38 @@
+from django.core.management import call_command
+from django.db.models import Count
+
+from campaigns.models import User
+from inspections.models import Finding, FindingCategory, Inspection, RectificationTask, TaskEvent, Visit
+
+
+def test_default_categories_are_seeded_in_groups(db):
+    groups = FindingCategory.objects.filter(group__isnull=True)
+    assert {"环境卫生", "公共秩序", "市容建设", "基础设施", "公益宣传", "消防安全", "服务设施", "文明行为"} <= set(
+        groups.values_list("name", flat=True))
+    assert FindingCategory.objects.filter(group__isnull=False).count() >= 25
+    assert FindingCategory.objects.filter(engineering=True).exists()
+
+
+def test_load_demo_builds_the_loop_once_in_every_state_and_colour(db, client):
+    call_command("load_demo", "--quiet")
+    call_command("load_demo", "--quiet")
+    assert Inspection.objects.count() == 4 and Visit.objects.count() == 160 and Finding.objects.count() == 300
+    statuses = set(Finding.objects.values_list("status", flat=True))
+    assert statuses == set(Finding.Status.values)
+    tasks = RectificationTask.objects.with_light()
+    assert set(tasks.values_list("status", flat=True)) == set(RectificationTask.Status.values)
+    assert set(tasks.exclude(light="").values_list("light", flat=True)) == {"green", "yellow", "red"}
+    assert set(tasks.values_list("supervision", flat=True)) == set(RectificationTask.Supervision.values)
+    # Every task has its dispatch event, closed tasks their pass, reworks their fails.
+    assert TaskEvent.objects.filter(action="dispatch").count() == tasks.count()
+    assert TaskEvent.objects.filter(action="verify_pass").count() == tasks.filter(status="closed").count()
+    reworks = sum(tasks.values_list("rework_count", flat=True))
+    assert TaskEvent.objects.filter(action="verify_fail").count() == reworks > 0
+    assert Finding.objects.filter(status="duplicate", duplicate_of__isnull=False).exists()
+    assert Finding.history.filter(history_type="+").count() == 300
+    # The demo accounts see their part of it.
+    handler = User.objects.get(username="handler_a")
+    client.force_login(handler)
+    assert client.get("/workbench/").context["page"].paginator.count > 0
+    assert Finding.objects.visible_to(handler).count() < 300
+    assert Finding.objects.values("unit__path").annotate(n=Count("id")).count() > 10  # spread over the city

@@ -1,0 +1,113 @@
+"""Every list runs the same, pinned number of queries at page size 1 and 50 (acceptance 6)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from inspections.models import (
+    ExtensionRequest, Finding, FindingCategory, FindingPhoto, Inspection, RectificationTask, Severity, TaskEvent, Visit,
+)
+
+from .helpers import world
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def many(city, personas):
+    """60 visits, findings (each with a photo), tasks (each with an event; some with a pending extension) in district A."""
+    w = world(city, personas)
+    now = timezone.now()
+    for i in range(60):
+        FindingCategory.objects.create(code=f"Q{i:02d}", name=f"类别{i}", group=w.group)
+    inspections = Inspection.objects.bulk_create([
+        Inspection(campaign=w.campaign, title=f"检查{i}", kind=Inspection.Kind.SUPERVISION, unit=city.district_a,
+                   starts_on=dt.date(2026, 11, 1), ends_on=dt.date(2026, 11, 2)) for i in range(60)])
+    for inspection in inspections:
+        inspection.inspectors.add(personas.inspector)
+    visits = Visit.objects.bulk_create([
+        Visit(inspection=inspections[i], point=w.point_a, unit=w.point_a.unit, visited_at=now - dt.timedelta(hours=i),
+              inspector=personas.inspector) for i in range(60)])
+    findings = Finding.objects.bulk_create([
+        Finding(campaign=w.campaign, visit=visits[i], point=w.point_a, unit=w.point_a.unit, category=w.category,
+                severity=Severity.MODERATE, description=f"问题{i}", observed_at=now - dt.timedelta(hours=i),
+                status=Finding.Status.DISPATCHED if i % 3 else Finding.Status.NEW, latitude=w.point_a.latitude,
+                longitude=w.point_a.longitude) for i in range(60)])
+    FindingPhoto.objects.bulk_create([
+        FindingPhoto(finding=f, image=f"photos/x{f.pk}.jpg", thumbnail=f"photos/t{f.pk}.jpg", content_type="image/jpeg",
+                     width=64, height=48)
+        for f in findings])
+    start = now - dt.timedelta(days=30)
+
+    def task(i, f):
+        due = now + dt.timedelta(days=i - 20)  # overdue, due soon and on time
+        return RectificationTask(finding=f, unit=f.unit, dispatched_at=start, original_due_at=due, due_at=due,
+                                 warn_at=start + (due - start) * 0.8)
+
+    tasks = RectificationTask.objects.bulk_create([task(i, f) for i, f in enumerate(findings)
+                                                   if f.status == Finding.Status.DISPATCHED])
+    TaskEvent.objects.bulk_create([TaskEvent(task=t, actor=personas.supervisor, action="dispatch", to_status="assigned")
+                                   for t in tasks])
+    ExtensionRequest.objects.bulk_create([
+        ExtensionRequest(task=t, reason="r", requested_due_at=t.due_at + dt.timedelta(days=3),
+                         previous_due_at=t.due_at, requested_by=personas.handler_a) for t in tasks[::4]])
+    return w
+
+
+def count(client, url):
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(url)
+    assert response.status_code == 200, (url, response.content[:300])
+    return len(ctx.captured_queries)
+
+
+# Pinned: token + memberships + count + rows + one per prefetch.
+API_LISTS = {
+    "findings": 6,            # + photos, tasks
+    "tasks": 5,               # + pending extension requests
+    "visits": 4,
+    "inspections": 5,         # + inspectors
+    "finding-categories": 4,
+}
+
+
+@pytest.mark.parametrize("resource", API_LISTS)
+def test_api_list_query_count_is_pinned_and_does_not_grow(many, personas, api, resource):
+    client = api(personas.handler_a)
+    small = count(client, f"/api/v1/{resource}/?limit=1")
+    large = count(client, f"/api/v1/{resource}/?limit=50")
+    assert small == large == API_LISTS[resource], (small, large)
+
+
+# Pinned: session + user + memberships (+ permission lookups) + count + rows + prefetches + filter dropdowns.
+PAGES = {
+    "/findings/?per_page={n}": 8,
+    "/tasks/?per_page={n}": 7,
+    "/workbench/?per_page={n}": 8,
+    "/inspections/?per_page={n}": 7,
+    "/findings/triage/?per_page={n}": 8,
+}
+
+
+@pytest.mark.parametrize("url", PAGES)
+def test_list_pages_query_count_is_pinned_and_does_not_grow(many, personas, login, url):
+    who = personas.supervisor if "triage" in url else personas.handler_a
+    client = login(who)
+    small, large = count(client, url.format(n=1)), count(client, url.format(n=50))
+    assert small == large == PAGES[url], (url, small, large)
+    assert client.get(url.format(n=50)).content.count(b"<tr>") > 10  # the large page really has rows
+
+
+def test_exports_map_and_category_list_run_a_fixed_number_of_queries(many, personas, login, city):
+    client = login(personas.supervisor)
+    urls = ["/findings/export.xlsx", "/tasks/export.xlsx", "/findings/map.json", "/finding-categories/"]
+    before = {url: count(client, url) for url in urls}
+    Finding.objects.bulk_create([Finding(unit=city.district_b, category=many.category, severity="minor",
+                                         description=f"再{i}", latitude=1, longitude=1) for i in range(30)])
+    assert {url: count(client, url) for url in urls} == before
+    assert max(before.values()) <= 8, before
