@@ -299,7 +299,6 @@ SPECTACULAR_SETTINGS = {
         "TaskActionEnum": "inspections.models.TaskEvent.Action",
         "ExtensionRequestStatusEnum": "inspections.models.ExtensionRequest.Status",
         "SubmissionOutcomeEnum": "inspections.models.Submission.Outcome",
-        "ScoreStatusEnum": "scores.models.ScoreMonth.Status",
         "ListFlagEnum": "scores.models.ListFlag",
         "GradeEnum": "scores.models.Grade",
         "AdjustmentKindEnum": "scores.models.ScoreAdjustment.Kind",
