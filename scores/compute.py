@@ -120,50 +120,59 @@ def finding_cells(campaign, scheme, start, end):
     )
 
 
-def task_credit_queryset(campaign, start, end):
-    """The tasks that count for R in the month, annotated with their deadline,
-    closure and rework count as of the month's end and their credit."""
-    # An extension approved after the month's end is ignored: the deadline at
-    # the end is the one that extension replaced.
-    later_extension = ExtensionRequest.objects.filter(
-        task_id=OuterRef("pk"), status=ExtensionRequest.Status.APPROVED, decided_at__gte=end,
-    ).order_by("decided_at", "id").values("previous_due_at")[:1]
-    reworks = (
-        TaskEvent.objects.filter(task_id=OuterRef("pk"), action=TaskEvent.Action.VERIFY_FAIL, created_at__lt=end)
-        .order_by().values("task_id").annotate(c=Count("id")).values("c")
-    )
-    closed = Q(closed_at__lt=end)
-    credit = Case(
-        When(closed & Q(closed_at__lte=F("due_end")), then=Value(Decimal(1))),
-        When(closed, then=Value(Decimal("0.5"))),
-        default=Value(ZERO), output_field=DEC,
-    )
-    return (
+def task_facts(campaign, start, end):
+    """The month's task facts per assigned unit path, as a list of dicts
+    (tasks, on time, late, open, reworks, Σ credits).
+
+    A task counts if its deadline as of the month's end falls in the month,
+    or fell before it and the task was still open at the month's start.
+    The deadline as of the end is ``due_at`` unless an extension approved
+    after the end moved it (then it is the deadline that extension
+    replaced), and reworks are the verify-fail events before the end. Few
+    tasks have either, so the tasks are aggregated in four groups — with or
+    without a later extension × with or without reworks — and the
+    per-task lookups run only for the tasks that need them."""
+    later_ext = ExtensionRequest.objects.filter(
+        task_id=OuterRef("pk"), status=ExtensionRequest.Status.APPROVED, decided_at__gte=end)
+    events = TaskEvent.objects.filter(task_id=OuterRef("pk"), action=TaskEvent.Action.VERIFY_FAIL, created_at__lt=end)
+    due_before_ext = later_ext.order_by("decided_at", "id").values("previous_due_at")[:1]
+    rework_count = events.order_by().values("task_id").annotate(c=Count("id")).values("c")
+    base = (
         RectificationTask.objects.filter(finding__campaign=campaign, dispatched_at__lt=end)
         .exclude(status=RectificationTask.Status.VOID)
-        .annotate(due_end=Coalesce(Subquery(later_extension), F("due_at")))
-        .filter(
-            Q(due_end__gte=start, due_end__lt=end)
-            | Q(due_end__lt=start) & (Q(closed_at__isnull=True) | Q(closed_at__gte=start))
-        )
-        .annotate(reworks=Coalesce(Subquery(reworks, output_field=IntegerField()), Value(0)))
-        .annotate(credit=Greatest(credit - Value(Decimal("0.25")) * F("reworks"), Value(ZERO), output_field=DEC))
+        # Necessary for either case below (due_at is never before the deadline as of the end): keeps the
+        # per-task lookups to the tasks that can count.
+        .filter(Q(due_at__gte=start) | Q(closed_at__isnull=True) | Q(closed_at__gte=start))
+        .order_by()
     )
+    cells = []
+    for extended in (False, True):
+        for reworked in (False, True):
+            qs = base.filter(Exists(later_ext) if extended else ~Exists(later_ext))
+            qs = qs.filter(Exists(events) if reworked else ~Exists(events))
+            due = Subquery(due_before_ext) if extended else F("due_at")
+            reworks = Subquery(rework_count, output_field=IntegerField()) if reworked else Value(0)
+            cells.extend(_task_cells(qs.annotate(due_end=due, rw=reworks), start, end))
+    return cells
 
 
-def task_cells(campaign, start, end):
-    """Per assigned unit path: tasks, on time, late, open, reworks, Σ credits."""
+def _task_cells(qs, start, end):
     closed = Q(closed_at__lt=end)
+    on_time = closed & Q(closed_at__lte=F("due_end"))
+    credit = Case(When(on_time, then=Value(Decimal(1))), When(closed, then=Value(Decimal("0.5"))),
+                  default=Value(ZERO), output_field=DEC)
     return (
-        task_credit_queryset(campaign, start, end).order_by()
+        qs.filter(Q(due_end__gte=start, due_end__lt=end)
+                  | Q(due_end__lt=start) & (Q(closed_at__isnull=True) | Q(closed_at__gte=start)))
         .values("unit__path")
         .annotate(
             n=Count("id"),
-            on_time=Count("id", filter=closed & Q(closed_at__lte=F("due_end"))),
+            on_time=Count("id", filter=on_time),
             late=Count("id", filter=closed & Q(closed_at__gt=F("due_end"))),
             open=Count("id", filter=~closed),
-            reworks=Sum("reworks"),
-            credit=Sum("credit", output_field=DEC),
+            reworks=Sum("rw"),
+            credit=Sum(Greatest(credit - Value(Decimal("0.25")) * F("rw"), Value(ZERO), output_field=DEC),
+                       output_field=DEC),
         )
     )
 
@@ -247,7 +256,7 @@ def compute(campaign: Campaign, month: dt.date, scheme: ScoringScheme) -> list[R
             a.findings += cell["n"]
             a.severe += cell["severe"]
             a.repeats += cell["repeats"]
-    for cell in task_cells(campaign, start, end):
+    for cell in task_facts(campaign, start, end):
         for prefix in _prefixes(cell["unit__path"]):
             pk = by_path.get(prefix)
             if pk is None:
