@@ -30,9 +30,9 @@ def months_for(user, campaign: Campaign):
 
 
 def default_campaign(user) -> Campaign | None:
-    return Campaign.objects.visible_to(user).order_by("-status", "-starts_on").filter(
-        status__in=[Campaign.Status.ACTIVE, Campaign.Status.CLOSED]).first() or Campaign.objects.visible_to(
-        user).first()
+    """The newest active campaign, else the newest one."""
+    visible = Campaign.objects.visible_to(user).order_by("-starts_on", "-id")
+    return visible.active().first() or visible.first()
 
 
 def costly_findings(score: MonthlyScore, user):
