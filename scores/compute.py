@@ -85,38 +85,48 @@ def month_visit_findings(campaign: Campaign, start: dt.datetime, end: dt.datetim
 
 
 def visit_cells(campaign, scheme, start, end):
-    """Per (unit path, department, point type): visits, clean visits, Σ visit scores."""
-    _rep, deduction = finding_deduction(scheme)
-    per_visit = (
-        Finding.objects.counting().filter(visit_id=OuterRef("pk"), observed_at__lt=end)
-        .order_by().values("visit_id").annotate(d=Sum(deduction, output_field=DEC)).values("d")
-    )
-    lost = Coalesce(Subquery(per_visit, output_field=DEC), Value(ZERO), output_field=DEC)
+    """Per (unit path, department, point type): visits, and visits that lost points."""
+    positive = [sev for sev in ("minor", "moderate", "severe") if scheme.severity_factor(sev) > 0]
+    lossy = Finding.objects.counting().filter(visit_id=OuterRef("pk"), observed_at__lt=end,
+                                              category__deduction__gt=0, severity__in=positive)
     return (
         month_visits(campaign, start, end).order_by()
-        .annotate(lost=lost)
         .values("unit__path", "point__department_id", "point__point_type_id")
-        .annotate(
-            visits=Count("id"),
-            clean=Count("id", filter=Q(lost=0)),
-            score=Sum(Greatest(Value(HUNDRED) - F("lost"), Value(ZERO), output_field=DEC), output_field=DEC),
-        )
+        .annotate(visits=Count("id"), lossy=Count("id", filter=Exists(lossy)))
     )
 
 
 def finding_cells(campaign, scheme, start, end):
-    """Per (unit path, department, category): findings, severe, repeats, Σ deductions."""
+    """Per (unit path, department, point type, category): findings, severe, repeats, Σ deductions."""
     is_repeat, deduction = finding_deduction(scheme)
     return (
         month_visit_findings(campaign, start, end).order_by()
         .annotate(rep=is_repeat, ded=deduction)
-        .values("visit__unit__path", "visit__point__department_id", "category_id")
+        .values("visit__unit__path", "visit__point__department_id", "visit__point__point_type_id", "category_id")
         .annotate(
             n=Count("id"),
             severe=Count("id", filter=Q(severity="severe")),
             repeats=Count("id", filter=Q(rep=True)),
             ded_sum=Sum("ded", output_field=DEC),
         )
+    )
+
+
+def overflow_cells(campaign, scheme, start, end):
+    """Visits whose deductions pass 100 (they score 0, not below): per visit,
+    Σ deductions − 100. Only visits that could pass 100 even without the
+    repeat check are looked at closely, so the repeat lookups run for few findings."""
+    _rep, deduction = finding_deduction(scheme)
+    most = max(scheme.severity_factor(s) for s in ("minor", "moderate", "severe")) * scheme.repeat_factor
+    findings = month_visit_findings(campaign, start, end).order_by()
+    candidates = (
+        findings.values("visit_id").annotate(bound=Sum(F("category__deduction") * Value(most), output_field=DEC))
+        .filter(bound__gt=HUNDRED).values("visit_id")
+    )
+    return (
+        findings.filter(visit_id__in=candidates)
+        .values("visit_id", "visit__unit__path", "visit__point__department_id", "visit__point__point_type_id")
+        .annotate(d=Sum(deduction, output_field=DEC)).filter(d__gt=HUNDRED)
     )
 
 
@@ -242,20 +252,26 @@ def compute(campaign: Campaign, month: dt.date, scheme: ScoringScheme) -> list[R
         if department_id in departments:
             yield acc[department_id]
 
+    # Σ visit scores = 100 × visits − Σ deductions + Σ (deductions beyond 100 on a visit).
     for cell in visit_cells(campaign, scheme, start, end):
         for a in owners(cell["unit__path"], cell["point__department_id"]):
             t = a.types[cell["point__point_type_id"]]
             t[0] += cell["visits"]
-            t[1] += cell["clean"]
-            t[2] += _dec(cell["score"])
+            t[1] += cell["visits"] - cell["lossy"]
+            t[2] += HUNDRED * cell["visits"]
     for cell in finding_cells(campaign, scheme, start, end):
+        ded = _dec(cell["ded_sum"])
         for a in owners(cell["visit__unit__path"], cell["visit__point__department_id"]):
+            a.types[cell["visit__point__point_type_id"]][2] -= ded
             c = a.cats[cell["category_id"]]
             c[0] += cell["n"]
-            c[1] += _dec(cell["ded_sum"])
+            c[1] += ded
             a.findings += cell["n"]
             a.severe += cell["severe"]
             a.repeats += cell["repeats"]
+    for cell in overflow_cells(campaign, scheme, start, end):
+        for a in owners(cell["visit__unit__path"], cell["visit__point__department_id"]):
+            a.types[cell["visit__point__point_type_id"]][2] += _dec(cell["d"]) - HUNDRED
     for cell in task_facts(campaign, start, end):
         for prefix in _prefixes(cell["unit__path"]):
             pk = by_path.get(prefix)

@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
+from django.utils import translation
 
 from civportal.errors import Conflict
 from scores import services, tasks
@@ -75,7 +76,7 @@ def test_recompute_of_a_published_month_is_refused_and_changes_nothing(city, per
     assert {r[FIELDS.index("status")] for r in frozen} == {"published"}
     # New facts arrive after publication …
     h.visit(ex.insp, ex.pb1, at(10, 30))
-    with pytest.raises(Conflict, match="frozen"):
+    with translation.override("en"), pytest.raises(Conflict, match="frozen"):
         services.scores_recompute(actor=personas.supervisor, campaign=ex.campaign, month=OCT)
     with pytest.raises(Conflict):
         services.adjustment_add(actor=personas.supervisor, campaign=ex.campaign, unit=city.street_a1, month=OCT,
@@ -130,12 +131,13 @@ def test_only_the_city_office_recomputes_and_publishes(city, personas):
 
 def test_publishing_needs_a_computed_month_that_has_ended(city, personas):
     camp = h.campaign(ends_on=dt.date(2099, 12, 31))
-    with pytest.raises(ValidationError, match="Compute"):
-        services.scores_publish(actor=personas.supervisor, campaign=camp, month=OCT)
-    with pytest.raises(ValidationError, match="not ended"):
-        services.scores_publish(actor=personas.supervisor, campaign=camp, month=dt.date(2099, 1, 1))
-    with pytest.raises(ValidationError, match="outside"):
-        services.scores_recompute(actor=personas.supervisor, campaign=camp, month=dt.date(2025, 12, 1))
+    with translation.override("en"):
+        with pytest.raises(ValidationError, match="Compute"):
+            services.scores_publish(actor=personas.supervisor, campaign=camp, month=OCT)
+        with pytest.raises(ValidationError, match="not ended"):
+            services.scores_publish(actor=personas.supervisor, campaign=camp, month=dt.date(2099, 1, 1))
+        with pytest.raises(ValidationError, match="outside"):
+            services.scores_recompute(actor=personas.supervisor, campaign=camp, month=dt.date(2025, 12, 1))
 
 
 def test_publishing_calls_the_hook_after_commit(city, personas, django_capture_on_commit_callbacks, monkeypatch):
@@ -277,3 +279,21 @@ def test_withdrawn_adjustments_no_longer_count(city, personas):
     assert MonthlyScore.objects.get(campaign=ex.campaign, unit=city.street_b1).total == Decimal("84.50")
     with pytest.raises(Conflict):
         services.adjustment_withdraw(actor=personas.supervisor, adjustment=adj, reason="again")
+
+
+def test_a_visit_never_scores_below_zero(city, personas):
+    camp = h.campaign()
+    t = h.point_type("TZ", "公共厕所", 1)
+    big = h.category("CZ", "严重脏乱", 30)
+    insp = h.inspection(camp, city.city)
+    pt = h.point(city.street_b1, t)
+    v1 = h.visit(insp, pt, at(10, 2))
+    for _ in range(3):  # 3 × 30 × 2 = 180 (the 2nd and 3rd are also repeats: 60 + 120 + 120 = 300)
+        h.finding(camp, big, "severe", visit_=v1)
+    v2 = h.visit(insp, pt, at(10, 3))
+    h.finding(camp, h.category("CY", "轻微", 10), "moderate", visit_=v2)
+    services.scores_recompute(actor=personas.supervisor, campaign=camp, month=OCT)
+    row = MonthlyScore.objects.get(campaign=camp, unit=city.street_b1, month=OCT)
+    # v1 scores max(0, 100 − 60 − 60 − 60) = 0 (same timestamp: no earlier finding, so no repeat); v2 scores 90.
+    assert (row.field_score, row.visit_count, row.clean_visit_count, row.deduction_total) == (
+        Decimal("45.00"), 2, 0, Decimal("190.00"))
