@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from django.db import connection, transaction
 from django.db.models import (
     Case, Count, DecimalField, Exists, F, IntegerField, OuterRef, Q, Subquery, Sum, Value, When,
 )
@@ -45,7 +46,9 @@ def month_bounds(month: dt.date) -> tuple[dt.datetime, dt.datetime]:
 
 
 def _dec(value) -> Decimal:
-    return ZERO if value is None else Decimal(str(value))
+    if value is None:
+        return ZERO
+    return value if isinstance(value, Decimal) else Decimal(str(value))
 
 
 # --- the SQL: facts of the month --------------------------------------------------------------
@@ -86,28 +89,40 @@ def month_visit_findings(campaign: Campaign, start: dt.datetime, end: dt.datetim
 
 def visit_cells(campaign, scheme, start, end):
     """Per (unit path, department, point type): visits, and visits that lost points."""
-    positive = [sev for sev in ("minor", "moderate", "severe") if scheme.severity_factor(sev) > 0]
-    lossy = Finding.objects.counting().filter(visit_id=OuterRef("pk"), observed_at__lt=end,
-                                              category__deduction__gt=0, severity__in=positive)
     return (
         month_visits(campaign, start, end).order_by()
         .values("unit__path", "point__department_id", "point__point_type_id")
-        .annotate(visits=Count("id"), lossy=Count("id", filter=Exists(lossy)))
+        .annotate(visits=Count("id"))
+    )
+
+
+def lossy_visit_cells(campaign, scheme, start, end):
+    """Per (unit path, department, point type): visits with a finding that deducts points."""
+    positive = [sev for sev in ("minor", "moderate", "severe") if scheme.severity_factor(sev) > 0]
+    return (
+        month_visit_findings(campaign, start, end).filter(category__deduction__gt=0, severity__in=positive)
+        .order_by().values("visit__unit__path", "visit__point__department_id", "visit__point__point_type_id")
+        .annotate(lossy=Count("visit_id", distinct=True))
     )
 
 
 def finding_cells(campaign, scheme, start, end):
-    """Per (unit path, department, point type, category): findings, severe, repeats, Σ deductions."""
-    is_repeat, deduction = finding_deduction(scheme)
+    """Per (unit path, department, point type, category, repeat?): findings, severe, Σ deductions before the
+    repeat factor. Grouping by the repeat flag evaluates each finding's repeat lookup once."""
+    is_repeat, _deduction = finding_deduction(scheme)
+    severity = Case(
+        *[When(severity=s, then=Value(scheme.severity_factor(s))) for s in ("minor", "moderate", "severe")],
+        default=Value(Decimal(1)), output_field=DEC,
+    )
     return (
         month_visit_findings(campaign, start, end).order_by()
-        .annotate(rep=is_repeat, ded=deduction)
-        .values("visit__unit__path", "visit__point__department_id", "visit__point__point_type_id", "category_id")
+        .annotate(rep=is_repeat)
+        .values("visit__unit__path", "visit__point__department_id", "visit__point__point_type_id", "category_id",
+                "rep")
         .annotate(
             n=Count("id"),
             severe=Count("id", filter=Q(severity="severe")),
-            repeats=Count("id", filter=Q(rep=True)),
-            ded_sum=Sum("ded", output_field=DEC),
+            base=Sum(F("category__deduction") * severity, output_field=DEC),
         )
     )
 
@@ -225,6 +240,16 @@ def _prefixes(path: str, steplen: int = Unit.steplen):
 
 def compute(campaign: Campaign, month: dt.date, scheme: ScoringScheme) -> list[Result]:
     """Scores, ranks and list flags of every active unit of a ranked kind."""
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            # The aggregates are estimated as costly enough for PostgreSQL's JIT, whose compilation
+            # then takes longer than the queries themselves (seconds at bench-1M); this is batch work.
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL jit = off")
+        return _compute(campaign, month, scheme)
+
+
+def _compute(campaign: Campaign, month: dt.date, scheme: ScoringScheme) -> list[Result]:
     start, end = month_bounds(month)
     units = list(
         Unit.objects.filter(kind__in=scheme.ranked_kinds, active=True).order_by()
@@ -247,20 +272,31 @@ def compute(campaign: Campaign, month: dt.date, scheme: ScoringScheme) -> list[R
             if pk is not None and pk not in departments:
                 yield acc[pk]
 
+    owner_cache: dict = {}
+
     def owners(path, department_id):
-        yield from territorial(path)
-        if department_id in departments:
-            yield acc[department_id]
+        """Ranked units a fact at ``path`` supervised by ``department_id`` counts for (cached: cells repeat)."""
+        key = (path, department_id)
+        found = owner_cache.get(key)
+        if found is None:
+            found = list(territorial(path))
+            if department_id in departments:
+                found.append(acc[department_id])
+            owner_cache[key] = found
+        return found
 
     # Σ visit scores = 100 × visits − Σ deductions + Σ (deductions beyond 100 on a visit).
     for cell in visit_cells(campaign, scheme, start, end):
         for a in owners(cell["unit__path"], cell["point__department_id"]):
             t = a.types[cell["point__point_type_id"]]
             t[0] += cell["visits"]
-            t[1] += cell["visits"] - cell["lossy"]
+            t[1] += cell["visits"]
             t[2] += HUNDRED * cell["visits"]
+    for cell in lossy_visit_cells(campaign, scheme, start, end):
+        for a in owners(cell["visit__unit__path"], cell["visit__point__department_id"]):
+            a.types[cell["visit__point__point_type_id"]][1] -= cell["lossy"]
     for cell in finding_cells(campaign, scheme, start, end):
-        ded = _dec(cell["ded_sum"])
+        ded = _dec(cell["base"]) * (scheme.repeat_factor if cell["rep"] else 1)
         for a in owners(cell["visit__unit__path"], cell["visit__point__department_id"]):
             a.types[cell["visit__point__point_type_id"]][2] -= ded
             c = a.cats[cell["category_id"]]
@@ -268,7 +304,7 @@ def compute(campaign: Campaign, month: dt.date, scheme: ScoringScheme) -> list[R
             c[1] += ded
             a.findings += cell["n"]
             a.severe += cell["severe"]
-            a.repeats += cell["repeats"]
+            a.repeats += cell["n"] if cell["rep"] else 0
     for cell in overflow_cells(campaign, scheme, start, end):
         for a in owners(cell["visit__unit__path"], cell["visit__point__department_id"]):
             a.types[cell["visit__point__point_type_id"]][2] += _dec(cell["d"]) - HUNDRED
