@@ -176,11 +176,11 @@ def month_action(request, action: str):
     service = {"recompute": services.scores_recompute, "publish": services.scores_publish}.get(action)
     if service is None:
         raise Http404
-    campaign = get_object_or_404(Campaign.objects.visible_to(request.user), pk=request.POST.get("campaign") or 0) \
-        if (request.POST.get("campaign") or "").isdigit() else None
+    raw = request.POST.get("campaign") or ""
     month = _month(request.POST.get("month"))
-    if campaign is None or month is None:
+    if not (raw.isdigit() and len(raw) < 19) or month is None:
         raise Http404
+    campaign = get_object_or_404(Campaign.objects.visible_to(request.user), pk=raw)
     try:
         service(actor=request.user, campaign=campaign, month=month)
     except (ValidationError, PermissionDenied, Conflict) as exc:
