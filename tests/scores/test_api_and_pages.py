@@ -315,3 +315,18 @@ def test_scheme_list_query_count_is_flat(api, login, personas, django_assert_num
     with django_assert_num_queries(4):
         r = token_client.get("/api/v1/score-schemes/", {"limit": size})
     assert len(r.json()["results"]) == size
+
+
+@pytest.mark.parametrize("size", [1, 50])
+def test_score_page_query_count_is_flat(login, ex, personas, city, django_assert_num_queries, size):
+    from . import helpers as h
+
+    v = h.visit(ex.insp, ex.pb1, h.at(10, 29))
+    for _ in range(55):
+        h.finding(ex.campaign, ex.c1, "minor", visit_=v)
+    services.scores_recompute(actor=personas.supervisor, campaign=ex.campaign, month=OCT)
+    row = MonthlyScore.objects.get(campaign=ex.campaign, unit=city.street_b1)
+    client = login(personas.supervisor)
+    with django_assert_num_queries(7):
+        r = client.get(f"/scores/{row.pk}/", {"per_page": size})
+    assert len(r.context["findings"].object_list) == size
