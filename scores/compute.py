@@ -27,7 +27,7 @@ from django.db import connection, transaction
 from django.db.models import (
     Case, Count, DecimalField, Exists, F, IntegerField, OuterRef, Q, Subquery, Sum, Value, When,
 )
-from django.db.models.functions import Coalesce, Greatest
+from django.db.models.functions import Greatest
 
 from campaigns.models import Campaign, PointType, Unit
 from inspections.models import ExtensionRequest, Finding, FindingCategory, RectificationTask, TaskEvent, Visit

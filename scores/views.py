@@ -27,7 +27,7 @@ from civportal.pagination import paginate
 from civportal.xlsx import ImportRejected, xlsx_response
 
 from . import selectors, services
-from .filtersets import MonthField, MonthlyScoreFilterSet
+from .filtersets import MonthField
 from .forms import AdjustmentForm, EntryForm, EntryImportForm, ReasonForm, SchemeForm
 from .models import ListFlag, ScoreAdjustment, ScoringScheme
 
