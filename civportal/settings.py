@@ -67,11 +67,12 @@ INSTALLED_APPS = [
     "axes",
     "csp",
     "simple_history",
-    # Our apps; dependencies point one way: campaigns <- volunteers <- inspections.
+    # Our apps; dependencies point one way: campaigns <- volunteers <- inspections <- scores.
     "civportal",
     "campaigns",
     "volunteers",
     "inspections",
+    "scores",
 ]
 
 MIDDLEWARE = [
@@ -298,6 +299,9 @@ SPECTACULAR_SETTINGS = {
         "TaskActionEnum": "inspections.models.TaskEvent.Action",
         "ExtensionRequestStatusEnum": "inspections.models.ExtensionRequest.Status",
         "SubmissionOutcomeEnum": "inspections.models.Submission.Outcome",
+        "ListFlagEnum": "scores.models.ListFlag",
+        "GradeEnum": "scores.models.Grade",
+        "AdjustmentKindEnum": "scores.models.ScoreAdjustment.Kind",
     },
 }
 
@@ -334,6 +338,13 @@ CELERY_BEAT_SCHEDULE = {
         "task": "civportal.heartbeat",
         "schedule": crontab(minute="*/5"),
         "options": {"expires": 240},
+    },
+    # The previous month's civility index drafts, once the month is over (Asia/Shanghai);
+    # supervisors review and publish them. Expires before the next day's office hours.
+    "scores-previous-month": {
+        "task": "scores.compute_previous_month",
+        "schedule": crontab(minute=0, hour=2, day_of_month=1),
+        "options": {"expires": 6 * 3600},
     },
 }
 

@@ -15,6 +15,7 @@ from civportal.api.views import TokenLoginView
 from inspections.api.views import (
     FindingCategoryViewSet, FindingViewSet, InspectionViewSet, TaskViewSet, VisitViewSet,
 )
+from scores.api.views import ScoreViewSet, ScoringSchemeViewSet
 from volunteers.api.views import ActivityViewSet, TeamViewSet, VolunteerViewSet
 
 from . import views
@@ -37,6 +38,8 @@ router.register("visits", VisitViewSet, basename="visit")
 router.register("findings", FindingViewSet, basename="finding")
 router.register("tasks", TaskViewSet, basename="task")
 router.register("import-jobs", ImportJobViewSet, basename="import-job")
+router.register("scores", ScoreViewSet, basename="score")
+router.register("score-schemes", ScoringSchemeViewSet, basename="score-scheme")
 router.register("volunteers", VolunteerViewSet, basename="volunteer")
 router.register("teams", TeamViewSet, basename="team")
 router.register("activities", ActivityViewSet, basename="activity")
@@ -67,4 +70,5 @@ urlpatterns = [
     path("", include("campaigns.urls")),
     path("", include("inspections.urls")),
     path("", include("volunteers.urls")),
+    path("", include("scores.urls")),
 ]

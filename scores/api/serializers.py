@@ -1,0 +1,96 @@
+from __future__ import annotations
+
+import datetime as dt
+
+from django.utils.translation import gettext as _
+from rest_framework import serializers
+
+from campaigns.models import Campaign
+
+from ..models import COMPONENTS, RANKABLE_KINDS, Grade, MonthlyScore, ScoreMonth, ScoringScheme
+
+
+class MonthlyScoreSerializer(serializers.ModelSerializer):
+    unit_code = serializers.CharField(source="unit.code", read_only=True)
+    unit_name = serializers.CharField(source="unit.name", read_only=True)
+    month = serializers.DateField(format="%Y-%m", read_only=True)
+    previous_total = serializers.DecimalField(max_digits=5, decimal_places=2, read_only=True, allow_null=True,
+                                              help_text="Total of the previous scored month, if visible.")
+    previous_rank = serializers.IntegerField(read_only=True, allow_null=True)
+
+    class Meta:
+        model = MonthlyScore
+        fields = [
+            "id", "campaign", "month", "unit", "unit_code", "unit_name", "kind", "status", "scheme",
+            "field_score", "rectification_score", "survey_score", "materials_score", "survey_from_subtree",
+            "materials_from_subtree", "base_score", "bonus", "penalty", "total", "grade", "rank", "ranked_count",
+            "list_flag", "previous_total", "previous_rank",
+            "visit_count", "clean_visit_count", "finding_count", "severe_finding_count", "repeat_finding_count",
+            "deduction_total", "task_count", "task_on_time_count", "task_late_count", "task_open_count",
+            "rework_count", "breakdown",
+        ]
+        read_only_fields = fields
+
+
+class ScoreMonthSerializer(serializers.ModelSerializer):
+    month = serializers.DateField(format="%Y-%m", read_only=True)
+
+    class Meta:
+        model = ScoreMonth
+        fields = ["id", "campaign", "month", "status", "scheme", "computed_at", "computed_by", "published_at",
+                  "published_by"]
+        read_only_fields = fields
+
+
+class MonthActionSerializer(serializers.Serializer):
+    campaign = serializers.PrimaryKeyRelatedField(queryset=Campaign.objects.all())
+    month = serializers.CharField(max_length=10, help_text="YYYY-MM")
+
+    def validate_month(self, value: str) -> dt.date:
+        try:
+            return dt.date.fromisoformat(f"{value}-01" if len(value) == 7 else value).replace(day=1)
+        except ValueError:
+            raise serializers.ValidationError(_("Enter a month as YYYY-MM."))
+
+
+class WeightsSerializer(serializers.Serializer):
+    F = serializers.DecimalField(max_digits=4, decimal_places=2, min_value=0, max_value=1)
+    R = serializers.DecimalField(max_digits=4, decimal_places=2, min_value=0, max_value=1)
+    S = serializers.DecimalField(max_digits=4, decimal_places=2, min_value=0, max_value=1)
+    M = serializers.DecimalField(max_digits=4, decimal_places=2, min_value=0, max_value=1)
+
+
+class SeveritySerializer(serializers.Serializer):
+    minor = serializers.DecimalField(max_digits=4, decimal_places=2, min_value=0)
+    moderate = serializers.DecimalField(max_digits=4, decimal_places=2, min_value=0)
+    severe = serializers.DecimalField(max_digits=4, decimal_places=2, min_value=0)
+
+
+class BandSerializer(serializers.Serializer):
+    grade = serializers.ChoiceField(choices=Grade.choices)
+    minimum = serializers.DecimalField(max_digits=5, decimal_places=2, min_value=0, max_value=100)
+
+    def to_representation(self, instance):
+        grade, minimum = instance  # stored as [grade, minimum]
+        return {"grade": grade, "minimum": str(minimum)}
+
+
+class ScoringSchemeSerializer(serializers.ModelSerializer):
+    weights = serializers.DictField(child=WeightsSerializer(), help_text="Component weights per unit kind.")
+    severity_factors = SeveritySerializer()
+    grade_bands = BandSerializer(many=True)
+    ranked_kinds = serializers.ListField(child=serializers.ChoiceField(choices=RANKABLE_KINDS), min_length=1)
+
+    class Meta:
+        model = ScoringScheme
+        fields = ["id", "version", "name", "weights", "severity_factors", "repeat_window_days", "repeat_factor",
+                  "list_share", "red_min_total", "black_below_total", "black_bottom_min_group", "grade_bands",
+                  "ranked_kinds", "notes", "created_at", "created_by"]
+        read_only_fields = ["id", "version", "created_at", "created_by"]
+
+    def service_kwargs(self) -> dict:
+        v = dict(self.validated_data)
+        v["weights"] = {kind: {c: str(w[c]) for c in COMPONENTS} for kind, w in v["weights"].items()}
+        v["severity_factors"] = {k: str(x) for k, x in v["severity_factors"].items()}
+        v["grade_bands"] = [[b["grade"], str(b["minimum"])] for b in v["grade_bands"]]
+        return v

@@ -1,0 +1,68 @@
+"""One FilterSet per scores list, shared by the pages and the API."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import django_filters
+from django import forms
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+
+from campaigns.filtersets import UnitChoiceFilter
+from campaigns.models import Campaign, Unit
+
+from .models import RANKABLE_KINDS, ListFlag, MonthlyScore, ScoreMonth
+
+
+class MonthField(forms.CharField):
+    """A month as YYYY-MM (or any date in it, YYYY-MM-DD): its first day."""
+
+    def to_python(self, value):
+        value = super().to_python(value).strip()
+        if not value:
+            return None
+        if len(value) > 10:
+            raise forms.ValidationError(_("Enter a month as YYYY-MM."), code="invalid")
+        try:
+            if len(value) == 7:
+                return dt.date.fromisoformat(f"{value}-01")
+            return dt.date.fromisoformat(value).replace(day=1)
+        except ValueError:
+            raise forms.ValidationError(_("Enter a month as YYYY-MM."), code="invalid")
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class MonthFilter(django_filters.Filter):
+    field_class = MonthField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("help_text", _("month, YYYY-MM"))
+        super().__init__(*args, **kwargs)
+
+
+KIND_CHOICES = [(k.value, k.label) for k in Unit.Kind if k.value in RANKABLE_KINDS]
+FLAG_CHOICES = [(ListFlag.RED.value, ListFlag.RED.label), (ListFlag.BLACK.value, ListFlag.BLACK.label),
+                ("none", _("none"))]
+
+
+class MonthlyScoreFilterSet(django_filters.FilterSet):
+    campaign = django_filters.ModelChoiceFilter(queryset=Campaign.objects.all(), label=_("Campaign"))
+    month = MonthFilter(label=_("Month"))
+    unit = UnitChoiceFilter(label=_("Unit"))
+    within = UnitChoiceFilter(method="filter_within", label=_("Within unit (subtree)"))
+    kind = django_filters.ChoiceFilter(choices=KIND_CHOICES, label=_("Peer group"))
+    list_flag = django_filters.ChoiceFilter(choices=FLAG_CHOICES, method="filter_flag", label=_("List"))
+    status = django_filters.ChoiceFilter(choices=ScoreMonth.Status.choices, label=_("Status"))
+    ranked = django_filters.BooleanFilter(field_name="rank", lookup_expr="isnull", exclude=True, label=_("Ranked"))
+
+    class Meta:
+        model = MonthlyScore
+        fields = ["campaign", "month", "unit", "within", "kind", "list_flag", "status", "ranked"]
+
+    def filter_within(self, queryset, name, unit):
+        return queryset.filter(unit__path__startswith=unit.path)
+
+    def filter_flag(self, queryset, name, value):
+        return queryset.filter(list_flag="" if value == "none" else value)

@@ -1,0 +1,57 @@
+"""Reads for the score pages, the bulletin and the API."""
+
+from __future__ import annotations
+
+from django.db.models import OuterRef, Subquery
+
+from campaigns.models import Campaign
+from inspections.models import Finding
+
+from . import compute
+from .models import MonthlyScore, ScoreMonth
+from .services import is_city_supervisor
+
+
+def scores_for(user):
+    """Scores the user may read, with their unit and the previous scored
+    month's total and rank (as the user may see them) for the trend arrows."""
+    visible = MonthlyScore.objects.visible_to(user)
+    before = visible.filter(campaign_id=OuterRef("campaign_id"), unit_id=OuterRef("unit_id"),
+                            month__lt=OuterRef("month")).order_by("-month")
+    return visible.select_related("unit", "campaign").annotate(
+        previous_total=Subquery(before.values("total")[:1]), previous_rank=Subquery(before.values("rank")[:1]),
+    )
+
+
+def months_for(user, campaign: Campaign):
+    """Scored months of a campaign the user may see: published ones, and drafts for the city office."""
+    months = ScoreMonth.objects.filter(campaign=campaign).select_related("scheme")
+    return months if is_city_supervisor(user) else months.published()
+
+
+def default_campaign(user) -> Campaign | None:
+    """The newest active campaign, else the newest one."""
+    visible = Campaign.objects.visible_to(user).order_by("-starts_on", "-id")
+    return visible.active().first() or visible.first()
+
+
+def costly_findings(score: MonthlyScore, user):
+    """The findings that cost this unit field points in the month (those the user may see), with their deduction."""
+    start, end = compute.month_bounds(score.month)
+    scheme = score.scheme
+    is_repeat, deduction = compute.finding_deduction(scheme)
+    rows = compute.month_visit_findings(score.campaign, start, end)
+    if score.kind == "department":
+        rows = rows.filter(visit__point__department_id=score.unit_id)
+    else:
+        rows = rows.filter(visit__unit__path__startswith=score.unit.path)
+    return (
+        (rows & Finding.objects.visible_to(user))
+        .select_related("category", "point__point_type", "unit")
+        .annotate(repeat=is_repeat, deduction=deduction)
+        .order_by("-deduction", "-observed_at", "-id")
+    )
+
+
+def peers(score: MonthlyScore, user):
+    return scores_for(user).filter(campaign_id=score.campaign_id, month=score.month, kind=score.kind)

@@ -1,0 +1,298 @@
+"""Writes for the monthly index: scheme versions, entered scores,
+adjustments, computing a month's draft and publishing it.
+
+A month is locked through its ScoreMonth row (``select_for_update``): two
+recomputations of the same month queue on it, and the second finds the same
+inputs and writes the same rows (an upsert on campaign × unit × month).
+A published month refuses every change."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from decimal import Decimal, InvalidOperation
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from campaigns.models import Campaign, Membership, Unit, User
+from campaigns.scope import has_role
+from civportal.errors import Conflict
+
+from . import compute, hooks
+from .models import (
+    MaterialsScore, MonthlyScore, ScoreAdjustment, ScoreMonth, ScoringScheme, SurveyScore, month_start,
+)
+
+logger = logging.getLogger(__name__)
+Role = Membership.Role
+ENTRY_MODELS = {"survey": SurveyScore, "materials": MaterialsScore}
+SCORE_FIELDS = [
+    "field_score", "rectification_score", "survey_score", "materials_score", "survey_from_subtree",
+    "materials_from_subtree", "base_score", "bonus", "penalty", "total", "grade", "rank", "ranked_count", "list_flag",
+    "visit_count", "clean_visit_count", "finding_count", "severe_finding_count", "repeat_finding_count",
+    "deduction_total", "task_count", "task_on_time_count", "task_late_count", "task_open_count", "rework_count",
+    "breakdown",
+]
+
+
+def is_city_supervisor(user: User | None) -> bool:
+    """Supervisors of a root unit (the city's campaign office) compute and publish rankings."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    if user.is_superuser:
+        return True
+    from campaigns.scope import _memberships
+
+    return any(role == Role.SUPERVISOR and len(path) == Unit.steplen for path, role in _memberships(user))
+
+
+def _require_city_office(actor: User | None) -> None:
+    if actor is not None and not is_city_supervisor(actor):
+        raise PermissionDenied(_("Only the city campaign office (supervisors) may do this."))
+
+
+def _require_supervisor_over(actor: User, unit: Unit) -> None:
+    if not has_role(actor, unit, [Role.SUPERVISOR]):
+        raise PermissionDenied(_("Only the campaign office (supervisors) over this unit may do this."))
+
+
+def _check_month(campaign: Campaign, month: dt.date) -> dt.date:
+    month = month_start(month)
+    if month > campaign.ends_on or month_start(campaign.starts_on) > month:
+        raise ValidationError({"month": _("%(month)s is outside the campaign's period.") % {"month": f"{month:%Y-%m}"}})
+    return month
+
+
+def _refuse_if_published(campaign: Campaign, month: dt.date) -> None:
+    published = ScoreMonth.objects.published().filter(campaign=campaign, month=month).first()
+    if published is not None:
+        raise Conflict(_("The scores of %(month)s were published on %(date)s and are frozen.") % {
+            "month": f"{month:%Y-%m}", "date": f"{timezone.localtime(published.published_at):%Y-%m-%d %H:%M}"})
+
+
+# --- the scheme -------------------------------------------------------------------------------
+
+
+def scheme_current() -> ScoringScheme:
+    """The newest scheme version (version 1 with the defaults if none exists yet)."""
+    scheme = ScoringScheme.objects.current()
+    if scheme is None:
+        ScoringScheme.objects.bulk_create([ScoringScheme(version=1, **ScoringScheme.defaults())],
+                                          ignore_conflicts=True)
+        scheme = ScoringScheme.objects.current()
+    return scheme
+
+
+def scheme_create(*, actor: User, name: str, weights: dict, severity_factors: dict, repeat_window_days: int,
+                  repeat_factor: Decimal, list_share: Decimal, red_min_total: Decimal, black_below_total: Decimal,
+                  black_bottom_min_group: int, grade_bands: list, ranked_kinds: list, notes: str = "") -> ScoringScheme:
+    """Save a changed scheme as the next version; months already published keep theirs."""
+    _require_city_office(actor)
+    with transaction.atomic():
+        latest = ScoringScheme.objects.select_for_update().order_by("-version").first()
+        scheme = ScoringScheme(
+            version=(latest.version if latest else 0) + 1, name=name.strip(), weights=weights,
+            severity_factors=severity_factors, repeat_window_days=repeat_window_days, repeat_factor=repeat_factor,
+            list_share=list_share, red_min_total=red_min_total, black_below_total=black_below_total,
+            black_bottom_min_group=black_bottom_min_group, grade_bands=grade_bands, ranked_kinds=ranked_kinds,
+            notes=notes.strip(), created_by=actor,
+        )
+        scheme.full_clean()
+        scheme._history_user = actor
+        scheme.save()
+    return scheme
+
+
+# --- entered scores and adjustments -----------------------------------------------------------
+
+
+def entered_score_set(*, actor: User, kind: str, campaign: Campaign, unit: Unit, month: dt.date, score: Decimal,
+                      note: str = "") -> SurveyScore | MaterialsScore:
+    """Enter (or correct) a unit's survey or materials score for a month."""
+    model = ENTRY_MODELS[kind]
+    _require_supervisor_over(actor, unit)
+    month = _check_month(campaign, month)
+    _refuse_if_published(campaign, month)
+    entry = model.objects.filter(campaign=campaign, unit=unit, month=month).first() or model(
+        campaign=campaign, unit=unit, month=month)
+    entry.score, entry.note, entry.entered_by = score, (note or "").strip()[:300], actor
+    entry.full_clean(validate_unique=False, validate_constraints=False)
+    if not Decimal(0) <= entry.score <= Decimal(100):
+        raise ValidationError({"score": _("A score lies between 0 and 100.")})
+    entry._history_user = actor
+    entry.save()
+    return entry
+
+
+def entered_scores_import(*, actor: User, kind: str, campaign: Campaign, month: dt.date, upload):
+    """Import survey or materials scores from xlsx (unit code, score, note).
+    Every row is checked first; one bad row and nothing is imported."""
+    from civportal.xlsx import ImportRejected, ImportResult, RowError, normalize_text, parse_number, read_table
+
+    model = ENTRY_MODELS[kind]
+    month = _check_month(campaign, month)
+    _refuse_if_published(campaign, month)
+    rows = read_table(upload, columns={
+        "code": ("单位编码", "编码", "code", "unit code"),
+        "name": ("单位名称", "名称", "name", "unit"),
+        "score": ("得分", "分数", "score"),
+        "note": ("备注", "说明", "note"),
+    }, required=["code", "score"])
+    codes = {normalize_text(v["code"]) for _n, v in rows}
+    units = {u.code: u for u in Unit.objects.filter(code__in=codes)}
+    errors, seen, clean_rows = [], set(), []
+    for number, values in rows:
+        code = normalize_text(values["code"])
+        unit = units.get(code)
+        if unit is None:
+            errors.append(RowError(number, "code", _("No unit with code “%(code)s”.") % {"code": code}))
+            continue
+        if not has_role(actor, unit, [Role.SUPERVISOR]):
+            errors.append(RowError(number, "code", _("You are not a supervisor over “%(unit)s”.") % {"unit": unit}))
+            continue
+        if code in seen:
+            errors.append(RowError(number, "code", _("“%(code)s” appears twice.") % {"code": code}))
+            continue
+        seen.add(code)
+        try:
+            score = parse_number(values["score"], allow_suffix=("分",))
+        except (ValueError, InvalidOperation, TypeError):
+            errors.append(RowError(number, "score", _("Not a number.")))
+            continue
+        if not Decimal(0) <= score <= Decimal(100) or score != score.quantize(Decimal("0.01")):
+            errors.append(RowError(number, "score", _("A score lies between 0 and 100 with at most two decimals.")))
+            continue
+        clean_rows.append((unit, score, normalize_text(values.get("note"))[:300]))
+    if errors:
+        raise ImportRejected(errors)
+    created = updated = 0
+    with transaction.atomic():
+        existing = {e.unit_id: e for e in model.objects.select_for_update().filter(
+            campaign=campaign, month=month, unit__in=[u for u, _s, _n in clean_rows])}
+        for unit, score, note in clean_rows:
+            entry = existing.get(unit.pk) or model(campaign=campaign, unit=unit, month=month)
+            created += entry.pk is None
+            updated += entry.pk is not None
+            entry.score, entry.note, entry.entered_by = score, note, actor
+            entry._history_user = actor
+            entry.save()
+    return ImportResult(created=created, updated=updated)
+
+
+def adjustment_add(*, actor: User, campaign: Campaign, unit: Unit, month: dt.date, kind: str, points: Decimal,
+                   reason: str) -> ScoreAdjustment:
+    _require_supervisor_over(actor, unit)
+    month = _check_month(campaign, month)
+    _refuse_if_published(campaign, month)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": _("Please give a reason.")})
+    adjustment = ScoreAdjustment(campaign=campaign, unit=unit, month=month, kind=kind, points=points,
+                                 reason=reason[:300], created_by=actor)
+    adjustment.full_clean()
+    adjustment._history_user = actor
+    adjustment.save()
+    return adjustment
+
+
+def adjustment_withdraw(*, actor: User, adjustment: ScoreAdjustment, reason: str) -> ScoreAdjustment:
+    _require_supervisor_over(actor, adjustment.unit)
+    _refuse_if_published(adjustment.campaign, adjustment.month)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": _("Please give a reason.")})
+    with transaction.atomic():
+        locked = ScoreAdjustment.objects.select_for_update().get(pk=adjustment.pk)
+        if locked.withdrawn_at is not None:
+            raise Conflict(_("This adjustment was already withdrawn."))
+        locked.withdrawn_at, locked.withdrawn_by, locked.withdraw_reason = timezone.now(), actor, reason[:300]
+        locked._history_user = actor
+        locked.save()
+    return locked
+
+
+# --- computing and publishing -----------------------------------------------------------------
+
+
+def _lock_month(campaign: Campaign, month: dt.date) -> ScoreMonth:
+    """Create the month's row if missing and lock it (the second caller waits here)."""
+    ScoreMonth.objects.bulk_create([ScoreMonth(campaign=campaign, month=month)], ignore_conflicts=True)
+    return ScoreMonth.objects.select_for_update().get(campaign=campaign, month=month)
+
+
+def scores_recompute(*, actor: User | None, campaign: Campaign, month: dt.date) -> ScoreMonth:
+    """Compute (or compute again) the month's draft with the current scheme.
+    ``actor=None`` is the monthly job. A published month is refused and
+    nothing changes."""
+    _require_city_office(actor)
+    month = _check_month(campaign, month)
+    with transaction.atomic():
+        score_month = _lock_month(campaign, month)
+        if score_month.is_published:
+            raise Conflict(_("The scores of %(month)s were published on %(date)s and are frozen.") % {
+                "month": f"{month:%Y-%m}",
+                "date": f"{timezone.localtime(score_month.published_at):%Y-%m-%d %H:%M}"})
+        scheme = scheme_current()
+        results = compute.compute(campaign, month, scheme)
+        rows = [
+            MonthlyScore(campaign=campaign, unit_id=r.unit_id, month=month, score_month=score_month, scheme=scheme,
+                         kind=r.kind, status=ScoreMonth.Status.DRAFT, **r.values)
+            for r in results
+        ]
+        MonthlyScore.objects.bulk_create(
+            rows, batch_size=1000, update_conflicts=True, unique_fields=["campaign", "unit", "month"],
+            update_fields=["score_month", "scheme", "kind", "status", *SCORE_FIELDS],
+        )
+        # Units no longer ranked (deactivated, kind no longer ranked) leave the draft.
+        MonthlyScore.objects.filter(campaign=campaign, month=month, status=ScoreMonth.Status.DRAFT).exclude(
+            unit_id__in=[r.unit_id for r in results]).delete()
+        score_month.scheme, score_month.computed_at, score_month.computed_by = scheme, timezone.now(), actor
+        score_month._history_user = actor
+        score_month.save()
+    logger.info("scores computed campaign=%s month=%s units=%d", campaign.pk, f"{month:%Y-%m}", len(rows))
+    return score_month
+
+
+def scores_publish(*, actor: User, campaign: Campaign, month: dt.date) -> ScoreMonth:
+    """Publish the month's draft: the rows freeze and the units are told."""
+    _require_city_office(actor)
+    month = _check_month(campaign, month)
+    start, end = compute.month_bounds(month)
+    if timezone.now() < end:
+        raise ValidationError({"month": _("%(month)s has not ended yet.") % {"month": f"{month:%Y-%m}"}})
+    with transaction.atomic():
+        score_month = _lock_month(campaign, month)
+        if score_month.is_published:
+            raise Conflict(_("The scores of %(month)s are already published.") % {"month": f"{month:%Y-%m}"})
+        if score_month.computed_at is None:
+            raise ValidationError({"month": _("Compute the scores of %(month)s before publishing them.")
+                                   % {"month": f"{month:%Y-%m}"}})
+        now = timezone.now()
+        score_month.status, score_month.published_at, score_month.published_by = (
+            ScoreMonth.Status.PUBLISHED, now, actor)
+        score_month._history_user = actor
+        score_month.save()
+        scores = MonthlyScore.objects.filter(score_month=score_month)
+        scores.update(status=ScoreMonth.Status.PUBLISHED)
+        unit_ids = list(scores.values_list("unit_id", flat=True))
+        campaign_id = campaign.pk
+        transaction.on_commit(lambda: hooks.scores_published(campaign_id, month, unit_ids))
+    return score_month
+
+
+def scores_compute_previous_month(*, now: dt.datetime | None = None) -> list[ScoreMonth]:
+    """The monthly job: the previous month's draft for every active campaign
+    (a month already published is left alone)."""
+    today = timezone.localtime(now or timezone.now(), compute.SHANGHAI).date()
+    month = (today.replace(day=1) - dt.timedelta(days=1)).replace(day=1)
+    done = []
+    for campaign in Campaign.objects.active().filter(starts_on__lte=compute.next_month(month) - dt.timedelta(days=1),
+                                                     ends_on__gte=month):
+        try:
+            done.append(scores_recompute(actor=None, campaign=campaign, month=month))
+        except Conflict:
+            logger.info("scores of campaign=%s month=%s already published", campaign.pk, f"{month:%Y-%m}")
+    return done

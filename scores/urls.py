@@ -1,0 +1,17 @@
+from django.urls import path
+
+from . import views
+
+app_name = "scores"
+
+urlpatterns = [
+    path("scores/", views.ranking, name="ranking"),
+    path("scores/<int:pk>/", views.score_detail, name="score_detail"),
+    path("scores/bulletin/", views.bulletin, name="bulletin"),
+    path("scores/bulletin.xlsx", views.bulletin_xlsx, name="bulletin_xlsx"),
+    path("scores/month/<str:action>/", views.month_action, name="month_action"),
+    path("scores/entries/", views.entries, name="entries"),
+    path("scores/adjustments/<int:pk>/withdraw/", views.adjustment_withdraw, name="adjustment_withdraw"),
+    path("scores/schemes/", views.scheme_list, name="scheme_list"),
+    path("scores/schemes/new/", views.scheme_create, name="scheme_create"),
+]

@@ -1,0 +1,275 @@
+"""Pages of the monthly index: the ranking per peer group, a unit's score
+explained, the bulletin (通报) and its xlsx, and the office's tools (compute,
+publish, survey/materials entry and import, adjustments, scheme versions).
+Views translate input and output; services decide."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import F
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from campaigns.models import Campaign, Membership, Unit
+from campaigns.scope import has_role
+from civportal.errors import Conflict
+from civportal.forms import add_service_errors
+from civportal.pagination import paginate
+from civportal.xlsx import ImportRejected, xlsx_response
+
+from . import selectors, services
+from .filtersets import MonthField
+from .forms import AdjustmentForm, EntryForm, EntryImportForm, ReasonForm, SchemeForm
+from .models import ListFlag, ScoreAdjustment, ScoringScheme
+
+RANK_ORDER = (F("rank").asc(nulls_last=True), F("unit__path").asc())
+
+
+def _error_text(exc) -> str:
+    if isinstance(exc, Conflict):
+        return exc.message
+    if isinstance(exc, PermissionDenied):
+        return str(exc) or _("You may not do this.")
+    return " ".join(exc.messages)
+
+
+def _month(value) -> dt.date | None:
+    try:
+        return MonthField(required=False).clean(value)
+    except ValidationError:
+        return None
+
+
+def _campaign_and_month(request):
+    """The campaign and scored month asked for (or the latest the user may see)."""
+    user = request.user
+    campaigns = Campaign.objects.visible_to(user)
+    raw = request.GET.get("campaign", "")
+    if raw:
+        campaign = campaigns.filter(pk=raw).first() if raw.isdigit() and len(raw) < 19 else None
+        if campaign is None:
+            raise Http404
+    else:
+        campaign = selectors.default_campaign(user)
+    months = list(selectors.months_for(user, campaign)) if campaign else []
+    wanted = _month(request.GET.get("month"))
+    current = next((m for m in months if m.month == wanted), None) if wanted else (months[0] if months else None)
+    return campaign, months, current
+
+
+def _finding_link():
+    """The loop's finding detail URL, when that page exists."""
+    try:
+        reverse("inspections:finding_detail", args=[1])
+    except NoReverseMatch:
+        return None
+    return lambda pk: reverse("inspections:finding_detail", args=[pk])
+
+
+@login_required
+@permission_required("scores.view_monthlyscore", raise_exception=True)
+def ranking(request):
+    campaign, months, current = _campaign_and_month(request)
+    kind = request.GET.get("kind") or ""
+    kinds = current.scheme.ranked_kinds if current and current.scheme else []
+    if kind not in kinds:
+        kind = kinds[0] if kinds else ""
+    rows = selectors.scores_for(request.user).none()
+    if current is not None:
+        rows = selectors.scores_for(request.user).filter(campaign=campaign, month=current.month, kind=kind)
+        flag = request.GET.get("list_flag")
+        if flag in (ListFlag.RED, ListFlag.BLACK):
+            rows = rows.filter(list_flag=flag)
+        rows = rows.order_by(*RANK_ORDER)
+    page = paginate(request, rows)
+    return render(request, "scores/ranking.html", {
+        "campaign": campaign, "months": months, "current": current, "kind": kind,
+        "kinds": [(k, Unit.Kind(k).label) for k in kinds], "page": page,
+        "is_office": services.is_city_supervisor(request.user),
+        "base_query": urlencode({"campaign": campaign.pk, "month": f"{current.month:%Y-%m}"}) if current else "",
+    })
+
+
+@login_required
+@permission_required("scores.view_monthlyscore", raise_exception=True)
+def score_detail(request, pk: int):
+    score = get_object_or_404(selectors.scores_for(request.user).select_related("scheme"), pk=pk)
+    findings = paginate(request, selectors.costly_findings(score, request.user), default=20)
+    link = _finding_link()
+    for f in findings:
+        f.url = link(f.pk) if link else ""
+    is_office = services.is_city_supervisor(request.user)
+    adjustments = ScoreAdjustment.objects.filter(campaign_id=score.campaign_id, unit_id=score.unit_id,
+                                                 month=score.month).select_related("created_by", "withdrawn_by")
+    can_adjust = has_role(request.user, score.unit, [Membership.Role.SUPERVISOR])
+    return render(request, "scores/score_detail.html", {
+        "score": score, "findings": findings, "is_office": is_office,
+        "adjustments": adjustments if can_adjust else [], "can_adjust": can_adjust and not score.is_published,
+        "reason_form": ReasonForm(),
+    })
+
+
+def _bulletin_rows(request):
+    campaign, months, current = _campaign_and_month(request)
+    if current is None:
+        raise Http404
+    rows = list(selectors.scores_for(request.user).filter(campaign=campaign, month=current.month, rank__isnull=False)
+                .order_by("kind", *RANK_ORDER))
+    groups = defaultdict(list)
+    for row in rows:
+        groups[row.kind].append(row)
+    kinds = current.scheme.ranked_kinds if current.scheme else sorted(groups)
+    ordered = [(str(Unit.Kind(k).label), groups[k]) for k in kinds if groups.get(k)]
+    return campaign, current, ordered, rows
+
+
+@login_required
+@permission_required("scores.view_monthlyscore", raise_exception=True)
+def bulletin(request):
+    campaign, current, groups, rows = _bulletin_rows(request)
+    return render(request, "scores/bulletin.html", {
+        "campaign": campaign, "current": current, "groups": groups,
+        "red": [r for r in rows if r.list_flag == ListFlag.RED],
+        "black": [r for r in rows if r.list_flag == ListFlag.BLACK],
+        "query": urlencode({"campaign": campaign.pk, "month": f"{current.month:%Y-%m}"}),
+    })
+
+
+def bulletin_headers():
+    return [_("peer group"), _("rank"), _("unit code"), _("unit"), _("total"), _("field score (F)"),
+            _("rectification score (R)"), _("survey score (S)"), _("materials score (M)"), _("bonus"), _("penalty"),
+            _("grade"), _("list")]
+
+
+@login_required
+@permission_required("scores.view_monthlyscore", raise_exception=True)
+def bulletin_xlsx(request):
+    campaign, current, groups, _rows = _bulletin_rows(request)
+
+    def num(v):
+        return None if v is None else float(v)
+
+    rows = (
+        [label, r.rank, r.unit.code, r.unit.name, num(r.total), num(r.field_score), num(r.rectification_score),
+         num(r.survey_score), num(r.materials_score), num(r.bonus), num(r.penalty), r.get_grade_display(),
+         r.get_list_flag_display() if r.list_flag else ""]
+        for label, members in groups for r in members
+    )
+    return xlsx_response(filename=f"bulletin-{current.month:%Y-%m}.xlsx",
+                         title=_("Bulletin %(month)s") % {"month": f"{current.month:%Y-%m}"},
+                         headers=bulletin_headers(), rows=rows, user=request.user)
+
+
+@login_required
+@require_POST
+@permission_required("scores.change_monthlyscore", raise_exception=True)
+def month_action(request, action: str):
+    service = {"recompute": services.scores_recompute, "publish": services.scores_publish}.get(action)
+    if service is None:
+        raise Http404
+    raw = request.POST.get("campaign") or ""
+    month = _month(request.POST.get("month"))
+    if not (raw.isdigit() and len(raw) < 19) or month is None:
+        raise Http404
+    campaign = get_object_or_404(Campaign.objects.visible_to(request.user), pk=raw)
+    try:
+        service(actor=request.user, campaign=campaign, month=month)
+    except (ValidationError, PermissionDenied, Conflict) as exc:
+        messages.error(request, _error_text(exc))
+    else:
+        messages.success(request, _("Scores of %(month)s computed.") % {"month": f"{month:%Y-%m}"}
+                         if action == "recompute" else
+                         _("Scores of %(month)s published.") % {"month": f"{month:%Y-%m}"})
+    return redirect(f"{reverse('scores:ranking')}?{urlencode({'campaign': campaign.pk, 'month': f'{month:%Y-%m}'})}")
+
+
+@login_required
+@permission_required("scores.add_surveyscore", raise_exception=True)
+def entries(request):
+    """Survey and materials scores (one at a time or from xlsx) and adjustments."""
+    user, errors = request.user, []
+    entry_form = EntryForm(request.POST if request.POST.get("form") == "entry" else None, user=user, prefix="e")
+    import_form = EntryImportForm(request.POST if request.POST.get("form") == "import" else None,
+                                  request.FILES or None, user=user, prefix="i")
+    adjust_form = AdjustmentForm(request.POST if request.POST.get("form") == "adjust" else None, user=user, prefix="a")
+    form = {"entry": entry_form, "import": import_form, "adjust": adjust_form}.get(request.POST.get("form"))
+    if request.method == "POST" and form is not None and form.is_valid():
+        d = form.cleaned_data
+        try:
+            if form is entry_form:
+                services.entered_score_set(actor=user, kind=d["kind"], campaign=d["campaign"], unit=d["unit"],
+                                           month=d["month"], score=d["score"], note=d["note"])
+                messages.success(request, _("Score saved."))
+            elif form is import_form:
+                result = services.entered_scores_import(actor=user, kind=d["kind"], campaign=d["campaign"],
+                                                        month=d["month"], upload=d["file"])
+                messages.success(request, _("Imported: %(created)d new, %(updated)d updated.")
+                                 % {"created": result.created, "updated": result.updated})
+            else:
+                services.adjustment_add(actor=user, campaign=d["campaign"], unit=d["unit"], month=d["month"],
+                                        kind=d["kind"], points=d["points"], reason=d["reason"])
+                messages.success(request, _("Adjustment saved."))
+            return redirect("scores:entries")
+        except ImportRejected as exc:
+            errors = exc.errors
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        except (PermissionDenied, Conflict) as exc:
+            form.add_error(None, _error_text(exc))
+    return render(request, "scores/entries.html", {"entry_form": entry_form, "import_form": import_form,
+                                                   "adjust_form": adjust_form, "errors": errors})
+
+
+@login_required
+@require_POST
+@permission_required("scores.change_scoreadjustment", raise_exception=True)
+def adjustment_withdraw(request, pk: int):
+    adjustment = get_object_or_404(ScoreAdjustment.objects.visible_to(request.user).select_related(
+        "unit", "campaign"), pk=pk)
+    form = ReasonForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Please give a reason."))
+    else:
+        try:
+            services.adjustment_withdraw(actor=request.user, adjustment=adjustment, reason=form.cleaned_data["reason"])
+            messages.success(request, _("Adjustment withdrawn; recompute the month to apply it."))
+        except (ValidationError, PermissionDenied, Conflict) as exc:
+            messages.error(request, _error_text(exc))
+    return redirect(request.POST.get("next") if (request.POST.get("next") or "").startswith("/scores/")
+                    else reverse("scores:ranking"))
+
+
+@login_required
+@permission_required("scores.view_scoringscheme", raise_exception=True)
+def scheme_list(request):
+    page = paginate(request, ScoringScheme.objects.select_related("created_by").order_by("-version"))
+    return render(request, "scores/scheme_list.html", {"page": page,
+                                                       "is_office": services.is_city_supervisor(request.user)})
+
+
+@login_required
+@permission_required("scores.add_scoringscheme", raise_exception=True)
+def scheme_create(request):
+    current = services.scheme_current()
+    form = SchemeForm(request.POST or None, initial=SchemeForm.initial_from(current))
+    if request.method == "POST" and form.is_valid():
+        try:
+            scheme = services.scheme_create(actor=request.user, **form.service_kwargs())
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        except PermissionDenied as exc:
+            form.add_error(None, _error_text(exc))
+        else:
+            messages.success(request, _("Scheme version %(version)d saved; the next computation uses it.")
+                             % {"version": scheme.version})
+            return redirect("scores:scheme_list")
+    return render(request, "scores/scheme_form.html", {"form": form, "current": current})
