@@ -44,6 +44,7 @@ def register_planning() -> None:
         everyone,
         "campaigns.view_campaign", "campaigns.view_indicatorsystem", "campaigns.view_indicator",
         "campaigns.view_pointtype", "campaigns.view_point", "campaigns.view_workitem", "campaigns.view_progressreport",
+        "campaigns.view_importjob",
     )
     grant(
         [Role.SUPERVISOR],

@@ -8,12 +8,14 @@ from rest_framework.routers import DefaultRouter
 
 from campaigns.api.views import MembershipViewSet, UnitViewSet
 from campaigns.planning.api import (
-    CampaignViewSet, IndicatorSystemViewSet, IndicatorViewSet, PointTypeViewSet, PointViewSet, WorkItemViewSet,
+    CampaignViewSet, ImportJobViewSet, IndicatorSystemViewSet, IndicatorViewSet, PointTypeViewSet, PointViewSet,
+    WorkItemViewSet,
 )
 from civportal.api.views import TokenLoginView
 from inspections.api.views import (
     FindingCategoryViewSet, FindingViewSet, InspectionViewSet, TaskViewSet, VisitViewSet,
 )
+from volunteers.api.views import ActivityViewSet, TeamViewSet, VolunteerViewSet
 
 from . import views
 
@@ -34,6 +36,10 @@ router.register("inspections", InspectionViewSet, basename="inspection")
 router.register("visits", VisitViewSet, basename="visit")
 router.register("findings", FindingViewSet, basename="finding")
 router.register("tasks", TaskViewSet, basename="task")
+router.register("import-jobs", ImportJobViewSet, basename="import-job")
+router.register("volunteers", VolunteerViewSet, basename="volunteer")
+router.register("teams", TeamViewSet, basename="team")
+router.register("activities", ActivityViewSet, basename="activity")
 
 # Swagger UI styles itself with injected <style> elements and may start a
 # blob: worker; allow those on the docs page only (scripts stay 'self').
@@ -60,4 +66,5 @@ urlpatterns = [
     path("api/v1/", include(api_urlpatterns)),
     path("", include("campaigns.urls")),
     path("", include("inspections.urls")),
+    path("", include("volunteers.urls")),
 ]

@@ -9,17 +9,52 @@ from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
-from ..models import Campaign, Indicator, IndicatorSystem, Point, PointType, WorkItem
-from . import services
+from django.conf import settings
+from django.utils.translation import gettext as _
+
+from civportal.xlsx import ImportRejected
+
+from ..models import Campaign, ImportJob, Indicator, IndicatorSystem, Point, PointType, WorkItem
+from . import indicator_io, ledger_io, selectors, services
 from .filtersets import (
     CampaignFilterSet, IndicatorFilterSet, IndicatorSystemFilterSet, PointFilterSet, PointTypeFilterSet,
     WorkItemFilterSet,
 )
 from .serializers import (
-    CampaignSerializer, IndicatorSerializer, IndicatorSystemCopySerializer, IndicatorSystemSerializer,
-    IndicatorWriteSerializer, PointSerializer, PointTypeSerializer, ProgressInputSerializer, ProgressReportSerializer,
+    CampaignSerializer, EditionImportSerializer, ImportJobSerializer, ImportResultSerializer, ImportUploadSerializer,
+    IndicatorSerializer, IndicatorSystemCopySerializer, IndicatorSystemSerializer, IndicatorWriteSerializer,
+    LedgerImportSerializer, PointSerializer, PointTypeSerializer, ProgressInputSerializer, ProgressReportSerializer,
     VerifyInputSerializer, WorkItemSerializer,
 )
+
+def rejected(exc: ImportRejected) -> Response:
+    """Row errors in the API's one error format; nothing was imported."""
+    return Response(
+        {"code": "invalid", "detail": _("Nothing was imported: %(count)d problem(s) found.") % {"count": len(exc.errors)},
+         "errors": {"rows": [e.as_dict() for e in exc.errors]}},
+        status=status.HTTP_400_BAD_REQUEST,
+    )
+
+
+def run_import(request, *, kind: str, serializer_class, run, params=lambda data: {}):
+    """Validate the upload; import inline, or queue a job for a large file (202)."""
+    serializer = serializer_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    data = serializer.validated_data
+    upload = data["file"]
+    if kind and upload.size > settings.INLINE_IMPORT_BYTES:
+        job = services.import_job_start(actor=request.user, kind=kind, upload=upload, params=params(data))
+        return Response({"created": 0, "updated": 0, "unchanged": 0, "job": job.pk}, status=status.HTTP_202_ACCEPTED)
+    try:
+        result = run(data)
+    except ImportRejected as exc:
+        return rejected(exc)
+    return Response({"created": result.created, "updated": result.updated, "unchanged": result.unchanged},
+                    status=status.HTTP_201_CREATED)
+
+
+IMPORT_RESPONSES = {201: ImportResultSerializer, 202: ImportResultSerializer}
+
 
 WRITE = (mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, mixins.UpdateModelMixin,
          viewsets.GenericViewSet)
@@ -55,7 +90,10 @@ class IndicatorSystemViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, m
     filterset_class = IndicatorSystemFilterSet
     ordering_fields = ["name", "effective_from"]
     ordering = ["-effective_from", "name"]
-    action_permissions = {"publish": ["campaigns.change_indicatorsystem"], "copy": ["campaigns.add_indicatorsystem"]}
+    action_permissions = {
+        "publish": ["campaigns.change_indicatorsystem"], "copy": ["campaigns.add_indicatorsystem"],
+        "import_": ["campaigns.add_indicatorsystem"],
+    }
 
     def get_queryset(self):
         return IndicatorSystem.objects.order_by("-effective_from", "name", "pk").annotate(
@@ -84,6 +122,15 @@ class IndicatorSystemViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, m
         serializer.is_valid(raise_exception=True)
         copy = services.indicator_system_copy(actor=request.user, system=self.get_object(), **serializer.validated_data)
         return self._out(copy, status.HTTP_201_CREATED)
+
+    @extend_schema(request={"multipart/form-data": EditionImportSerializer}, responses={201: ImportResultSerializer})
+    @action(detail=False, methods=["post"], url_path="import", url_name="import",
+            parser_classes=[MultiPartParser, FormParser])
+    def import_(self, request):
+        """Create a draft edition from an xlsx sheet (portal or office layout). Row errors: 400, nothing imported."""
+        return run_import(request, kind="", serializer_class=EditionImportSerializer, run=lambda data: indicator_io.import_edition(
+            actor=request.user, upload=data["file"], name=data["name"], layout=data["layout"],
+            effective_from=data["effective_from"], is_sample=data["is_sample"])[1])
 
 
 @extend_schema(tags=["indicators"])
@@ -141,7 +188,10 @@ class PointViewSet(*WRITE):
     filterset_class = PointFilterSet
     ordering_fields = ["name", "code", "created_at"]
     ordering = ["point_type_id", "name", "id"]
-    action_permissions = {"activate": ["campaigns.change_point"], "deactivate": ["campaigns.change_point"]}
+    action_permissions = {
+        "activate": ["campaigns.change_point"], "deactivate": ["campaigns.change_point"],
+        "import_": ["campaigns.add_point"],
+    }
 
     def get_queryset(self):
         return Point.objects.visible_to(self.request.user).select_related("point_type", "unit", "department")
@@ -168,6 +218,14 @@ class PointViewSet(*WRITE):
     def activate(self, request, pk=None):
         return self._set_active(True)
 
+    @extend_schema(request={"multipart/form-data": ImportUploadSerializer}, responses=IMPORT_RESPONSES)
+    @action(detail=False, methods=["post"], url_path="import", url_name="import",
+            parser_classes=[MultiPartParser, FormParser])
+    def import_(self, request):
+        """Import a points sheet; existing codes are updated. Large files answer 202 with a job id."""
+        return run_import(request, kind=ImportJob.Kind.POINTS, serializer_class=ImportUploadSerializer,
+                          run=lambda data: ledger_io.import_points(actor=request.user, upload=data["file"]))
+
 
 @extend_schema(tags=["work-items"])
 class WorkItemViewSet(*WRITE):
@@ -185,6 +243,7 @@ class WorkItemViewSet(*WRITE):
         "verify": ["campaigns.change_workitem"],
         "return_": ["campaigns.change_workitem"],
         "reports": ["campaigns.view_progressreport"],
+        "import_": ["campaigns.add_workitem"],
     }
 
     def get_queryset(self):
@@ -247,6 +306,18 @@ class WorkItemViewSet(*WRITE):
                                          text=serializer.validated_data["text"])
         return self._out(item)
 
+    @extend_schema(request={"multipart/form-data": LedgerImportSerializer}, responses=IMPORT_RESPONSES)
+    @action(detail=False, methods=["post"], url_path="import", url_name="import",
+            parser_classes=[MultiPartParser, FormParser])
+    def import_(self, request):
+        """Add a task breakdown sheet to a campaign's ledger. Large files answer 202 with a job id."""
+        return run_import(
+            request, kind=ImportJob.Kind.WORK_ITEMS, serializer_class=LedgerImportSerializer,
+            params=lambda data: {"campaign": data["campaign"].pk},
+            run=lambda data: ledger_io.import_work_items(actor=request.user, upload=data["file"],
+                                                         campaign=data["campaign"]),
+        )
+
     @extend_schema(request=None, responses={200: ProgressReportSerializer(many=True)})
     @action(detail=True, methods=["get"])
     def reports(self, request, pk=None):
@@ -254,3 +325,18 @@ class WorkItemViewSet(*WRITE):
         item = self.get_object()
         reports = item.progress_reports.select_related("author", "unit").order_by("created_at", "id")
         return Response(ProgressReportSerializer(reports, many=True).data)
+
+
+@extend_schema(tags=["import-jobs"])
+class ImportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Background imports started by the caller: status, progress and row errors."""
+
+    serializer_class = ImportJobSerializer
+    ordering_fields = ["created_at"]
+    ordering = ["-created_at", "-id"]
+    filterset_fields = ["kind", "status"]
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return ImportJob.objects.none()
+        return selectors.import_jobs(self.request.user)

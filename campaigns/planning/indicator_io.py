@@ -259,16 +259,26 @@ def parse_office(rows) -> list[Node]:
 
 def read_nodes(upload, layout: str = "auto") -> list[Node]:
     """Parse an edition sheet in the given layout ("portal", "office" or "auto")."""
-    if layout in ("portal", "auto"):
-        try:
-            rows = read_table(upload, columns=PORTAL_COLUMNS, required=("code", "parent_code", "name", "points"))
-        except ValidationError:
-            if layout == "portal":
-                raise
-        else:
-            return parse_portal(rows)
-    rows = read_table(_unmerged(upload), columns=OFFICE_COLUMNS,
-                      required=("section", "item", "content", "criterion", "points"))
+    portal_required = ("code", "parent_code", "name", "points")
+    office_required = ("section", "item", "content", "criterion", "points")
+    if layout == "portal":
+        return parse_portal(read_table(upload, columns=PORTAL_COLUMNS, required=portal_required))
+    if layout == "office":
+        return parse_office(read_table(_unmerged(upload), columns=OFFICE_COLUMNS, required=office_required))
+    open_workbook(upload).close()  # not a workbook at all: say so, not "no header"
+    try:
+        rows = read_table(upload, columns=PORTAL_COLUMNS, required=portal_required)
+    except ValidationError:
+        pass
+    else:
+        return parse_portal(rows)
+    try:
+        rows = read_table(_unmerged(upload), columns=OFFICE_COLUMNS, required=office_required)
+    except ValidationError as exc:
+        raise ValidationError(
+            _("No header row found: use the portal layout (编码, 上级编码, 名称, 分值 …) or the office layout "
+              "(版块, 测评项目, 测评内容, 测评标准, 分值 …).")
+        ) from exc
     return parse_office(rows)
 
 

@@ -34,4 +34,6 @@ def edition_tree(system) -> list[Indicator]:
 
 def import_jobs(user):
     jobs = ImportJob.objects.all()
+    if not user.is_authenticated:
+        return jobs.none()
     return jobs if user.is_superuser else jobs.filter(created_by=user)

@@ -1,7 +1,9 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from ..models import Campaign, Indicator, IndicatorSystem, Point, PointType, ProgressReport, Unit, WorkItem
+from ..models import (
+    Campaign, ImportJob, Indicator, IndicatorSystem, Point, PointType, ProgressReport, Unit, WorkItem,
+)
 
 
 class ScopedUnitField(serializers.PrimaryKeyRelatedField):
@@ -125,3 +127,33 @@ class ProgressInputSerializer(serializers.Serializer):
 
 class VerifyInputSerializer(serializers.Serializer):
     text = serializers.CharField(max_length=5000, allow_blank=True, required=False, default="")
+
+
+class ImportUploadSerializer(serializers.Serializer):
+    file = serializers.FileField()
+
+
+class EditionImportSerializer(ImportUploadSerializer):
+    name = serializers.CharField(max_length=100)
+    layout = serializers.ChoiceField(choices=["auto", "portal", "office"], default="auto")
+    effective_from = serializers.DateField(required=False, allow_null=True, default=None)
+    is_sample = serializers.BooleanField(required=False, default=False)
+
+
+class LedgerImportSerializer(ImportUploadSerializer):
+    campaign = serializers.PrimaryKeyRelatedField(queryset=Campaign.objects.all())
+
+
+class ImportResultSerializer(serializers.Serializer):
+    created = serializers.IntegerField()
+    updated = serializers.IntegerField()
+    unchanged = serializers.IntegerField()
+    job = serializers.IntegerField(required=False, help_text="Set when the import runs in the background (HTTP 202).")
+
+
+class ImportJobSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ImportJob
+        fields = ["id", "kind", "status", "progress", "total_rows", "created_count", "errors", "message",
+                  "original_name", "created_at", "started_at", "finished_at"]
+        read_only_fields = fields

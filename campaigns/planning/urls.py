@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import path, re_path
 
 from . import views
 
@@ -13,7 +13,9 @@ urlpatterns = [
     path("campaigns/<int:campaign_pk>/work-items/new/", views.work_item_form, name="work_item_create"),
     path("work-items/<int:pk>/", views.work_item_detail, name="work_item_detail"),
     path("work-items/<int:pk>/edit/", views.work_item_form, name="work_item_edit"),
-    path("work-items/<int:pk>/<str:action>/", views.work_item_action, name="work_item_action"),
+    re_path(r"^work-items/(?P<pk>\d+)/(?P<action>progress|submit|verify|return)/$", views.work_item_action,
+            name="work_item_action"),
+    path("attachments/<int:pk>/", views.attachment_download, name="attachment_download"),
     path("units/<int:pk>/work-items/", views.unit_ledger, name="unit_ledger"),
     path("editions/", views.edition_list, name="edition_list"),
     path("editions/import/", views.edition_import, name="edition_import"),

@@ -7,7 +7,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Q, Sum
-from django.http import JsonResponse
+from django.http import FileResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -19,7 +19,9 @@ from civportal.forms import add_service_errors
 from civportal.pagination import paginate
 from civportal.xlsx import ImportRejected, xlsx_response
 
-from ..models import Campaign, ImportJob, Indicator, IndicatorSystem, Point, PointType, Unit, WorkItem
+from ..models import (
+    Campaign, ImportJob, Indicator, IndicatorSystem, Point, PointType, ProgressAttachment, Unit, WorkItem,
+)
 from ..scope import has_role, user_roles
 from . import indicator_io, ledger_io, selectors, services
 from .filtersets import CampaignFilterSet, IndicatorSystemFilterSet, PointFilterSet, WorkItemFilterSet
@@ -466,10 +468,8 @@ def work_item_action(request, pk, action):
             services.work_item_report_progress(actor=request.user, item=item, text=text, files=files)
         elif action == "submit":
             services.work_item_submit(actor=request.user, item=item, text=text, files=files)
-        elif action in {"verify", "return"}:
-            services.work_item_verify(actor=request.user, item=item, accept=action == "verify", text=text)
         else:
-            raise PermissionDenied
+            services.work_item_verify(actor=request.user, item=item, accept=action == "verify", text=text)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     except Conflict as exc:
@@ -477,6 +477,16 @@ def work_item_action(request, pk, action):
     else:
         messages.success(request, _("Saved."))
     return redirect("campaigns:work_item_detail", pk=pk)
+
+
+@login_required
+@permission_required("campaigns.view_workitem", raise_exception=True)
+def attachment_download(request, pk):
+    """Attachments are served through the scope check, never as public media URLs."""
+    attachment = get_object_or_404(
+        ProgressAttachment.objects.filter(report__work_item__in=WorkItem.objects.visible_to(request.user)), pk=pk
+    )
+    return FileResponse(attachment.file.open("rb"), as_attachment=True, filename=attachment.original_name)
 
 
 # --- background import jobs ------------------------------------------------------------------------

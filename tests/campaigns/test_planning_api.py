@@ -82,3 +82,41 @@ def test_supervisor_creates_a_work_item_with_cooperating_units(plan, personas, a
     assert response.json()["cooperating"] == [{"id": city.department.pk, "code": city.department.code,
                                                "name": city.department.name}]
     assert item.deadline == dt.date(2026, 9, 30)
+
+
+def test_edition_import_endpoint_reports_row_errors_and_creates_nothing(plan, personas, api):
+    from campaigns.models import IndicatorSystem
+
+    from .planning_helpers import xlsx
+    from .test_planning_imports import OFFICE_SAMPLE
+
+    client = api(personas.supervisor)
+    bad = xlsx([["编码", "上级编码", "名称", "分值"], ["1", "", "环境", "x"]])
+    response = client.post("/api/v1/indicator-systems/import/", {"file": bad, "name": "坏"}, format="multipart")
+    assert response.status_code == 400
+    assert response.json()["errors"]["rows"] == [{"row": 2, "column": "分值", "message": "“x”不是有效的分值。"}]
+    assert not IndicatorSystem.objects.filter(name="坏").exists()
+    response = client.post("/api/v1/indicator-systems/import/", {"file": b"nope", "name": "非"}, format="multipart")
+    assert response.status_code == 400
+    with OFFICE_SAMPLE.open("rb") as f:
+        response = client.post("/api/v1/indicator-systems/import/", {"file": f, "name": "接口导入"}, format="multipart")
+    assert response.status_code == 201 and response.json()["created"] > 40
+    assert api(personas.handler_a).post("/api/v1/indicator-systems/import/", {}, format="multipart").status_code == 403
+
+
+def test_large_api_imports_answer_202_with_a_job_the_caller_can_read(plan, personas, api, city, settings):
+    from .planning_helpers import xlsx
+
+    settings.INLINE_IMPORT_BYTES = 0
+    client = api(personas.supervisor)
+    sheet = xlsx([["工作任务", "牵头单位", "完成时限"], ["接口任务", city.district_a.code, "2026-08-01"]])
+    response = client.post("/api/v1/work-items/import/", {"file": sheet, "campaign": plan.campaign.pk},
+                           format="multipart")
+    assert response.status_code == 202
+    job = response.json()["job"]
+    assert client.get(f"/api/v1/import-jobs/{job}/").json()["status"] == "queued"
+    assert api(personas.handler_a).get(f"/api/v1/import-jobs/{job}/").status_code == 404
+    settings.INLINE_IMPORT_BYTES = 10**7
+    sheet = xlsx([["点位名称", "点位类型", "属地单位"], ["接口点位", "车站", city.street_a1.code]])
+    response = client.post("/api/v1/points/import/", {"file": sheet}, format="multipart")
+    assert response.status_code == 201 and response.json()["created"] == 1

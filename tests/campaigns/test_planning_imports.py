@@ -5,6 +5,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+import time_machine
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import translation
@@ -192,10 +193,13 @@ def test_ledger_import_and_export(personas, city):
     item = WorkItem.objects.get(title="清理道路")
     assert item.indicator == plan.criterion and item.deadline == dt.date(2026, 6, 30)
     assert set(item.cooperating_units.all()) == {city.department, city.district_b}
-    rows = list(ledger_io.ledger_rows(WorkItem.objects.filter(pk=item.pk)))
-    assert rows[0][:6] == ["1.1.1.1", "清理道路", city.district_a.name, f"{city.department.name}、{city.district_b.name}",
-                           dt.date(2026, 6, 30), "未开始"] or rows[0][:5] == [
-        "1.1.1.1", "清理道路", city.district_a.name, f"{city.district_b.name}、{city.department.name}", dt.date(2026, 6, 30)]
+    with time_machine.travel(dt.datetime(2026, 5, 1, 10, tzinfo=dt.timezone.utc)):
+        rows = list(ledger_io.ledger_rows(WorkItem.objects.filter(pk=item.pk)))
+    with time_machine.travel(dt.datetime(2026, 7, 1, 10, tzinfo=dt.timezone.utc)):
+        assert list(ledger_io.ledger_rows(WorkItem.objects.filter(pk=item.pk)))[0][6] == "是"
+    # Cooperating units in tree order: district B was created before the department.
+    assert rows == [["1.1.1.1", "清理道路", city.district_a.name, f"{city.district_b.name}、{city.department.name}",
+                     dt.date(2026, 6, 30), "未开始", "否", ""]]
 
 
 def test_ledger_import_rejects_unknown_indicator_units_and_dates(personas, city):
@@ -218,3 +222,20 @@ def test_small_edition_rollup_sums_criteria(db):
     system = small_edition()
     totals = {n.code: n.total_points for n in system.indicators.with_rollup()}
     assert totals["1"] == Decimal("5") and totals["1.1.1.2"] == Decimal("2")
+
+
+def test_demo_edition_export_import_export_round_trip_is_identical(client, personas):
+    from campaigns.planning import demo
+
+    demo._point_types()
+    first = demo._edition(personas.supervisor)
+    client.force_login(personas.supervisor)
+
+    def export(system):
+        response = client.get(f"/editions/{system.pk}/export.xlsx")
+        return SimpleUploadedFile("e.xlsx", b"".join(response.streaming_content))
+
+    second, _ = indicator_io.import_edition(actor=personas.supervisor, upload=export(first), name="再导入")
+    third, _ = indicator_io.import_edition(actor=personas.supervisor, upload=export(second), name="再再导入")
+    assert tree(first) == tree(second) == tree(third)
+    assert len(tree(first)) == first.indicators.count() > 150

@@ -32,17 +32,42 @@ def test_district_users_see_only_their_points_and_departments_see_what_they_supe
     assert not Point.objects.visible_to(personas.outsider).exists()
 
 
-@pytest.mark.parametrize("persona", ["handler_a", "head_a", "leader"])
-def test_out_of_scope_work_item_and_point_answer_404_on_pages_and_api(plan, personas, login, api, persona):
+@pytest.mark.parametrize(
+    ("persona", "hidden", "shown"),
+    [("handler_a", "b", "a"), ("head_a", "b", "a"), ("leader", "b", "a"), ("handler_b", "a", "b")],
+)
+def test_out_of_scope_work_item_and_point_answer_404_on_pages_and_api(plan, personas, login, api, persona, hidden,
+                                                                      shown):
     user = getattr(personas, persona)
     client = login(user)
-    assert client.get(f"/work-items/{plan.item_b.pk}/").status_code == 404
-    assert client.get(f"/points/{plan.point_b.pk}/").status_code == 404
-    assert client.get(f"/work-items/{plan.item_a.pk}/").status_code == 200
-    assert client.get(f"/work-items/{plan.item_b_with_a.pk}/").status_code == 200
-    assert api(user).get(f"/api/v1/work-items/{plan.item_b.pk}/").status_code == 404
-    assert api(user).get(f"/api/v1/points/{plan.point_b.pk}/").status_code == 404
-    assert api(user).get(f"/api/v1/points/{plan.point_a.pk}/").status_code == 200
+    hidden_item, hidden_point = getattr(plan, f"item_{hidden}"), getattr(plan, f"point_{hidden}")
+    shown_item, shown_point = getattr(plan, f"item_{shown}"), getattr(plan, f"point_{shown}")
+    for url in [f"/work-items/{hidden_item.pk}/", f"/work-items/{hidden_item.pk}/edit/", f"/points/{hidden_point.pk}/"]:
+        assert client.get(url).status_code in (403, 404), url
+    assert client.get(f"/work-items/{hidden_item.pk}/").status_code == 404
+    assert client.get(f"/points/{hidden_point.pk}/").status_code == 404
+    assert client.post(f"/work-items/{hidden_item.pk}/progress/", {"text": "x"}).status_code == 404
+    assert client.get(f"/work-items/{shown_item.pk}/").status_code == 200
+    assert client.get(f"/work-items/{plan.item_b_with_a.pk}/").status_code == 200  # B leads, A cooperates
+    assert api(user).get(f"/api/v1/work-items/{hidden_item.pk}/").status_code == 404
+    # A leader holds no progress permission at all (403); the others hit the scope (404).
+    expected = 403 if persona == "leader" else 404
+    assert api(user).post(f"/api/v1/work-items/{hidden_item.pk}/progress/", {"text": "x"}).status_code == expected
+    assert api(user).get(f"/api/v1/points/{hidden_point.pk}/").status_code == 404
+    assert api(user).get(f"/api/v1/points/{shown_point.pk}/").status_code == 200
+
+
+def test_attachments_download_only_inside_the_scope(plan, personas, login):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from campaigns.planning import services
+
+    report = services.work_item_report_progress(actor=personas.handler_a, item=plan.item_a, text="附件",
+                                                files=[SimpleUploadedFile("清单.xlsx", b"data")])
+    attachment = report.attachments.get()
+    response = login(personas.head_a).get(f"/attachments/{attachment.pk}/")
+    assert response.status_code == 200 and b"".join(response.streaming_content) == b"data"
+    assert login(personas.handler_b).get(f"/attachments/{attachment.pk}/").status_code == 404
 
 
 def test_outsider_gets_403_on_every_planning_page_and_endpoint(plan, personas, login, api):

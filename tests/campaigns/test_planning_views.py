@@ -107,3 +107,36 @@ def test_work_item_page_actions(plan, personas, login):
     assert WorkItem.objects.get(pk=plan.item_a.pk).status == WorkItem.Status.VERIFIED
     with translation.override("zh-hans"):
         assert "已核验" in client.get(url).content.decode()
+
+
+GARBAGE = {
+    "empty": b"",
+    "text": "编码,名称\n1,环境\n".encode(),
+    "fake-zip": b"PK\x03\x04 definitely not a workbook",
+}
+
+
+@pytest.mark.parametrize("kind", ["empty", "text", "fake-zip", "title-only", "header-only", "office-no-section"])
+def test_untidy_or_broken_uploads_never_500_and_change_nothing(plan, personas, login, api, kind):
+    if kind in GARBAGE:
+        make = lambda: SimpleUploadedFile("x.xlsx", GARBAGE[kind])  # noqa: E731
+    elif kind == "title-only":
+        make = lambda: xlsx([["2026年测评体系"]])  # noqa: E731
+    elif kind == "header-only":
+        make = lambda: xlsx([["编码", "上级编码", "名称", "分值"]])  # noqa: E731
+    else:
+        make = lambda: xlsx([["版块", "测评项目", "测评内容", "测评标准", "分值", "测评方法"],  # noqa: E731
+                             ["", "市容", "道路", "无垃圾", "2", "实地考察"]])
+    counts = (IndicatorSystem.objects.count(), Point.objects.count(), WorkItem.objects.count())
+    client = login(personas.supervisor)
+    for url, data in [("/editions/import/", {"name": f"坏{kind}", "layout": "auto"}), ("/points/import/", {}),
+                      (f"/campaigns/{plan.campaign.pk}/ledger/import/", {})]:
+        response = client.post(url, {"file": make(), **data})
+        assert response.status_code == 400, (url, response.status_code)
+    rest = api(personas.supervisor)
+    for url, data in [("/api/v1/indicator-systems/import/", {"name": f"坏{kind}"}), ("/api/v1/points/import/", {}),
+                      ("/api/v1/work-items/import/", {"campaign": plan.campaign.pk})]:
+        response = rest.post(url, {"file": make(), **data}, format="multipart")
+        assert response.status_code == 400, (url, response.status_code, response.content[:300])
+        assert response.json()["code"] == "invalid"
+    assert (IndicatorSystem.objects.count(), Point.objects.count(), WorkItem.objects.count()) == counts
