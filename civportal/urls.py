@@ -67,4 +67,5 @@ urlpatterns = [
     path("", include("campaigns.urls")),
     path("", include("inspections.urls")),
     path("", include("volunteers.urls")),
+    path("", include("notifications.urls")),
 ]

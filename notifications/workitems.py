@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from campaigns.models import Membership, WorkItem
 
 from .models import Event
-from .recipients import members_of, members_over, unique
+from .recipients import members_over, unique
 from .services import Text, notify, reminder_claim, reminder_levels_logged
 
 DUE_SOON, OVERDUE = "due_soon", "overdue"
@@ -63,7 +63,7 @@ def workitem_remind(*, workitem_id: int, level: str, now: dt.datetime | None = N
         if not reminder_claim(obj=item, level=level):
             return False
         Role = Membership.Role
-        unit_people = members_of(item.lead_unit, [Role.HANDLER, Role.HEAD])
+        unit_people = members_over(item.lead_unit, [Role.HANDLER, Role.HEAD])
         params = {"title": item.title, "deadline": item.deadline.isoformat(), "unit": item.lead_unit.name}
         if level == DUE_SOON:
             event, people = Event.WORKITEM_DUE_SOON, unit_people
