@@ -216,6 +216,8 @@ EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "civportal@localhost")
+# For EMAIL_BACKEND=django.core.mail.backends.filebased.EmailBackend (tests with a real worker, demos).
+EMAIL_FILE_PATH = os.environ.get("EMAIL_FILE_PATH", str(VAR_DIR / "mail"))
 
 # --- security -------------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -300,6 +302,8 @@ SPECTACULAR_SETTINGS = {
         "TaskActionEnum": "inspections.models.TaskEvent.Action",
         "ExtensionRequestStatusEnum": "inspections.models.ExtensionRequest.Status",
         "SubmissionOutcomeEnum": "inspections.models.Submission.Outcome",
+        "NotificationEventEnum": "notifications.models.Event",
+        "DeliveryStatusEnum": "notifications.models.DeliveryStatus",
     },
 }
 

@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from campaigns.models import Membership
 from notifications.models import Event
-from notifications.recipients import members_of, members_over, unique
+from notifications.recipients import members_over, unique
 from notifications.services import Text, notify
 
 from . import hooks
@@ -45,7 +45,7 @@ def task_event(event_id: int) -> None:
     task: RectificationTask = event.task
     if event.action == Action.REMIND or (event.action == Action.ESCALATE and event.data.get("automatic")):
         return  # the reminder job has already told everyone, in its own transaction
-    unit_people = members_of(task.unit, [Role.HANDLER, Role.HEAD])
+    unit_people = members_over(task.unit, [Role.HANDLER, Role.HEAD])
     supervisors = members_over(task.unit, [Role.SUPERVISOR])
     params = {"task": task.pk, "unit": task.unit.name, "problem": task.finding.description[:80],
               "due": timezone.localtime(task.due_at).strftime("%Y-%m-%d %H:%M"),

@@ -30,7 +30,7 @@ from django.utils.translation import gettext_lazy as _
 
 from campaigns.models import Membership
 from notifications.models import Event, ReminderLog
-from notifications.recipients import members_of, members_over, unique
+from notifications.recipients import members_over, unique
 from notifications.services import Text, notify, reminder_claim, reminder_levels_logged
 
 from .deadlines import WorkCalendar
@@ -90,7 +90,7 @@ def due_reminders(now: dt.datetime | None = None) -> list[tuple[int, str]]:
 
 
 def _people(task: RectificationTask, level: str):
-    unit_people = members_of(task.unit, [Role.HANDLER, Role.HEAD])
+    unit_people = members_over(task.unit, [Role.HANDLER, Role.HEAD])
     if level == DUE_SOON:
         return unit_people
     supervisors = members_over(task.unit, [Role.SUPERVISOR])
