@@ -30,7 +30,7 @@ from django.db import transaction
 from django.db.models import F
 from django.template.loader import render_to_string, select_template
 from django.utils import timezone, translation
-from django.utils.translation import gettext_lazy as lazy
+from django.utils.translation import gettext_lazy
 
 from .models import DeliveryStatus, Event, Notification, WebhookDelivery, WebhookSubscription
 
@@ -218,8 +218,8 @@ def _count_failure(subscription_id: int) -> None:
                 status=DeliveryStatus.FAILED, error="subscription disabled")
             notify(
                 event=Event.WEBHOOK_DISABLED, recipients=[subscription.owner],
-                title=Text(lazy("Webhook “%(name)s” was disabled"), {"name": subscription.name}),
-                body=Text(lazy("%(count)s deliveries in a row to %(url)s failed, so the subscription was "
+                title=Text(gettext_lazy("Webhook “%(name)s” was disabled"), {"name": subscription.name}),
+                body=Text(gettext_lazy("%(count)s deliveries in a row to %(url)s failed, so the subscription was "
                                "disabled. Fix the receiver, then re-activate it on the webhooks page."),
                           {"count": subscription.failure_count, "url": subscription.url}),
                 url=f"/notifications/webhooks/{subscription.pk}/", target=subscription,

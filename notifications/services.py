@@ -237,7 +237,7 @@ def notify_scores_published(*, campaign_id: int, month: str, unit_ids: Iterable[
     office that the monthly scores of ``month`` ("2026-11") are published.
     Called by the scoring job after it publishes a month (inside its
     transaction is fine: delivery waits for the commit)."""
-    from django.utils.translation import gettext_lazy as lazy
+    from django.utils.translation import gettext_lazy
 
     from .recipients import members_of, members_over, unique
 
@@ -246,8 +246,8 @@ def notify_scores_published(*, campaign_id: int, month: str, unit_ids: Iterable[
         u, [Membership.Role.LEADER, Membership.Role.SUPERVISOR]) for u in units), exclude=actor)
     return notify(
         event=Event.SCORE_PUBLISHED, recipients=people,
-        title=Text(lazy("Monthly scores for %(month)s are published"), {"month": month}),
-        body=Text(lazy("The civility index of %(month)s has been published. Open the portal to see your "
+        title=Text(gettext_lazy("Monthly scores for %(month)s are published"), {"month": month}),
+        body=Text(gettext_lazy("The civility index of %(month)s has been published. Open the portal to see your "
                        "unit's score and rank."), {"month": month}),
         url=url, data={"campaign_id": campaign_id, "month": month, "unit_ids": sorted(u.pk for u in units)},
     )
