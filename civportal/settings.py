@@ -144,8 +144,9 @@ AUTH_USER_MODEL = "campaigns.User"
 AUTHENTICATION_BACKENDS = [
     # Axes first: it refuses a locked-out username+address before any password check.
     "axes.backends.AxesStandaloneBackend",
-    # Passwords, plus permissions derived from the user's unit roles.
-    "campaigns.backends.RoleBackend",
+    # Passwords, plus permissions derived from the user's unit roles (campaigns.backends.RoleBackend),
+    # plus the bell's unread count loaded with the user (no extra query per page).
+    "notifications.backends.RoleInboxBackend",
 ]
 PASSWORD_MIN_LENGTH = int(os.environ.get("PASSWORD_MIN_LENGTH", "10"))
 AUTH_PASSWORD_VALIDATORS = [

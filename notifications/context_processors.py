@@ -2,17 +2,18 @@ from django.utils.functional import SimpleLazyObject
 
 
 def inbox(request):
-    """The bell's unread count: one COUNT query, and only on pages that show it."""
+    """The bell's unread count: loaded with the user by ``RoleInboxBackend``
+    (no extra query); one COUNT query otherwise (e.g. token-authenticated pages)."""
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
 
     def count() -> int:
-        from .models import Notification
-
-        cached = getattr(request, "_unread_notifications", None)
+        cached = getattr(user, "unread_notifications", None)
         if cached is None:
-            cached = request._unread_notifications = Notification.objects.for_user(user).unread().count()
+            from .models import Notification
+
+            cached = user.unread_notifications = Notification.objects.for_user(user).unread().count()
         return cached
 
     return {"unread_notifications": SimpleLazyObject(count)}

@@ -183,3 +183,17 @@ def test_api_lists_run_a_fixed_number_of_queries(personas, api, django_assert_ma
             response = client.get(url, {"limit": size})
         assert response.status_code == 200
     assert len(client.get("/api/v1/webhook-deliveries/", {"limit": size}).json()["results"]) == size
+
+
+def test_the_bell_costs_no_extra_query(personas, login):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    inbox_of(personas.handler_a, 2)
+    client = login(personas.handler_a)
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get(reverse("home")).content.decode()
+    assert '<span class="bell-count">2</span>' in page
+    alone = [q["sql"] for q in queries.captured_queries
+             if 'FROM "notifications_notification"' in q["sql"] and 'FROM "campaigns_user"' not in q["sql"]]
+    assert alone == []
