@@ -30,7 +30,7 @@ from django.db import transaction
 from django.db.models import F
 from django.template.loader import render_to_string, select_template
 from django.utils import timezone, translation
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext, gettext_lazy
 
 from .models import DeliveryStatus, Event, Notification, WebhookDelivery, WebhookSubscription
 
@@ -144,7 +144,33 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 _opener = urllib.request.build_opener(_NoRedirect)
 
 
+class AddressNotAllowed(Exception):
+    pass
+
+
+def check_address(url: str) -> None:
+    """Refuse loopback, private, link-local and reserved addresses unless
+    WEBHOOK_ALLOW_PRIVATE_ADDRESSES (default: only in DEBUG): a webhook must
+    not become a way to probe the office's internal network."""
+    import ipaddress
+    import socket
+    from urllib.parse import urlsplit
+
+    if _setting("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", settings.DEBUG):
+        return
+    parts = urlsplit(url)
+    try:
+        infos = socket.getaddrinfo(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80))
+    except (socket.gaierror, UnicodeError) as exc:
+        raise AddressNotAllowed(f"cannot resolve {parts.hostname}: {exc}") from exc
+    for info in infos:
+        address = ipaddress.ip_address(info[4][0])
+        if not address.is_global:
+            raise AddressNotAllowed(f"address {address} is not public")
+
+
 def _post(url: str, body: bytes, headers: dict, timeout: float) -> int:
+    check_address(url)
     request = urllib.request.Request(url, data=body, headers=headers, method="POST")
     try:
         with _opener.open(request, timeout=timeout) as response:
@@ -210,7 +236,9 @@ def _count_failure(subscription_id: int) -> None:
         disable = subscription.active and subscription.failure_count >= limit
         if disable:
             subscription.active, subscription.disabled_at = False, timezone.now()
-            subscription.disabled_reason = f"{subscription.failure_count} consecutive failed deliveries"
+            with translation.override(subscription.owner.language or settings.LANGUAGE_CODE):
+                subscription.disabled_reason = gettext("%(count)s failed deliveries in a row") % {
+                    "count": subscription.failure_count}
             fields += ["active", "disabled_at", "disabled_reason"]
         subscription.save(update_fields=fields + ["updated_at"])
         if disable:

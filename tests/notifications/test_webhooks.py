@@ -187,3 +187,13 @@ def test_only_supervisors_subscribe_and_only_http_urls(personas):
     with pytest.raises(ValidationError):
         subscribe(personas.supervisor, "https://example.invalid/hook", events=["nope"])
     assert not WebhookSubscription.objects.exists()
+
+
+def test_private_addresses_are_refused_unless_allowed(personas, receiver, settings):
+    settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES = False
+    sub = subscribe(personas.supervisor, receiver.url)
+    receiver.holder["secret"] = sub.secret
+    d = fire(personas)
+    delivery.webhook_deliver(delivery_id=d.pk)
+    d.refresh_from_db()
+    assert receiver.calls == 0 and d.status == DeliveryStatus.PENDING and "not public" in d.error

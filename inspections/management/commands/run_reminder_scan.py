@@ -16,11 +16,15 @@ class Command(BaseCommand):
         from notifications import workitems
 
         due = reminders.run_scan(inline=not queue)
-        sent = 0
-        for item_id, level in workitems.due_reminders():
-            sent += workitems.workitem_remind(workitem_id=item_id, level=level)
-        self.stdout.write(f"tasks: {len(due)} reminder level(s) {'queued' if queue else 'sent'}; "
-                          f"work items: {sent} sent")
+        if queue:
+            from notifications.tasks import scan_workitem_reminders
+
+            sent = scan_workitem_reminders()
+        else:
+            sent = sum(workitems.workitem_remind(workitem_id=item_id, level=level)
+                       for item_id, level in workitems.due_reminders())
+        done = "queued" if queue else "sent"
+        self.stdout.write(f"tasks: {len(due)} reminder level(s) {done}; work items: {sent} {done}")
         if volunteers:
             from volunteers.reminders import send_activity_reminders
 
