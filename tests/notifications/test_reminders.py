@@ -195,3 +195,14 @@ def test_concurrent_scans_on_postgresql_send_each_level_once(loop, on_postgresql
     assert TaskEvent.objects.filter(task=task, action=TaskEvent.Action.ESCALATE).count() == 2
     task.refresh_from_db()
     assert task.supervision == RectificationTask.Supervision.LISTED
+
+
+def test_plain_text_email_is_not_html_escaped_but_the_html_part_is(loop, eager, django_capture_on_commit_callbacks):
+    task = loop.task(dispatched_at=at(2026, 11, 16, 9), due_at=at(2026, 11, 19, 23, 59, 59),
+                     description='门口"<b>垃圾</b>" & 杂物')
+    with django_capture_on_commit_callbacks(execute=True):
+        scan(at(2026, 11, 19, 12))
+    message = mail.outbox[0]
+    assert '门口"<b>垃圾</b>" & 杂物' in message.body
+    assert "&lt;b&gt;" in message.alternatives[0][0] and "<b>垃圾" not in message.alternatives[0][0]
+    assert f"#{task.pk}" in message.subject and "&" not in message.subject
