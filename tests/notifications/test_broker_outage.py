@@ -49,6 +49,8 @@ def test_requests_succeed_fast_without_a_broker_and_the_next_scan_catches_up(
     app.conf.task_always_eager = False  # really publish (and fail) while the broker is down
     w = world(city, personas)
     supervisor_api = api(personas.supervisor)
+    # A running server is warm: the first request of this test process pays for imports, not the broker.
+    assert api(personas.inspector).get("/api/v1/findings/").status_code == 200
 
     started = time.monotonic()
     response = api(personas.inspector).post("/api/v1/findings/", {
@@ -64,6 +66,7 @@ def test_requests_succeed_fast_without_a_broker_and_the_next_scan_catches_up(
     assert response.status_code == 201, response.content
     task = RectificationTask.objects.get(pk=response.json()["id"])
     assert finding_seconds < 2 and dispatch_seconds < 2, (finding_seconds, dispatch_seconds)
+    print(f"broker down: finding {finding_seconds:.3f} s, dispatch {dispatch_seconds:.3f} s")
 
     # Pages keep working too.
     started = time.monotonic()
