@@ -206,3 +206,12 @@ def test_plain_text_email_is_not_html_escaped_but_the_html_part_is(loop, eager, 
     assert '门口"<b>垃圾</b>" & 杂物' in message.body
     assert "&lt;b&gt;" in message.alternatives[0][0] and "<b>垃圾" not in message.alternatives[0][0]
     assert f"#{task.pk}" in message.subject and "&" not in message.subject
+
+
+@pytest.mark.parametrize("n", [1, 12])
+def test_the_scan_reads_in_a_fixed_number_of_queries(loop, django_assert_max_num_queries, n):
+    for _ in range(n):
+        loop.task(dispatched_at=at(2026, 9, 25, 9), due_at=at(2026, 9, 30, 23, 59, 59))
+    with time_machine.travel(at(2026, 10, 14, 8), tick=False), django_assert_max_num_queries(4):
+        due = reminders.due_reminders()
+    assert len(due) == 3 * n
