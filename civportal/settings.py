@@ -67,9 +67,11 @@ INSTALLED_APPS = [
     "axes",
     "csp",
     "simple_history",
-    # Our apps; dependencies point one way: campaigns <- volunteers <- inspections <- scores.
+    # Our apps; dependencies point one way:
+    # campaigns <- notifications <- volunteers <- inspections <- scores.
     "civportal",
     "campaigns",
+    "notifications",
     "volunteers",
     "inspections",
     "scores",
@@ -109,6 +111,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "civportal.context_processors.portal",
+                "notifications.context_processors.inbox",
             ],
         },
     },
@@ -143,8 +146,9 @@ AUTH_USER_MODEL = "campaigns.User"
 AUTHENTICATION_BACKENDS = [
     # Axes first: it refuses a locked-out username+address before any password check.
     "axes.backends.AxesStandaloneBackend",
-    # Passwords, plus permissions derived from the user's unit roles.
-    "campaigns.backends.RoleBackend",
+    # Passwords, plus permissions derived from the user's unit roles (campaigns.backends.RoleBackend),
+    # plus the bell's unread count loaded with the user (no extra query per page).
+    "notifications.backends.RoleInboxBackend",
 ]
 PASSWORD_MIN_LENGTH = int(os.environ.get("PASSWORD_MIN_LENGTH", "10"))
 AUTH_PASSWORD_VALIDATORS = [
@@ -215,6 +219,8 @@ EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "civportal@localhost")
+# For EMAIL_BACKEND=django.core.mail.backends.filebased.EmailBackend (tests with a real worker, demos).
+EMAIL_FILE_PATH = os.environ.get("EMAIL_FILE_PATH", str(VAR_DIR / "mail"))
 
 # --- security -------------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -302,6 +308,8 @@ SPECTACULAR_SETTINGS = {
         "ListFlagEnum": "scores.models.ListFlag",
         "GradeEnum": "scores.models.Grade",
         "AdjustmentKindEnum": "scores.models.ScoreAdjustment.Kind",
+        "NotificationEventEnum": "notifications.models.Event",
+        "DeliveryStatusEnum": "notifications.models.DeliveryStatus",
     },
 }
 
@@ -318,9 +326,19 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     }
 else:
     # Retry backoff of our tasks stays well below this (STYLE: Celery).
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600, "socket_connect_timeout": 2}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": 3600, "socket_connect_timeout": 2, "socket_timeout": 5,
+        # Bounded connection attempts when publishing (ensure_connection reads these).
+        "max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2,
+    }
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Publishing from a web request gives up fast when the broker is unreachable
+# (TARGETS R2): a connect timeout of 2 s and one quick retry (transport options
+# above and this policy), then the caller logs and moves on
+# (notifications.queueing); the sweeper and the next scan catch up. Workers keep
+# reconnecting forever (broker_connection_max_retries is left at its default).
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -346,7 +364,44 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute=0, hour=2, day_of_month=1),
         "options": {"expires": 6 * 3600},
     },
+    # Rectification tasks: due soon (80%), overdue, 督办 (+1 working day), 挂牌督办 (+5).
+    # The scan is state-based, so a missed run (broker down) is caught up by the next one.
+    "task-reminders": {
+        "task": "inspections.scan_task_reminders",
+        "schedule": crontab(minute=f"*/{int(os.environ.get('REMINDER_SCAN_MINUTES', '5'))}"),
+        "options": {"expires": 240},
+    },
+    # Work items of the campaign ledger: due soon and overdue (deadlines are dates).
+    "workitem-reminders": {
+        "task": "notifications.scan_workitem_reminders",
+        "schedule": crontab(minute="7,37"),
+        "options": {"expires": 1500},
+    },
+    # Emails and webhook deliveries left pending (broker outage, lost retry message).
+    "sweep-pending-deliveries": {
+        "task": "notifications.sweep_pending",
+        "schedule": crontab(minute="*"),
+        "options": {"expires": 50},
+    },
+    # Volunteers signed up for an activity tomorrow, once per sign-up.
+    "volunteer-activity-reminders": {
+        "task": "volunteers.send_activity_reminders",
+        "schedule": crontab(hour="9,18", minute=0),
+        "options": {"expires": 3000},
+    },
 }
+
+# --- notifications (docs/notifications.md) --------------------------------
+WEBHOOK_TIMEOUT = int(os.environ.get("WEBHOOK_TIMEOUT", "10"))
+# Deliver to loopback/private addresses (a receiver on the office LAN)? Off in production by default.
+WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env_bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", DEBUG)
+WEBHOOK_MAX_ATTEMPTS = int(os.environ.get("WEBHOOK_MAX_ATTEMPTS", "6"))
+WEBHOOK_DISABLE_AFTER = int(os.environ.get("WEBHOOK_DISABLE_AFTER", "10"))
+NOTIFY_EMAIL_MAX_ATTEMPTS = int(os.environ.get("NOTIFY_EMAIL_MAX_ATTEMPTS", "5"))
+# Retries wait 30 s, 60 s, 120 s … capped here (and at half the broker's visibility timeout).
+NOTIFY_RETRY_BASE_DELAY = 30
+NOTIFY_RETRY_MAX_DELAY = 900
+BROKER_FAILURE_BACKOFF = 30
 
 # --- logging --------------------------------------------------------------
 LOGGING = {

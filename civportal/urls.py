@@ -15,6 +15,7 @@ from civportal.api.views import TokenLoginView
 from inspections.api.views import (
     FindingCategoryViewSet, FindingViewSet, InspectionViewSet, TaskViewSet, VisitViewSet,
 )
+from notifications.api.views import NotificationViewSet, WebhookDeliveryViewSet, WebhookSubscriptionViewSet
 from scores.api.views import ScoreViewSet, ScoringSchemeViewSet
 from volunteers.api.views import ActivityViewSet, TeamViewSet, VolunteerViewSet
 
@@ -43,6 +44,9 @@ router.register("score-schemes", ScoringSchemeViewSet, basename="score-scheme")
 router.register("volunteers", VolunteerViewSet, basename="volunteer")
 router.register("teams", TeamViewSet, basename="team")
 router.register("activities", ActivityViewSet, basename="activity")
+router.register("notifications", NotificationViewSet, basename="notification")
+router.register("webhook-subscriptions", WebhookSubscriptionViewSet, basename="webhook-subscription")
+router.register("webhook-deliveries", WebhookDeliveryViewSet, basename="webhook-delivery")
 
 # Swagger UI styles itself with injected <style> elements and may start a
 # blob: worker; allow those on the docs page only (scripts stay 'self').
@@ -71,4 +75,5 @@ urlpatterns = [
     path("", include("inspections.urls")),
     path("", include("volunteers.urls")),
     path("", include("scores.urls")),
+    path("", include("notifications.urls")),
 ]

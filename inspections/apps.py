@@ -36,6 +36,8 @@ class InspectionsConfig(AppConfig):
         # Heads may run a self-check of their own territory.
         grant([Role.HEAD], "inspections.add_inspection")
 
-        from . import demo
+        from . import demo, notify, reminders_demo
 
         hooks.register(demo.load)
+        hooks.register(reminders_demo.load)
+        notify.connect()

@@ -15,6 +15,7 @@ from django.db import transaction
 logger = logging.getLogger(__name__)
 
 task_event_listeners: list[Callable[[int], None]] = []
+finding_listeners: list[Callable[[int], None]] = []
 
 
 def on_task_event(listener: Callable[[int], None]) -> Callable[[int], None]:
@@ -35,3 +36,22 @@ def _dispatch(event_id: int) -> None:
 def task_event_committed(event_id: int) -> None:
     """Queue the listeners for ``event_id`` after the current transaction commits."""
     transaction.on_commit(lambda: _dispatch(event_id))
+
+
+def on_finding_created(listener: Callable[[int], None]) -> Callable[[int], None]:
+    """Register ``listener(finding_id)``, called after a new finding is committed."""
+    if listener not in finding_listeners:
+        finding_listeners.append(listener)
+    return listener
+
+
+def _dispatch_finding(finding_id: int) -> None:
+    for listener in list(finding_listeners):
+        try:
+            listener(finding_id)
+        except Exception:  # noqa: BLE001 — a broken channel must not undo the finding
+            logger.exception("finding listener %r failed for finding %s", listener, finding_id)
+
+
+def finding_created_committed(finding_id: int) -> None:
+    transaction.on_commit(lambda: _dispatch_finding(finding_id))

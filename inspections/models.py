@@ -595,6 +595,7 @@ class TaskEvent(models.Model):
         EXTENSION_REFUSE = "extension_refuse", _("extension refused")
         ESCALATE = "escalate", _("supervision raised")
         VOID = "void", _("voided")
+        REMIND = "remind", _("reminder sent")
 
     task = models.ForeignKey(
         RectificationTask, on_delete=models.PROTECT, related_name="events", verbose_name=_("task")

@@ -266,6 +266,7 @@ def finding_create(
                     visit.is_clean = False
                     visit._history_user = actor
                     visit.save(update_fields=["is_clean", "updated_at"])
+                hooks.finding_created_committed(finding.pk)
         except IntegrityError:
             if external_id is not None:  # the same case pushed twice at once
                 photos.discard(saved)

@@ -279,7 +279,8 @@ def scores_publish(*, actor: User, campaign: Campaign, month: dt.date) -> ScoreM
         scores.update(status=ScoreMonth.Status.PUBLISHED)
         unit_ids = list(scores.values_list("unit_id", flat=True))
         campaign_id = campaign.pk
-        transaction.on_commit(lambda: hooks.scores_published(campaign_id, month, unit_ids))
+        actor_id = actor.pk
+        transaction.on_commit(lambda: hooks.scores_published(campaign_id, month, unit_ids, actor_id=actor_id))
     return score_month
 
 

@@ -143,7 +143,7 @@ def test_publishing_needs_a_computed_month_that_has_ended(city, personas):
 def test_publishing_calls_the_hook_after_commit(city, personas, django_capture_on_commit_callbacks, monkeypatch):
     ex = example.build(city, personas)
     calls = []
-    monkeypatch.setattr("scores.hooks.scores_published", lambda *a: calls.append(a))
+    monkeypatch.setattr("scores.hooks.scores_published", lambda *a, **kw: calls.append(a))
     services.scores_recompute(actor=personas.supervisor, campaign=ex.campaign, month=OCT)
     with django_capture_on_commit_callbacks(execute=True):
         services.scores_publish(actor=personas.supervisor, campaign=ex.campaign, month=OCT)
@@ -297,3 +297,18 @@ def test_a_visit_never_scores_below_zero(city, personas):
     # v1 scores max(0, 100 − 60 − 60 − 60) = 0 (same timestamp: no earlier finding, so no repeat); v2 scores 90.
     assert (row.field_score, row.visit_count, row.clean_visit_count, row.deduction_total) == (
         Decimal("45.00"), 2, 0, Decimal("190.00"))
+
+
+def test_publishing_notifies_the_units_in_their_inbox(city, personas, django_capture_on_commit_callbacks):
+    from notifications.models import Notification
+
+    ex = example.build(city, personas)
+    services.scores_recompute(actor=personas.supervisor, campaign=ex.campaign, month=OCT)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.scores_publish(actor=personas.supervisor, campaign=ex.campaign, month=OCT)
+    told = Notification.objects.filter(event="score.published")
+    recipients = set(told.values_list("recipient__username", flat=True))
+    # The district heads/handlers and leader hear about it; the publisher does not.
+    assert {personas.head_a.username, personas.handler_a.username, personas.leader.username} <= recipients
+    assert personas.supervisor.username not in recipients
+    assert all("2026-10" in n.title for n in told)

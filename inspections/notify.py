@@ -1,0 +1,76 @@
+"""Notifications for the loop's own transitions, subscribed to ``hooks``
+(called after commit): finding.created, task.dispatched,
+task.status_changed, and manual task.escalated. Reminders and automatic
+escalations notify from ``reminders`` instead (inside their transaction)."""
+
+from __future__ import annotations
+
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from campaigns.models import Membership
+from notifications.models import Event
+from notifications.recipients import members_over, unique
+from notifications.services import Text, notify
+
+from . import hooks
+from .models import Finding, RectificationTask, TaskEvent
+from .reminders import task_payload
+
+Role = Membership.Role
+Action = TaskEvent.Action
+# Steps taken by the unit are news for the office; the office's decisions are news for the unit.
+UNIT_STEPS = {Action.ACCEPT, Action.SUBMIT, Action.EXTENSION_REQUEST}
+
+
+def finding_created(finding_id: int) -> None:
+    finding = Finding.objects.select_related("unit", "category", "reporter").get(pk=finding_id)
+    params = {"finding": finding.pk, "unit": finding.unit.name, "category": finding.category.name,
+              "problem": finding.description[:80]}
+    notify(
+        event=Event.FINDING_CREATED, recipients=members_over(finding.unit, [Role.SUPERVISOR]),
+        exclude=finding.reporter, target=finding, unit=finding.unit,
+        title=Text(_("New finding #%(finding)s at %(unit)s"), params),
+        body=Text(_("%(category)s: %(problem)s"), params),
+        url=reverse("inspections:finding_detail", args=[finding.pk]),
+        data={"finding_id": finding.pk, "unit_id": finding.unit_id, "unit_code": finding.unit.code,
+              "category": finding.category.code, "severity": finding.severity, "source": finding.source,
+              "status": finding.status},
+    )
+
+
+def task_event(event_id: int) -> None:
+    event = TaskEvent.objects.select_related("task", "task__unit", "task__finding", "actor").get(pk=event_id)
+    task: RectificationTask = event.task
+    if event.action == Action.REMIND or (event.action == Action.ESCALATE and event.data.get("automatic")):
+        return  # the reminder job has already told everyone, in its own transaction
+    unit_people = members_over(task.unit, [Role.HANDLER, Role.HEAD])
+    supervisors = members_over(task.unit, [Role.SUPERVISOR])
+    params = {"task": task.pk, "unit": task.unit.name, "problem": task.finding.description[:80],
+              "due": timezone.localtime(task.due_at).strftime("%Y-%m-%d %H:%M"),
+              "action": event.get_action_display(), "status": task.get_status_display(),
+              "level": task.get_supervision_display()}
+    if event.action == Action.DISPATCH:
+        kind, people = Event.TASK_DISPATCHED, unit_people
+        title = Text(_("New rectification task #%(task)s, due %(due)s"), params)
+        body = Text(_("%(unit)s has been assigned task #%(task)s: %(problem)s"), params)
+    elif event.action == Action.ESCALATE:
+        kind = Event.TASK_ESCALATED
+        people = unique(supervisors, members_over(task.unit, [Role.LEADER]), unit_people)
+        title = Text(_("Task #%(task)s escalated: %(level)s"), params)
+        body = Text(_("The campaign office raised the supervision of task #%(task)s of %(unit)s to “%(level)s”. "
+                      "Problem: %(problem)s"), params)
+    else:
+        kind = Event.TASK_STATUS_CHANGED
+        people = supervisors if event.action in UNIT_STEPS else unit_people
+        title = Text(_("Task #%(task)s: %(action)s"), params)
+        body = Text(_("Task #%(task)s of %(unit)s — %(action)s; status now “%(status)s”."), params)
+    notify(event=kind, recipients=people, exclude=event.actor, title=title, body=body, target=task, unit=task.unit,
+           url=reverse("inspections:task_detail", args=[task.pk]),
+           data=task_payload(task, action=event.action, from_status=event.from_status, to_status=event.to_status))
+
+
+def connect() -> None:
+    hooks.on_task_event(task_event)
+    hooks.on_finding_created(finding_created)

@@ -1,0 +1,51 @@
+"""Thin Celery tasks: ids in, one service call, idempotent (a redelivered
+message finds its row already claimed or done and does nothing)."""
+
+from celery import shared_task
+
+from . import delivery, queueing
+
+
+@shared_task(name="notifications.send_email", bind=True, acks_late=True, max_retries=None)
+def send_email(self, *, notification_id: int) -> None:
+    delay = delivery.email_send(notification_id=notification_id)
+    if delay is not None:
+        # Capped below the broker's visibility timeout (delivery.backoff); the sweeper backs this up.
+        raise self.retry(countdown=delay)
+
+
+@shared_task(name="notifications.deliver_webhook", bind=True, acks_late=True, max_retries=None)
+def deliver_webhook(self, *, delivery_id: int) -> None:
+    delay = delivery.webhook_deliver(delivery_id=delivery_id)
+    if delay is not None:
+        raise self.retry(countdown=delay)
+
+
+@shared_task(name="notifications.sweep_pending", acks_late=True)
+def sweep_pending() -> int:
+    """Re-queue emails and webhook deliveries left pending (broker outage, lost retry)."""
+    emails, hooks = delivery.pending_due()
+    sent = 0
+    for pk in emails:
+        sent += queueing.publish(send_email, notification_id=pk)
+    for pk in hooks:
+        sent += queueing.publish(deliver_webhook, delivery_id=pk)
+    return sent
+
+
+@shared_task(name="notifications.scan_workitem_reminders", acks_late=True)
+def scan_workitem_reminders() -> int:
+    """Fan out one small task per work item × level that is due."""
+    from . import workitems
+
+    due = workitems.due_reminders()
+    for item_id, level in due:
+        queueing.publish(remind_workitem, workitem_id=item_id, level=level)
+    return len(due)
+
+
+@shared_task(name="notifications.remind_workitem", acks_late=True)
+def remind_workitem(*, workitem_id: int, level: str) -> bool:
+    from . import workitems
+
+    return workitems.workitem_remind(workitem_id=workitem_id, level=level)
