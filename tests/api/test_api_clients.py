@@ -272,3 +272,16 @@ def test_api_clients_page_runs_the_same_queries_at_page_size_1_and_50(city, pers
             assert client.get(f"/api-clients/?per_page={size}").status_code == 200
         counts.append(len(queries))
     assert counts[0] == counts[1] <= 8
+
+
+def test_schema_documents_the_api_key_scheme_and_error_responses(client):
+    schema = client.get("/api/v1/schema/?format=json").json()
+    scheme = schema["components"]["securitySchemes"]["apiKeyAuth"]
+    assert (scheme["type"], scheme["in"], scheme["name"]) == ("apiKey", "header", "Authorization")
+    units = schema["paths"]["/api/v1/units/"]
+    assert {"apiKeyAuth": []} in units["get"]["security"]
+    for code in ("400", "401", "403", "404", "429"):
+        assert units["get"]["responses"][code]["content"]["application/json"]["schema"] == {
+            "$ref": "#/components/schemas/Error"}
+    assert "409" in units["post"]["responses"] and "413" in units["post"]["responses"]
+    assert set(schema["paths"]) >= {"/api/v1/api-clients/", "/api/v1/api-clients/{id}/revoke/"}
