@@ -145,6 +145,8 @@ def api_client_create(
     if expires_at is not None and expires_at <= timezone.now():
         raise ValidationError({"expires_at": _("The expiry must lie in the future.")})
     key, prefix = api_keys.generate()
+    while ApiClient.objects.filter(prefix=prefix).exists():  # 32-bit prefixes: a clash is rare, not impossible
+        key, prefix = api_keys.generate()
     client = ApiClient(
         name=name.strip(), role=role, unit=unit, prefix=prefix, key_hash=api_keys.hash_key(key),
         expires_at=expires_at, created_by=actor,

@@ -285,3 +285,12 @@ def test_schema_documents_the_api_key_scheme_and_error_responses(client):
             "$ref": "#/components/schemas/Error"}
     assert "409" in units["post"]["responses"] and "413" in units["post"]["responses"]
     assert set(schema["paths"]) >= {"/api/v1/api-clients/", "/api/v1/api-clients/{id}/revoke/"}
+
+
+def test_a_clashing_prefix_is_drawn_again(city, personas, api_key, monkeypatch):
+    first, first_key = api_key(personas.supervisor, city.district_a)
+    fresh = api_keys.generate()
+    draws = iter([(first_key, first.prefix), fresh])
+    monkeypatch.setattr(api_keys, "generate", lambda: next(draws))
+    second, second_key = api_key(personas.supervisor, city.district_a, name="second")
+    assert (second.prefix, second_key) == (fresh[1], fresh[0])
