@@ -3,11 +3,12 @@
 import django_filters
 from django import forms
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
-from .models import Membership, Unit, User
+from .models import ApiClient, Membership, Unit, User
 
 
 def visible_units(request):
@@ -88,6 +89,34 @@ class MembershipFilterSet(django_filters.FilterSet):
         return queryset.filter(
             Q(user__username__icontains=value) | Q(user__display_name__icontains=value) | Q(unit__name__icontains=value)
         )
+
+    def filter_within(self, queryset, name, unit):
+        return queryset.filter(unit__path__startswith=unit.path)
+
+
+class ApiClientFilterSet(django_filters.FilterSet):
+    STATES = [("active", _("active")), ("revoked", _("revoked")), ("expired", _("expired"))]
+
+    q = django_filters.CharFilter(method="search", label=_("Search"), max_length=100)
+    role = django_filters.MultipleChoiceFilter(choices=Membership.Role.choices, label=_("Role"))
+    state = django_filters.ChoiceFilter(choices=STATES, method="filter_state", label=_("State"))
+    within = UnitChoiceFilter(method="filter_within", label=_("Within unit (subtree)"))
+
+    class Meta:
+        model = ApiClient
+        fields = ["q", "role", "state", "within"]
+
+    def search(self, queryset, name, value):
+        return queryset.filter(Q(name__icontains=value) | Q(prefix__icontains=value))
+
+    def filter_state(self, queryset, name, value):
+        now = timezone.now()
+        not_expired = Q(expires_at__isnull=True) | Q(expires_at__gt=now)
+        if value == "revoked":
+            return queryset.filter(revoked_at__isnull=False)
+        if value == "expired":
+            return queryset.filter(revoked_at__isnull=True, expires_at__lte=now)
+        return queryset.filter(not_expired, revoked_at__isnull=True)
 
     def filter_within(self, queryset, name, unit):
         return queryset.filter(unit__path__startswith=unit.path)

@@ -37,3 +37,21 @@ class MembershipForm(forms.Form):
 
 class ImportForm(forms.Form):
     file = forms.FileField(label=_("xlsx file"))
+
+
+class ApiClientForm(forms.Form):
+    name = forms.CharField(label=_("name"), max_length=100, help_text=_("The system that will use the key, e.g. 12345 hotline platform."))
+    role = forms.ChoiceField(label=_("role"), choices=Membership.Role.choices)
+    unit = forms.Field(label=_("unit"), help_text=_("unit id or code; the key sees this unit and everything below it"))
+    expires_at = forms.DateTimeField(
+        label=_("expires at"), required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d"], help_text=_("optional"),
+    )
+
+    def __init__(self, *args, user=None, **kwargs):
+        from .filtersets import UnitRefField
+
+        super().__init__(*args, **kwargs)
+        self.fields["unit"] = UnitRefField(
+            label=_("unit"), queryset=Unit.objects.visible_to(user), help_text=self.fields["unit"].help_text
+        )

@@ -640,3 +640,64 @@ class ImportJob(TimeStampedModel):
     @property
     def finished(self) -> bool:
         return self.status in (self.Status.SUCCEEDED, self.Status.FAILED)
+
+
+# --- API clients (keys for external systems) ---------------------------------------------------
+
+
+class ApiClientQuerySet(models.QuerySet):
+    def visible_to(self, user) -> ApiClientQuerySet:
+        from .scope import scope_q
+
+        return self.filter(scope_q(user, "unit__path"))
+
+
+class ApiClient(TimeStampedModel):
+    """A key for an external system (the 12345 hotline platform, the digital
+    city-management system, a chat bot). Like a membership it carries a role
+    in a unit; requests made with the key act as a dedicated service user
+    holding exactly that membership, so scope and role rules apply unchanged.
+    Only a SHA-256 hash of the key is stored; the key itself is shown once."""
+
+    name = models.CharField(_("name"), max_length=100)
+    role = models.CharField(_("role"), max_length=20, choices=Membership.Role.choices)
+    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="api_clients", verbose_name=_("unit"))
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="api_client", verbose_name=_("service user")
+    )
+    prefix = models.CharField(_("key prefix"), max_length=16, unique=True)
+    key_hash = models.CharField(_("key hash"), max_length=64)
+    expires_at = models.DateTimeField(_("expires at"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+        related_name="revoked_api_clients", verbose_name=_("revoked by"),
+    )
+    last_used_at = models.DateTimeField(_("last used at"), null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="created_api_clients",
+        verbose_name=_("created by"),
+    )
+
+    objects = ApiClientQuerySet.as_manager()
+    history = HistoricalRecords(excluded_fields=["last_used_at"])
+
+    class Meta:
+        verbose_name = _("API client")
+        verbose_name_plural = _("API clients")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    def state(self, now=None) -> str:
+        from django.utils import timezone
+
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.expires_at is not None and self.expires_at <= (now or timezone.now()):
+            return "expired"
+        return "active"
+
+    def get_state_display(self) -> str:
+        return {"active": _("active"), "revoked": _("revoked"), "expired": _("expired")}[self.state()]

@@ -32,6 +32,8 @@ def register_defaults() -> None:
     grant(
         [Membership.Role.SUPERVISOR],
         "campaigns.add_unit", "campaigns.change_unit", "campaigns.add_membership", "campaigns.change_membership",
+        # Keys of external systems, for units in their scope.
+        "campaigns.view_apiclient", "campaigns.add_apiclient", "campaigns.change_apiclient",
     )
 
 

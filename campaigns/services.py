@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from simple_history.utils import bulk_update_with_history
 
-from .models import Membership, Unit, User
+from .models import ApiClient, Membership, Unit, User
 from .scope import forget, has_role
 
 SUPERVISOR = Membership.Role.SUPERVISOR
@@ -128,3 +128,57 @@ def membership_end(*, actor: User, membership: Membership) -> Membership:
     membership.save(update_fields=["active", "ended_at"])  # history row for the end
     forget(membership.user)
     return membership
+
+
+# --- API clients ------------------------------------------------------------------------------
+
+
+def api_client_create(
+    *, actor: User, name: str, role: str, unit: Unit, expires_at=None
+) -> tuple[ApiClient, str]:
+    """Create a key for an external system; returns (client, raw key). The raw
+    key is never stored: the caller shows it once. The client acts as a
+    service user holding ``role`` in ``unit``."""
+    from . import api_keys
+
+    _require_supervisor(actor, unit)
+    if expires_at is not None and expires_at <= timezone.now():
+        raise ValidationError({"expires_at": _("The expiry must lie in the future.")})
+    key, prefix = api_keys.generate()
+    while ApiClient.objects.filter(prefix=prefix).exists():  # 32-bit prefixes: a clash is rare, not impossible
+        key, prefix = api_keys.generate()
+    client = ApiClient(
+        name=name.strip(), role=role, unit=unit, prefix=prefix, key_hash=api_keys.hash_key(key),
+        expires_at=expires_at, created_by=actor,
+    )
+    client.full_clean(exclude=["user"])
+    with transaction.atomic():
+        user = User(username=f"api-{prefix}", display_name=_("API client: %(name)s") % {"name": client.name})
+        user.set_unusable_password()
+        user.save()
+        membership = Membership(user=user, unit=unit, role=role, title=_("API client"), created_by=actor)
+        membership._history_user = actor
+        membership.save()
+        client.user = user
+        client._history_user = actor
+        client.save()
+    return client, key
+
+
+def api_client_revoke(*, actor: User, client: ApiClient) -> ApiClient:
+    """Revoke the key for good: its service user is deactivated and its membership ended."""
+    _require_supervisor(actor, client.unit)
+    now = timezone.now()
+    with transaction.atomic():
+        updated = ApiClient.objects.filter(pk=client.pk, revoked_at__isnull=True).update(revoked_at=now, revoked_by=actor)
+        if not updated:
+            raise ValidationError(_("This key has already been revoked."))
+        User.objects.filter(pk=client.user_id).update(is_active=False)
+        for membership in Membership.objects.filter(user_id=client.user_id, active=True):
+            membership.active, membership.ended_at = False, now
+            membership._history_user = actor
+            membership.save(update_fields=["active", "ended_at"])
+        client.refresh_from_db()
+        client._history_user = actor
+        client.save(update_fields=["revoked_at", "revoked_by"])  # history row for the revocation
+    return client

@@ -17,4 +17,7 @@ urlpatterns = [
     path("units/<int:pk>/active/", views.unit_set_active, name="unit_set_active"),
     path("units/<int:pk>/members/", views.membership_add, name="membership_add"),
     path("memberships/<int:pk>/end/", views.membership_end, name="membership_end"),
+    path("api-clients/", views.api_client_list, name="api_client_list"),
+    path("api-clients/new/", views.api_client_create, name="api_client_create"),
+    path("api-clients/<int:pk>/revoke/", views.api_client_revoke, name="api_client_revoke"),
 ] + planning_urlpatterns

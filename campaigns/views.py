@@ -5,7 +5,9 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from civportal.forms import add_service_errors
@@ -14,8 +16,9 @@ from civportal.xlsx import ImportRejected, xlsx_response
 
 from . import imports, selectors, services
 from .filtersets import UnitFilterSet
-from .forms import ImportForm, MembershipForm, UnitForm, UnitMoveForm
-from .models import Membership, Unit
+from .filtersets import ApiClientFilterSet
+from .forms import ApiClientForm, ImportForm, MembershipForm, UnitForm, UnitMoveForm
+from .models import ApiClient, Membership, Unit
 from .scope import has_role
 
 
@@ -207,3 +210,47 @@ def unit_export(request):
         filename="units.xlsx", title=_("units"), headers=imports.export_headers(),
         rows=imports.export_rows(queryset), user=request.user,
     )
+
+
+# --- API clients (keys of external systems) ---------------------------------------------------
+
+
+@login_required
+@permission_required("campaigns.view_apiclient", raise_exception=True)
+def api_client_list(request):
+    queryset = ApiClient.objects.visible_to(request.user).select_related("unit", "created_by").order_by("-created_at", "-id")
+    filterset = ApiClientFilterSet(request.GET or None, queryset=queryset, request=request)
+    page = paginate(request, filterset.qs)
+    return render(request, "campaigns/api_client_list.html", {"filter": filterset, "page": page})
+
+
+@never_cache
+@login_required
+@permission_required("campaigns.add_apiclient", raise_exception=True)
+def api_client_create(request):
+    form = ApiClientForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            client, key = services.api_client_create(actor=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            # The only time the key is ever shown: rendered, not redirected, never cached.
+            return render(request, "campaigns/api_client_created.html", {"client": client, "key": key})
+    return render(request, "campaigns/simple_form.html", {
+        "form": form, "title": _("New API key"), "back": reverse("campaigns:api_client_list"),
+    })
+
+
+@login_required
+@require_POST
+@permission_required("campaigns.change_apiclient", raise_exception=True)
+def api_client_revoke(request, pk):
+    client = get_object_or_404(ApiClient.objects.visible_to(request.user).select_related("unit"), pk=pk)
+    try:
+        services.api_client_revoke(actor=request.user, client=client)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, _("API key %(name)s revoked.") % {"name": client.name})
+    return redirect("campaigns:api_client_list")

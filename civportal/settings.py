@@ -177,7 +177,23 @@ AXES_VERBOSE = False
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 SESSION_COOKIE_AGE = int(os.environ.get("SESSION_COOKIE_AGE", str(60 * 60 * 12)))
 
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# The cache holds API rate-limit counters (and nothing that must survive a
+# restart). LocMem is per process: with several gunicorn workers each counts
+# on its own, so production sets CACHE_URL=redis://host:6379/1 to share them.
+CACHE_URL = os.environ.get("CACHE_URL", "")
+if CACHE_URL.startswith(("redis://", "rediss://", "unix://")):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": CACHE_URL,
+            "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "civportal"),
+            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+        }
+    }
+elif CACHE_URL in ("", "locmem://"):
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+else:
+    raise ImproperlyConfigured("CACHE_URL must be empty, locmem:// or a redis:// URL.")
 
 # --- i18n -----------------------------------------------------------------
 LANGUAGE_CODE = "zh-hans"
@@ -263,8 +279,12 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first: an unauthenticated call gets 401 with a WWW-Authenticate header.
         "rest_framework.authentication.TokenAuthentication",
+        # Keys of external systems (API clients): "Authorization: Api-Key <key>".
+        "civportal.api.authentication.ApiKeyAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
+    # Fairness between clients: per API key, per user, per address for anonymous calls.
+    "DEFAULT_THROTTLE_CLASSES": ["civportal.api.throttling.ClientRateThrottle"],
     "DEFAULT_PERMISSION_CLASSES": ["civportal.api.permissions.RolePermissions"],
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
@@ -277,10 +297,19 @@ REST_FRAMEWORK = {
     "DEFAULT_VERSIONING_CLASS": None,
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
+# Requests per minute per API key or user (0 turns rate limiting off); anonymous calls per address.
+API_RATE_PER_MINUTE = int(os.environ.get("API_RATE_PER_MINUTE", "600"))
+API_ANON_RATE_PER_MINUTE = int(os.environ.get("API_ANON_RATE_PER_MINUTE", "60"))
 SPECTACULAR_SETTINGS = {
     "TITLE": "civportal API",
     "DESCRIPTION": "REST API of the civilized-city campaign portal (units, roles, plans, inspections, "
-    "rectification, scores, volunteers). Authenticate with a session or `Authorization: Token <key>`.",
+    "rectification, scores, volunteers). External systems authenticate with `Authorization: Api-Key <key>` "
+    "(keys are created by supervisors); people with `Authorization: Token <token>` (from /api/v1/auth/token/) "
+    "or a session. Every error answers `{\"code\", \"detail\", \"errors\"}`; see docs/integrating.md.",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "civportal.api.schema.add_error_responses",
+    ],
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",

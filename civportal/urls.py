@@ -1,16 +1,17 @@
 from csp.decorators import csp_update
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import include, path, re_path
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
-from campaigns.api.views import MembershipViewSet, UnitViewSet
+from campaigns.api.views import ApiClientViewSet, MembershipViewSet, UnitViewSet
 from campaigns.planning.api import (
     CampaignViewSet, ImportJobViewSet, IndicatorSystemViewSet, IndicatorViewSet, PointTypeViewSet, PointViewSet,
     WorkItemViewSet,
 )
+from civportal.api.exceptions import api_not_found
 from civportal.api.views import TokenLoginView
 from inspections.api.views import (
     FindingCategoryViewSet, FindingViewSet, InspectionViewSet, TaskViewSet, VisitViewSet,
@@ -47,6 +48,7 @@ router.register("activities", ActivityViewSet, basename="activity")
 router.register("notifications", NotificationViewSet, basename="notification")
 router.register("webhook-subscriptions", WebhookSubscriptionViewSet, basename="webhook-subscription")
 router.register("webhook-deliveries", WebhookDeliveryViewSet, basename="webhook-delivery")
+router.register("api-clients", ApiClientViewSet, basename="api-client")
 
 # Swagger UI styles itself with injected <style> elements and may start a
 # blob: worker; allow those on the docs page only (scripts stay 'self').
@@ -71,9 +73,17 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_urlpatterns)),
+    # Any other /api/ URL answers the API's JSON 404 (also with DEBUG on).
+    re_path(r"^api/", api_not_found),
     path("", include("campaigns.urls")),
     path("", include("inspections.urls")),
     path("", include("volunteers.urls")),
     path("", include("scores.urls")),
     path("", include("notifications.urls")),
 ]
+
+# Error pages: JSON under /api/, translated HTML pages elsewhere.
+handler400 = "civportal.views.bad_request"
+handler403 = "civportal.views.permission_denied"
+handler404 = "civportal.views.page_not_found"
+handler500 = "civportal.views.server_error"

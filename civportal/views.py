@@ -1,13 +1,17 @@
 import logging
 
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import RequestDataTooBig
 from django.db import connection
-from django.http import HttpResponsePermanentRedirect, JsonResponse
+from django.http import HttpResponse, HttpResponsePermanentRedirect, JsonResponse
+from django.template import loader
+from django.utils.translation import gettext as _
 from django.templatetags.static import static
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 
 from campaigns.models import Membership
+from civportal.api.exceptions import is_api, json_error, too_large_message
 
 logger = logging.getLogger(__name__)
 
@@ -54,3 +58,40 @@ def healthz(request):
 def favicon(request):
     """Browsers ask for /favicon.ico whatever the page says."""
     return HttpResponsePermanentRedirect(static("img/favicon.svg"))
+
+
+# --- error pages: JSON under /api/, HTML everywhere else ----------------------------------------
+
+
+def _error(request, *, template: str, status: int, code: str, detail, with_context: bool = True):
+    if is_api(request):
+        return json_error(code, str(detail), status)
+    try:
+        if with_context:
+            return render(request, template, status=status)
+        return HttpResponse(loader.get_template(template).render({}), status=status)
+    except Exception:  # a broken page must not hide the original error
+        logger.exception("error page %s failed", template)
+        return HttpResponse(str(detail), status=status, content_type="text/plain; charset=utf-8")
+
+
+def bad_request(request, exception=None):
+    if isinstance(exception, RequestDataTooBig) and is_api(request):
+        return json_error("too_large", too_large_message(), 413)
+    return _error(request, template="400.html", status=400, code="bad_request", detail=_("The request is malformed."))
+
+
+def permission_denied(request, exception=None):
+    return _error(request, template="403.html", status=403, code="permission_denied",
+                  detail=_("You do not have permission to perform this action."))
+
+
+def page_not_found(request, exception=None):
+    return _error(request, template="404.html", status=404, code="not_found",
+                  detail=_("There is no API endpoint at this URL."))
+
+
+def server_error(request):
+    # No request context: the database or a context processor may be what failed.
+    return _error(request, template="500.html", status=500, code="server_error", with_context=False,
+                  detail=_("Something went wrong on our side. The error has been logged; please try again later."))

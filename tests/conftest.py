@@ -39,6 +39,16 @@ def _test_settings(settings, tmp_path):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _clear_cache():
+    """Rate-limit counters live in the cache: every test starts from zero."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
 @pytest.fixture
 def city(db):
     city = make_unit(kind=Unit.Kind.CITY, name="明州市", code="C")
@@ -94,6 +104,29 @@ def api():
         return client
 
     return _api
+
+
+@pytest.fixture
+def api_key():
+    """Create an API client (key) as ``actor`` and return (client, raw key)."""
+    from campaigns import services
+
+    def _api_key(actor, unit, role=Role.HANDLER, name="12345 hotline", **kwargs):
+        return services.api_client_create(actor=actor, name=name, role=role, unit=unit, **kwargs)
+
+    return _api_key
+
+
+@pytest.fixture
+def key_api():
+    """An API client authenticated with ``Authorization: Api-Key <key>``."""
+
+    def _key_api(key):
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Api-Key {key}")
+        return client
+
+    return _key_api
 
 
 @pytest.fixture

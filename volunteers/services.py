@@ -299,12 +299,20 @@ def team_update(
 
 # --- activities -----------------------------------------------------------
 
+# Activities take place in the campaign's era; far-off years are typing errors.
+ACTIVITY_YEARS = (2000, 2100)
+
+
 def _check_activity(actor, *, unit, team, starts_at, ends_at, capacity) -> None:
     if unit is None:
         raise ValidationError({"unit": _("Choose the organising unit.")})
     _require_manager(actor, unit)
     if team is not None and not team.unit.is_within(unit) and not unit.is_within(team.unit):
         raise ValidationError({"team": _("The team must belong to the organising unit or a unit above or below it.")})
+    for field, value in (("starts_at", starts_at), ("ends_at", ends_at)):
+        if value and not (ACTIVITY_YEARS[0] <= value.year <= ACTIVITY_YEARS[1]):
+            raise ValidationError({field: _("Choose a time between the years %(first)d and %(last)d.")
+                                   % {"first": ACTIVITY_YEARS[0], "last": ACTIVITY_YEARS[1]}})
     if starts_at and ends_at and ends_at <= starts_at:
         raise ValidationError({"ends_at": _("The end must be after the start.")})
     if capacity is not None and capacity < 1:

@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from ..models import Membership, Unit, User
+from ..models import ApiClient, Membership, Unit, User
 
 
 class UnitSerializer(serializers.ModelSerializer):
@@ -61,3 +61,39 @@ class MembershipSerializer(serializers.ModelSerializer):
         request = self.context.get("request")
         if request is not None:
             self.fields["unit"].queryset = Unit.objects.visible_to(request.user)
+
+
+class ApiClientSerializer(serializers.ModelSerializer):
+    unit_code = serializers.CharField(source="unit.code", read_only=True)
+    unit_name = serializers.CharField(source="unit.name", read_only=True)
+    role_display = serializers.CharField(source="get_role_display", read_only=True)
+    state = serializers.ChoiceField(choices=["active", "revoked", "expired"], read_only=True,
+                                    help_text="active, revoked or expired")
+    created_by = serializers.CharField(source="created_by.username", read_only=True)
+
+    class Meta:
+        model = ApiClient
+        fields = ["id", "name", "role", "role_display", "unit", "unit_code", "unit_name", "prefix", "state",
+                  "expires_at", "revoked_at", "last_used_at", "created_by", "created_at"]
+        read_only_fields = fields
+
+
+class ApiClientCreateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+    role = serializers.ChoiceField(choices=Membership.Role.choices)
+    unit = serializers.PrimaryKeyRelatedField(queryset=Unit.objects.none())
+    expires_at = serializers.DateTimeField(required=False, allow_null=True)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        request = self.context.get("request")
+        if request is not None:
+            self.fields["unit"].queryset = Unit.objects.visible_to(request.user)
+
+
+class ApiClientCreatedSerializer(ApiClientSerializer):
+    key = serializers.CharField(read_only=True, help_text="The key itself: shown only in this response, store it now.")
+
+    class Meta(ApiClientSerializer.Meta):
+        fields = ApiClientSerializer.Meta.fields + ["key"]
+        read_only_fields = fields

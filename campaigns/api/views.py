@@ -1,12 +1,17 @@
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
 from .. import services
-from ..filtersets import MembershipFilterSet, UnitFilterSet
-from ..models import Membership, Unit
-from .serializers import MembershipSerializer, UnitMoveSerializer, UnitSerializer, UnitWriteSerializer
+from ..filtersets import ApiClientFilterSet, MembershipFilterSet, UnitFilterSet
+from ..models import ApiClient, Membership, Unit
+from .serializers import (
+    ApiClientCreatedSerializer, ApiClientCreateSerializer, ApiClientSerializer, MembershipSerializer,
+    UnitMoveSerializer, UnitSerializer, UnitWriteSerializer,
+)
 
 
 @extend_schema(tags=["units"])
@@ -43,7 +48,8 @@ class UnitViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Creat
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        unit = services.unit_create(actor=request.user, **serializer.validated_data)
+        data = {"parent": None, **serializer.validated_data}  # parent is optional (a root unit)
+        unit = services.unit_create(actor=request.user, **data)
         return self._out(unit, status.HTTP_201_CREATED)
 
     @extend_schema(request=UnitWriteSerializer, responses={200: UnitSerializer})
@@ -111,3 +117,42 @@ class MembershipViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins
         """End the membership (the role is taken away; the record stays)."""
         membership = services.membership_end(actor=request.user, membership=self.get_object())
         return Response(self.get_serializer(membership).data)
+
+
+@extend_schema(tags=["api-clients"])
+class ApiClientViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
+                       viewsets.GenericViewSet):
+    """Keys of external systems, for units in the caller's scope (supervisors).
+    A key acts with the role and unit it was created with. The key itself is in
+    the create response only; the portal keeps just a hash. Keys are revoked,
+    never deleted. A request made with an API key cannot manage keys."""
+
+    serializer_class = ApiClientSerializer
+    filterset_class = ApiClientFilterSet
+    ordering_fields = ["created_at", "name", "last_used_at"]
+    ordering = ["-created_at", "-id"]
+    action_permissions = {"revoke": ["campaigns.change_apiclient"]}
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        if isinstance(request.auth, ApiClient):
+            raise PermissionDenied(_("API keys cannot manage API keys; sign in as a supervisor."))
+
+    def get_queryset(self):
+        return ApiClient.objects.visible_to(self.request.user).select_related("unit", "created_by")
+
+    @extend_schema(request=ApiClientCreateSerializer, responses={201: ApiClientCreatedSerializer})
+    def create(self, request, *args, **kwargs):
+        """Create a key; the response holds the key itself, shown this once."""
+        serializer = ApiClientCreateSerializer(data=request.data, context=self.get_serializer_context())
+        serializer.is_valid(raise_exception=True)
+        client, key = services.api_client_create(actor=request.user, **serializer.validated_data)
+        data = ApiClientCreatedSerializer(self.get_queryset().get(pk=client.pk)).data
+        return Response({**data, "key": key}, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses={200: ApiClientSerializer})
+    @action(detail=True, methods=["post"])
+    def revoke(self, request, pk=None):
+        """Revoke the key: from now on it answers 401. Cannot be undone."""
+        client = services.api_client_revoke(actor=request.user, client=self.get_object())
+        return Response(ApiClientSerializer(self.get_queryset().get(pk=client.pk)).data)

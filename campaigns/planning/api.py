@@ -319,7 +319,7 @@ class WorkItemViewSet(*WRITE):
         )
 
     @extend_schema(request=None, responses={200: ProgressReportSerializer(many=True)})
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
     def reports(self, request, pk=None):
         """The item's timeline: progress, submissions, verifications and returns."""
         item = self.get_object()

@@ -16,7 +16,7 @@ class ScopedUnitField(serializers.PrimaryKeyRelatedField):
 
 class CampaignSerializer(serializers.ModelSerializer):
     status_display = serializers.CharField(source="get_status_display", read_only=True)
-    indicator_system_name = serializers.CharField(source="indicator_system.name", read_only=True, default=None)
+    indicator_system_name = serializers.CharField(source="indicator_system.name", read_only=True, allow_null=True)
 
     class Meta:
         model = Campaign
@@ -41,7 +41,7 @@ class IndicatorSystemCopySerializer(serializers.Serializer):
 
 
 class IndicatorSerializer(serializers.ModelSerializer):
-    parent_code = serializers.CharField(source="parent.code", read_only=True, default=None)
+    parent_code = serializers.CharField(source="parent.code", read_only=True, allow_null=True)
     total_points = serializers.DecimalField(max_digits=9, decimal_places=2, read_only=True)
     point_types = serializers.SlugRelatedField(slug_field="code", many=True, read_only=True)
 
@@ -70,7 +70,7 @@ class PointTypeSerializer(serializers.ModelSerializer):
 class PointSerializer(serializers.ModelSerializer):
     point_type_name = serializers.CharField(source="point_type.name", read_only=True)
     unit_name = serializers.CharField(source="unit.name", read_only=True)
-    department_name = serializers.CharField(source="department.name", read_only=True, default=None)
+    department_name = serializers.CharField(source="department.name", read_only=True, allow_null=True)
     unit = ScopedUnitField()
     department = ScopedUnitField(allow_null=True, required=False)
 
@@ -89,7 +89,7 @@ class UnitBriefSerializer(serializers.ModelSerializer):
 
 class WorkItemSerializer(serializers.ModelSerializer):
     status_display = serializers.CharField(source="get_status_display", read_only=True)
-    indicator_code = serializers.CharField(source="indicator.code", read_only=True, default=None)
+    indicator_code = serializers.CharField(source="indicator.code", read_only=True, allow_null=True)
     lead_unit_name = serializers.CharField(source="lead_unit.name", read_only=True)
     cooperating = UnitBriefSerializer(source="cooperating_units", many=True, read_only=True)
     overdue = serializers.SerializerMethodField()
@@ -111,7 +111,7 @@ class WorkItemSerializer(serializers.ModelSerializer):
 class ProgressReportSerializer(serializers.ModelSerializer):
     kind_display = serializers.CharField(source="get_kind_display", read_only=True)
     author_name = serializers.CharField(source="author.__str__", read_only=True)
-    unit_name = serializers.CharField(source="unit.name", read_only=True, default=None)
+    unit_name = serializers.CharField(source="unit.name", read_only=True, allow_null=True)
 
     class Meta:
         model = ProgressReport

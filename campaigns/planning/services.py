@@ -46,7 +46,7 @@ def _save(obj, actor: User, **clean) -> None:
 
 
 def campaign_create(
-    *, actor: User, name: str, starts_on: dt.date, ends_on: dt.date, indicator_system: IndicatorSystem | None,
+    *, actor: User, name: str, starts_on: dt.date, ends_on: dt.date, indicator_system: IndicatorSystem | None = None,
     description: str = "", status: str = Campaign.Status.DRAFT,
 ) -> Campaign:
     require_office(actor)
@@ -181,7 +181,7 @@ def indicator_update(
 # --- point types and points ------------------------------------------------------------------------
 
 
-def point_type_save(*, actor: User, point_type: PointType | None = None, code: str, name: str, weight: Decimal,
+def point_type_save(*, actor: User, point_type: PointType | None = None, code: str, name: str, weight: Decimal = Decimal(1),
                     active: bool = True) -> PointType:
     require_office(actor)
     point_type = point_type or PointType()

@@ -18,6 +18,8 @@ class RolePermissions(DjangoModelPermissions):
     }
 
     def has_permission(self, request, view):
+        if request.user and request.user.is_authenticated and not hasattr(view, request.method.lower()):
+            return True  # no handler for this method: let the view answer 405, not 403
         perms = getattr(view, "action_permissions", {}).get(getattr(view, "action", None))
         if perms is None:
             return super().has_permission(request, view)

@@ -18,7 +18,7 @@ class VolunteerSerializer(serializers.ModelSerializer):
     id_number = serializers.SerializerMethodField()
     unit_code = serializers.CharField(source="unit.code", read_only=True)
     unit_name = serializers.CharField(source="unit.name", read_only=True)
-    team_name = serializers.CharField(source="team.name", read_only=True, allow_null=True, default=None)
+    team_name = serializers.CharField(source="team.name", read_only=True, allow_null=True)
     status_display = serializers.CharField(source="get_status_display", read_only=True)
     total_hours = serializers.SerializerMethodField()
     star_level = serializers.SerializerMethodField()
@@ -37,7 +37,7 @@ class VolunteerSerializer(serializers.ModelSerializer):
     def get_id_number(self, obj) -> str:
         return privacy.id_number_for(self.context["request"].user, obj)
 
-    @extend_schema_field(serializers.DecimalField(max_digits=10, decimal_places=1))
+    @extend_schema_field(serializers.DecimalField(max_digits=10, decimal_places=1, coerce_to_string=False))
     def get_total_hours(self, obj) -> Decimal:
         return minutes_to_hours(getattr(obj, "total_minutes", 0))
 
@@ -86,8 +86,8 @@ class StatusSerializer(serializers.Serializer):
 class TeamSerializer(serializers.ModelSerializer):
     unit = _ScopedUnitField()
     unit_code = serializers.CharField(source="unit.code", read_only=True)
-    leader = serializers.PrimaryKeyRelatedField(read_only=True)
-    leader_name = serializers.CharField(source="leader.name", read_only=True, allow_null=True, default=None)
+    leader = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
+    leader_name = serializers.CharField(source="leader.name", read_only=True, allow_null=True)
     member_count = serializers.IntegerField(read_only=True)
 
     class Meta:
