@@ -60,7 +60,7 @@ class SubmissionPhotoSerializer(PhotoSerializer):
 
 
 class FindingCategorySerializer(serializers.ModelSerializer):
-    group_name = serializers.CharField(source="group.name", read_only=True, default=None)
+    group_name = serializers.CharField(source="group.name", read_only=True, allow_null=True)
 
     class Meta:
         model = FindingCategory
@@ -111,7 +111,7 @@ class TaskBriefSerializer(serializers.ModelSerializer):
 class FindingSerializer(serializers.ModelSerializer):
     category_name = serializers.CharField(source="category.name", read_only=True)
     unit_name = serializers.CharField(source="unit.name", read_only=True)
-    point_name = serializers.CharField(source="point.name", read_only=True, default=None)
+    point_name = serializers.CharField(source="point.name", read_only=True, allow_null=True)
     status_display = serializers.CharField(source="get_status_display", read_only=True)
     photos = PhotoSerializer(many=True, read_only=True)
     tasks = TaskBriefSerializer(source="task_list", many=True, read_only=True)
@@ -212,7 +212,7 @@ class TaskSerializer(serializers.ModelSerializer):
     category_name = serializers.CharField(source="finding.category.name", read_only=True)
     severity = serializers.CharField(source="finding.severity", read_only=True)
     description = serializers.CharField(source="finding.description", read_only=True)
-    point_name = serializers.CharField(source="finding.point.name", read_only=True, default=None)
+    point_name = serializers.CharField(source="finding.point.name", read_only=True, allow_null=True)
     pending_extension = serializers.SerializerMethodField()
 
     class Meta:
@@ -233,7 +233,7 @@ class TaskSerializer(serializers.ModelSerializer):
 
 
 class TaskEventSerializer(serializers.ModelSerializer):
-    actor_name = serializers.CharField(source="actor.__str__", read_only=True, default=None)
+    actor_name = serializers.CharField(source="actor.__str__", read_only=True, allow_null=True)
 
     class Meta:
         model = TaskEvent
