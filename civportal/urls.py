@@ -14,7 +14,7 @@ from campaigns.planning.api import (
 from civportal.api.exceptions import api_not_found
 from civportal.api.views import TokenLoginView
 from inspections.api.views import (
-    FindingCategoryViewSet, FindingViewSet, InspectionViewSet, TaskViewSet, VisitViewSet,
+    FindingCategoryViewSet, FindingViewSet, InspectionViewSet, MyReportViewSet, TaskViewSet, VisitViewSet,
 )
 from notifications.api.views import NotificationViewSet, WebhookDeliveryViewSet, WebhookSubscriptionViewSet
 from scores.api.views import ScoreViewSet, ScoringSchemeViewSet
@@ -39,6 +39,7 @@ router.register("inspections", InspectionViewSet, basename="inspection")
 router.register("visits", VisitViewSet, basename="visit")
 router.register("findings", FindingViewSet, basename="finding")
 router.register("tasks", TaskViewSet, basename="task")
+router.register("my-reports", MyReportViewSet, basename="my-report")
 router.register("import-jobs", ImportJobViewSet, basename="import-job")
 router.register("scores", ScoreViewSet, basename="score")
 router.register("score-schemes", ScoringSchemeViewSet, basename="score-scheme")

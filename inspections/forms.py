@@ -68,6 +68,27 @@ class FindingRecordForm(forms.Form):
             del self.fields["dispatch_now"]
 
 
+class VolunteerReportForm(forms.Form):
+    """A volunteer's report from the street, on a phone: what and where, photos optional."""
+
+    category = forms.ModelChoiceField(queryset=FindingCategory.objects.filter(active=True, group__isnull=False),
+                                      label=_("kind of problem"))
+    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), label=_("description"), max_length=4000)
+    point = forms.ModelChoiceField(queryset=Point.objects.none(), label=_("point"), required=False,
+                                   help_text=_("If the problem is at a listed place; otherwise give the location."))
+    address = forms.CharField(label=_("location"), max_length=300, required=False)
+    latitude = forms.DecimalField(max_digits=9, decimal_places=6, min_value=-90, max_value=90, required=False,
+                                  label=_("latitude"), widget=forms.NumberInput(attrs={"step": "any", "readonly": True}))
+    longitude = forms.DecimalField(max_digits=9, decimal_places=6, min_value=-180, max_value=180, required=False,
+                                   label=_("longitude"), widget=forms.NumberInput(attrs={"step": "any", "readonly": True}))
+    photos = PhotosField(label=_("photos"), required=False, help_text=_("Optional. JPEG, PNG or WebP, up to 10 MB each."))
+
+    def __init__(self, *args, points, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["point"].queryset = points
+        self.fields["point"].label_from_instance = lambda p: f"{p.name} · {p.unit.name}"
+
+
 class DispatchForm(forms.Form):
     unit = UnitRefField(queryset=Unit.objects.none(), label=_("assigned unit"), required=False,
                         help_text=_("Leave empty for the responsible unit."))

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q
 
+from campaigns.models import Point
+
 from .models import (
     ExtensionRequest, Finding, FindingCategory, FindingPhoto, Inspection, RectificationTask, Submission,
     SubmissionPhoto, TaskEvent, Visit,
@@ -80,6 +82,24 @@ def finding_photos(finding: Finding):
 def triage_queue(user):
     """New findings awaiting dispatch, duplicate marking or voiding; oldest first."""
     return findings_for(user, photos=False).filter(status=Finding.Status.NEW).order_by("observed_at", "id")
+
+
+def volunteer_reports(user):
+    """The findings a user reported as a volunteer, newest first, with their
+    tasks' status and light: a volunteer sees only their own reports."""
+    return (
+        Finding.objects.filter(reporter=user, source=Finding.Source.VOLUNTEER)
+        .select_related("category", "unit", "point")
+        .prefetch_related(open_task_prefetch())
+        .order_by("-observed_at", "-id")
+    )
+
+
+def volunteer_report_points(volunteer):
+    """Points a volunteer may pick: active points in the street around their community."""
+    unit = volunteer.unit
+    base = unit.path[: -unit.steplen] if unit.depth > 1 else unit.path
+    return Point.objects.active().filter(unit__path__startswith=base).select_related("unit").order_by("name", "id")
 
 
 def visible_photo(user, kind: str, pk: int):

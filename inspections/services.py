@@ -235,6 +235,22 @@ def finding_create(
         raise ValidationError({"point": _("A finding from an inspection needs its point or visit.")})
     if not has_role(actor, unit, RECORDERS):
         raise PermissionDenied(_("Only inspectors and the campaign office over this unit may record findings."))
+    return _finding_insert(
+        actor=actor, source=source, category=category, description=description, severity=severity,
+        campaign=campaign, visit=visit, point=point, unit=unit, department=department, indicator=indicator,
+        address=address, latitude=latitude, longitude=longitude, observed_at=observed_at,
+        reporter_name=reporter_name, reporter_contact=reporter_contact, external_id=external_id, photos_in=photos_in,
+    )
+
+
+def _finding_insert(
+    *, actor: User, source: str, category: FindingCategory, description: str, severity: str | None,
+    campaign: Campaign | None, visit: Visit | None, point: Point | None, unit: Unit, department: Unit | None,
+    indicator: Indicator | None, address: str, latitude: Decimal | None, longitude: Decimal | None,
+    observed_at: dt.datetime | None, reporter_name: str, reporter_contact: str, external_id: str | None, photos_in,
+) -> tuple[Finding, bool]:
+    """The insert shared by every way a finding arrives, once the caller has
+    checked who may record it: validation, photos, repeat flag, history, hooks."""
     if not category.active:
         raise ValidationError({"category": _("This category is no longer in use.")})
     if indicator is not None and campaign is not None and campaign.indicator_system_id not in (None, indicator.system_id):
@@ -273,6 +289,37 @@ def finding_create(
                 return Finding.objects.get(source=source, external_id=external_id), False
             raise
     return finding, True
+
+
+def finding_report_by_volunteer(
+    *, actor: User, category: FindingCategory, description: str, point: Point | None = None,
+    latitude: Decimal | None = None, longitude: Decimal | None = None, address: str = "", photos_in=None,
+) -> Finding:
+    """A volunteer's report from the street (市民找差/志愿者随手拍): a new finding
+    with source ``volunteer`` awaiting triage by the office. The actor needs an
+    active volunteer record linked to their account; the point's territorial
+    unit answers for it, else the volunteer's community. Photos are optional."""
+    from volunteers.models import volunteer_of  # inspections may import volunteers, never the reverse
+
+    volunteer = volunteer_of(actor)
+    if volunteer is None:
+        raise PermissionDenied(_("Only active registered volunteers with a login account may report problems here."))
+    if point is not None and not point.active:
+        raise ValidationError({"point": _("This point is no longer in use.")})
+    if latitude is None and longitude is None and point is None and not (address or "").strip():
+        raise ValidationError({"address": _("Say where the problem is: a point, your location or an address.")})
+    address = _note(address, required=False, field="address")
+    campaign = Campaign.objects.active().order_by("-starts_on").first()
+    finding, _created = _finding_insert(
+        actor=actor, source=Finding.Source.VOLUNTEER, category=category, description=description, severity=None,
+        campaign=campaign, visit=None, point=point, unit=point.unit if point is not None else volunteer.unit,
+        department=(point.department if point is not None else None) or category.supervising_department,
+        indicator=None, address=address,
+        latitude=latitude if latitude is not None else (point.latitude if point is not None else None),
+        longitude=longitude if longitude is not None else (point.longitude if point is not None else None),
+        observed_at=None, reporter_name=volunteer.name, reporter_contact="", external_id=None, photos_in=photos_in,
+    )
+    return finding
 
 
 def finding_add_photos(*, actor: User, finding: Finding, photos_in) -> list[FindingPhoto]:

@@ -26,6 +26,7 @@ from .filtersets import FindingFilterSet, InspectionFilterSet, TaskFilterSet
 from .forms import (
     CalendarOverrideForm, CategoryForm, DeadlineRuleForm, DecideExtensionForm, DispatchForm, DuplicateForm,
     EscalateForm, ExtensionForm, FindingRecordForm, InspectionForm, NoteForm, ReasonForm, SubmitForm, VisitForm,
+    VolunteerReportForm,
 )
 from .models import CalendarOverride, DeadlineRule, ExtensionRequest, Finding, RectificationTask
 
@@ -143,6 +144,55 @@ def finding_record(request):
     points_json = [{"id": p.pk, "lat": float(p.latitude), "lng": float(p.longitude)}
                    for p in points if p.latitude is not None and p.longitude is not None]
     return render(request, "inspections/finding_record.html", {"form": form, "points": points_json})
+
+
+def _require_volunteer(user):
+    from volunteers.models import volunteer_of
+
+    volunteer = volunteer_of(user)
+    if volunteer is None:
+        raise PermissionDenied(_("Only active registered volunteers with a login account may report problems here."))
+    return volunteer
+
+
+@login_required
+def volunteer_report(request):
+    """A volunteer reports a problem from the street (GPS from the phone)."""
+    volunteer = _require_volunteer(request.user)
+    points = selectors.volunteer_report_points(volunteer)
+    form = VolunteerReportForm(request.POST or None, request.FILES or None, points=points)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            data = dict(form.cleaned_data)
+            data["photos_in"] = data.pop("photos")
+            try:
+                finding = services.finding_report_by_volunteer(actor=request.user, **data)
+            except ValidationError as exc:
+                add_service_errors(form, exc)
+            else:
+                messages.success(request, _("Thank you. Your report #%(pk)s was sent to the campaign office.")
+                                 % {"pk": finding.pk})
+                return redirect("inspections:my_report_detail", pk=finding.pk)
+        status = 400
+    points_json = [{"id": p.pk, "lat": float(p.latitude), "lng": float(p.longitude)}
+                   for p in points if p.latitude is not None and p.longitude is not None]
+    return render(request, "inspections/volunteer_report.html", {"form": form, "points": points_json},
+                  status=status)
+
+
+@login_required
+def my_reports(request):
+    _require_volunteer(request.user)
+    page = paginate(request, selectors.volunteer_reports(request.user))
+    return render(request, "inspections/my_reports.html", {"page": page})
+
+
+@login_required
+def my_report_detail(request, pk):
+    """One of the user's own reports (anyone else's answers 404)."""
+    finding = get_object_or_404(selectors.volunteer_reports(request.user).prefetch_related("photos"), pk=pk)
+    return render(request, "inspections/my_report_detail.html", {"finding": finding})
 
 
 @login_required

@@ -153,6 +153,38 @@ class FindingCreateSerializer(serializers.Serializer):
                                    max_length=9)
 
 
+class MyReportSerializer(serializers.ModelSerializer):
+    """A volunteer's own report and where it stands (no internal triage details)."""
+
+    category_name = serializers.CharField(source="category.name", read_only=True)
+    unit_name = serializers.CharField(source="unit.name", read_only=True)
+    point_name = serializers.CharField(source="point.name", read_only=True, default=None)
+    status_display = serializers.CharField(source="get_status_display", read_only=True)
+    tasks = TaskBriefSerializer(source="task_list", many=True, read_only=True)
+
+    class Meta:
+        model = Finding
+        fields = ["id", "uid", "source", "point", "point_name", "unit", "unit_name", "category", "category_name",
+                  "description", "address", "latitude", "longitude", "observed_at", "status", "status_display",
+                  "void_reason", "closed_at", "tasks", "created_at"]
+        read_only_fields = fields
+
+
+class MyReportCreateSerializer(serializers.Serializer):
+    """A volunteer's report from the street; multipart with optional ``photos``."""
+
+    category = serializers.PrimaryKeyRelatedField(queryset=FindingCategory.objects.filter(active=True))
+    description = serializers.CharField(max_length=4000)
+    point = serializers.PrimaryKeyRelatedField(queryset=Point.objects.active(), required=False, allow_null=True)
+    address = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+    latitude = serializers.DecimalField(max_digits=9, decimal_places=6, min_value=-90, max_value=90, required=False,
+                                        allow_null=True)
+    longitude = serializers.DecimalField(max_digits=9, decimal_places=6, min_value=-180, max_value=180,
+                                         required=False, allow_null=True)
+    photos = serializers.ListField(child=serializers.FileField(allow_empty_file=True), required=False, default=list,
+                                   max_length=9)
+
+
 class PhotosInputSerializer(serializers.Serializer):
     photos = serializers.ListField(child=serializers.FileField(allow_empty_file=True), max_length=9)
 

@@ -3,13 +3,14 @@ as POST actions that call one service each (a stale transition answers 409)."""
 
 from __future__ import annotations
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from .. import selectors, services
@@ -86,6 +87,39 @@ class VisitViewSet(mixins.CreateModelMixin, *READ):
 
 
 @extend_schema(tags=["findings"])
+class MyReportViewSet(mixins.CreateModelMixin, *READ):
+    """The caller's own reports as a volunteer (source ``volunteer``) and their
+    status; POST reports a problem from the street. Only active volunteers with
+    a login account may report; nobody sees anyone else's reports."""
+
+    serializer_class = s.MyReportSerializer
+    permission_classes = [IsAuthenticated]
+    parser_classes = PARSERS
+    ordering_fields = ["observed_at"]
+    ordering = ["-observed_at", "-id"]
+
+    queryset = Finding.objects.none()  # for the schema; get_queryset scopes to the caller
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Finding.objects.none()
+        return selectors.volunteer_reports(self.request.user)
+
+    @extend_schema(request=s.MyReportCreateSerializer, responses={201: s.MyReportSerializer})
+    def create(self, request, *args, **kwargs):
+        from volunteers.models import volunteer_of
+
+        if volunteer_of(request.user) is None:  # refuse before looking at the input
+            raise PermissionDenied(_("Only active registered volunteers with a login account may report problems here."))
+        serializer = s.MyReportCreateSerializer(data=request.data, context=self.get_serializer_context())
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        data["photos_in"] = data.pop("photos")
+        finding = services.finding_report_by_volunteer(actor=request.user, **data)
+        return Response(s.MyReportSerializer(self.get_queryset().get(pk=finding.pk)).data,
+                        status=status.HTTP_201_CREATED)
+
+
 class FindingViewSet(mixins.CreateModelMixin, *READ):
     """Findings in the caller's scope. POST records one (idempotent on source + external_id:
     a repeat answers 200 with the existing finding). Triage: dispatch, mark-duplicate, void."""
