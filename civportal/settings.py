@@ -451,7 +451,9 @@ PORTAL_NAME = _("Civilized City Campaign Portal")
 # Spreadsheets larger than this import in the background (Celery) with a progress page.
 INLINE_IMPORT_BYTES = int(os.environ.get("INLINE_IMPORT_BYTES", str(200 * 1024)))
 MAP_TILE_ATTRIBUTION = os.environ.get("MAP_TILE_ATTRIBUTION", "")
-# Leaflet comes from npm (package.json); served as static/vendor/leaflet/ when installed.
-_LEAFLET_DIST = BASE_DIR / "node_modules" / "leaflet" / "dist"
-if _LEAFLET_DIST.is_dir():
-    STATICFILES_DIRS.append(("vendor/leaflet", _LEAFLET_DIST))
+# Front-end libraries come from npm (package.json: Leaflet, its marker clusters,
+# ECharts) and are served from our own static files as static/vendor/<name>/.
+for _prefix, _dist in (("leaflet", "leaflet/dist"), ("markercluster", "leaflet.markercluster/dist"),
+                       ("echarts", "echarts/dist")):
+    if (BASE_DIR / "node_modules" / _dist).is_dir():
+        STATICFILES_DIRS.append((f"vendor/{_prefix}", BASE_DIR / "node_modules" / _dist))
