@@ -54,7 +54,7 @@ class UnitChoiceFilter(django_filters.ModelChoiceFilter):
 
 class UnitFilterSet(django_filters.FilterSet):
     q = django_filters.CharFilter(method="search", label=_("Search"), max_length=100)
-    kind = django_filters.MultipleChoiceFilter(choices=Unit.Kind.choices, label=_("Kind"))
+    kind = django_filters.MultipleChoiceFilter(distinct=False, choices=Unit.Kind.choices, label=_("Kind"))
     active = django_filters.BooleanFilter(label=_("Active"))
     within = UnitChoiceFilter(method="filter_within", label=_("Within unit (subtree)"))
     parent = UnitChoiceFilter(method="filter_parent", label=_("Parent unit"))
@@ -75,7 +75,7 @@ class UnitFilterSet(django_filters.FilterSet):
 
 class MembershipFilterSet(django_filters.FilterSet):
     q = django_filters.CharFilter(method="search", label=_("Search"), max_length=100)
-    role = django_filters.MultipleChoiceFilter(choices=Membership.Role.choices, label=_("Role"))
+    role = django_filters.MultipleChoiceFilter(distinct=False, choices=Membership.Role.choices, label=_("Role"))
     active = django_filters.BooleanFilter(label=_("Active"))
     unit = UnitChoiceFilter(label=_("Unit"))
     within = UnitChoiceFilter(method="filter_within", label=_("Within unit (subtree)"))
@@ -98,7 +98,7 @@ class ApiClientFilterSet(django_filters.FilterSet):
     STATES = [("active", _("active")), ("revoked", _("revoked")), ("expired", _("expired"))]
 
     q = django_filters.CharFilter(method="search", label=_("Search"), max_length=100)
-    role = django_filters.MultipleChoiceFilter(choices=Membership.Role.choices, label=_("Role"))
+    role = django_filters.MultipleChoiceFilter(distinct=False, choices=Membership.Role.choices, label=_("Role"))
     state = django_filters.ChoiceFilter(choices=STATES, method="filter_state", label=_("State"))
     within = UnitChoiceFilter(method="filter_within", label=_("Within unit (subtree)"))
 

@@ -51,10 +51,19 @@ def scope_q(user, path_field: str = "unit__path") -> Q:
         return Q()
     if not paths:
         return Q(pk__in=[])
-    q = Q()
+    within = Q()
     for path in paths:
-        q |= Q(**{f"{path_field}__startswith": path})
-    return q
+        within |= Q(path__startswith=path)
+    if path_field == "path":
+        return within
+    # "unit__path" becomes "unit__in (SELECT id FROM unit WHERE path LIKE …)": a
+    # hashed subplan PostgreSQL checks per row while walking an index in list
+    # order, instead of joining the unit table (and OR-ing across joins), which
+    # forces a scan of the whole table on large tables.
+    from .models import Unit
+
+    relation = path_field.removesuffix("__path")
+    return Q(**{f"{relation}__in": Unit.objects.filter(within).values("pk")})
 
 
 def user_roles(user) -> set[str]:

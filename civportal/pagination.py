@@ -1,6 +1,27 @@
 from django.core.paginator import Paginator
+from django.utils.functional import cached_property
 
 PAGE_SIZES = (20, 50, 100)
+# Page lists count at most this many rows: beyond it the count would read a whole
+# district's findings on every page view, and nobody pages that far — they filter.
+COUNT_CAP = 10_000
+
+
+class CappedPaginator(Paginator):
+    """A Paginator whose count stops at ``COUNT_CAP`` (``capped`` says it did).
+
+    ``SELECT COUNT(*) FROM (… LIMIT cap + 1)`` lets PostgreSQL stop early; the
+    page itself is still a LIMIT/OFFSET slice of the ordered queryset."""
+
+    cap = COUNT_CAP
+
+    @cached_property
+    def count(self) -> int:
+        counted = self.object_list[: self.cap + 1].count()
+        self.capped = counted > self.cap
+        return min(counted, self.cap)
+
+    capped = False
 
 
 def paginate(request, queryset, default: int = 50):
@@ -10,4 +31,4 @@ def paginate(request, queryset, default: int = 50):
     except (TypeError, ValueError):
         per_page = default
     per_page = min(max(per_page, 1), 200)
-    return Paginator(queryset, per_page).get_page(request.GET.get("page"))
+    return CappedPaginator(queryset, per_page).get_page(request.GET.get("page"))

@@ -7,7 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from campaigns.filtersets import UnitChoiceFilter
-from campaigns.models import Campaign, Point
+from campaigns.models import Campaign, Point, Unit
 
 from .models import Finding, FindingCategory, Inspection, RectificationTask, Severity, Visit
 
@@ -35,8 +35,8 @@ class FindingCategoryFilterSet(django_filters.FilterSet):
 class InspectionFilterSet(django_filters.FilterSet):
     q = django_filters.CharFilter(field_name="title", lookup_expr="icontains", label=_("Search"), max_length=100)
     campaign = django_filters.ModelChoiceFilter(queryset=Campaign.objects.all(), label=_("Campaign"))
-    kind = django_filters.MultipleChoiceFilter(choices=Inspection.Kind.choices, label=_("Kind"))
-    status = django_filters.MultipleChoiceFilter(choices=Inspection.Status.choices, label=_("Status"))
+    kind = django_filters.MultipleChoiceFilter(distinct=False, choices=Inspection.Kind.choices, label=_("Kind"))
+    status = django_filters.MultipleChoiceFilter(distinct=False, choices=Inspection.Status.choices, label=_("Status"))
     within = UnitChoiceFilter(method="filter_within", label=_("Within unit (subtree)"))
     date_from = django_filters.DateFilter(field_name="ends_on", lookup_expr="gte", label=_("From"))
     date_to = django_filters.DateFilter(field_name="starts_on", lookup_expr="lte", label=_("To"))
@@ -46,7 +46,7 @@ class InspectionFilterSet(django_filters.FilterSet):
         fields = ["q", "campaign", "kind", "status", "within", "date_from", "date_to"]
 
     def filter_within(self, queryset, name, unit):
-        return queryset.filter(unit__path__startswith=unit.path)
+        return queryset.filter(unit__in=Unit.objects.filter(path__startswith=unit.path).values("pk"))
 
 
 class VisitFilterSet(django_filters.FilterSet):
@@ -62,7 +62,12 @@ class VisitFilterSet(django_filters.FilterSet):
         fields = ["inspection", "point", "within", "is_clean", "date_from", "date_to"]
 
     def filter_within(self, queryset, name, unit):
-        return queryset.filter(unit__path__startswith=unit.path)
+        return queryset.filter(unit__in=Unit.objects.filter(path__startswith=unit.path).values("pk"))
+
+
+def category_and_children(category: FindingCategory):
+    """A subquery of the category and its sub-categories (no join, so no DISTINCT needed)."""
+    return FindingCategory.objects.filter(Q(pk=category.pk) | Q(group=category.pk)).values("pk")
 
 
 class FindingFilterSet(django_filters.FilterSet):
@@ -71,9 +76,9 @@ class FindingFilterSet(django_filters.FilterSet):
     within = UnitChoiceFilter(method="filter_within", label=_("Responsible unit (subtree)"))
     category = django_filters.ModelChoiceFilter(
         queryset=FindingCategory.objects.all(), method="filter_category", label=_("Category (and sub-categories)"))
-    severity = django_filters.MultipleChoiceFilter(choices=Severity.choices, label=_("Severity"))
-    status = django_filters.MultipleChoiceFilter(choices=Finding.Status.choices, label=_("Status"))
-    source = django_filters.MultipleChoiceFilter(choices=Finding.Source.choices, label=_("Source"))
+    severity = django_filters.MultipleChoiceFilter(distinct=False, choices=Severity.choices, label=_("Severity"))
+    status = django_filters.MultipleChoiceFilter(distinct=False, choices=Finding.Status.choices, label=_("Status"))
+    source = django_filters.MultipleChoiceFilter(distinct=False, choices=Finding.Source.choices, label=_("Source"))
     inspection = django_filters.ModelChoiceFilter(
         queryset=visible_inspections, field_name="visit__inspection", label=_("Inspection"),
         widget=forms.TextInput)
@@ -96,10 +101,10 @@ class FindingFilterSet(django_filters.FilterSet):
         return queryset.filter(q)
 
     def filter_within(self, queryset, name, unit):
-        return queryset.filter(unit__path__startswith=unit.path)
+        return queryset.filter(unit__in=Unit.objects.filter(path__startswith=unit.path).values("pk"))
 
     def filter_category(self, queryset, name, category: FindingCategory):
-        return queryset.filter(Q(category=category) | Q(category__group=category))
+        return queryset.filter(category__in=category_and_children(category))
 
     def filter_overdue(self, queryset, name, value):
         late = RectificationTask.objects.overdue(timezone.now()).values("finding_id")
@@ -110,15 +115,15 @@ class TaskFilterSet(django_filters.FilterSet):
     campaign = django_filters.ModelChoiceFilter(
         queryset=Campaign.objects.all(), field_name="finding__campaign", label=_("Campaign"))
     within = UnitChoiceFilter(method="filter_within", label=_("Assigned unit (subtree)"))
-    status = django_filters.MultipleChoiceFilter(choices=RectificationTask.Status.choices, label=_("Status"))
-    supervision = django_filters.MultipleChoiceFilter(
+    status = django_filters.MultipleChoiceFilter(distinct=False, choices=RectificationTask.Status.choices, label=_("Status"))
+    supervision = django_filters.MultipleChoiceFilter(distinct=False, 
         choices=RectificationTask.Supervision.choices, label=_("Supervision level"))
-    light = django_filters.MultipleChoiceFilter(
+    light = django_filters.MultipleChoiceFilter(distinct=False, 
         choices=RectificationTask.Light.choices, method="filter_light", label=_("Traffic light"))
     category = django_filters.ModelChoiceFilter(
         queryset=FindingCategory.objects.all(), field_name="finding__category", method="filter_category",
         label=_("Category (and sub-categories)"))
-    severity = django_filters.MultipleChoiceFilter(
+    severity = django_filters.MultipleChoiceFilter(distinct=False, 
         choices=Severity.choices, field_name="finding__severity", label=_("Severity"))
     finding = django_filters.NumberFilter(field_name="finding_id", label=_("Finding"))
     overdue = django_filters.BooleanFilter(method="filter_overdue", label=_("Overdue"))
@@ -131,10 +136,10 @@ class TaskFilterSet(django_filters.FilterSet):
                   "overdue", "due_from", "due_to"]
 
     def filter_within(self, queryset, name, unit):
-        return queryset.filter(unit__path__startswith=unit.path)
+        return queryset.filter(unit__in=Unit.objects.filter(path__startswith=unit.path).values("pk"))
 
     def filter_category(self, queryset, name, category: FindingCategory):
-        return queryset.filter(Q(finding__category=category) | Q(finding__category__group=category))
+        return queryset.filter(finding__category__in=category_and_children(category))
 
     def filter_light(self, queryset, name, values):
         return queryset.filter(light__in=values) if values else queryset

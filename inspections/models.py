@@ -207,7 +207,9 @@ class VisitQuerySet(models.QuerySet):
 
         if scope_paths(user) is None:
             return self
-        return self.filter(scope_q(user, "unit__path") | scope_q(user, "point__department__path"))
+        # Subqueries, not joins: the scope is checked per row while walking an index.
+        points = Point.objects.filter(scope_q(user, "department__path")).values("pk")
+        return self.filter(scope_q(user, "unit__path") | Q(point__in=points))
 
 
 class Visit(TimeStampedModel):
@@ -364,6 +366,9 @@ class Finding(TimeStampedModel):
             ),
         ]
         indexes = [
+            # Every finding list in its default order (newest first): a scoped list walks this
+            # index and checks the scope per row (a hashed subplan), stopping after one page.
+            models.Index(fields=["-observed_at", "-id"], name="finding_observed_id_idx"),
             # The finding list (newest first) filtered by status; the triage queue (status=new).
             models.Index(fields=["status", "-observed_at"], name="finding_status_observed_idx"),
             # Monthly score: findings of a month per campaign.
@@ -433,7 +438,10 @@ class TaskQuerySet(models.QuerySet):
 
         if scope_paths(user) is None:
             return self
-        return self.filter(scope_q(user, "unit__path") | scope_q(user, "finding__department__path"))
+        # Subqueries, not joins: "tasks of findings a department in scope supervises" is a
+        # short list of finding ids (departments hang off the city), checked per row.
+        findings = Finding.objects.filter(scope_q(user, "department__path")).values("pk")
+        return self.filter(scope_q(user, "unit__path") | Q(finding__in=findings))
 
     def open(self) -> TaskQuerySet:
         return self.filter(status__in=RectificationTask.OPEN_STATUSES)
@@ -539,6 +547,8 @@ class RectificationTask(TimeStampedModel):
             models.CheckConstraint(condition=Q(due_at__gte=models.F("dispatched_at")), name="task_due_after_dispatch"),
         ]
         indexes = [
+            # Task lists in their default order (deadline first), walked page by page.
+            models.Index(fields=["due_at", "id"], name="task_due_id_idx"),
             # A unit's workbench: its open tasks by deadline.
             models.Index(fields=["unit", "status", "due_at"], name="task_unit_status_due_idx"),
             # Reminder scan and rectification score: open/closed tasks by deadline.

@@ -11,7 +11,7 @@ from ..models import Campaign, Indicator, IndicatorSystem, Point, PointType, Wor
 
 class CampaignFilterSet(django_filters.FilterSet):
     q = django_filters.CharFilter(field_name="name", lookup_expr="icontains", label=_("Search"), max_length=100)
-    status = django_filters.MultipleChoiceFilter(choices=Campaign.Status.choices, label=_("Status"))
+    status = django_filters.MultipleChoiceFilter(distinct=False, choices=Campaign.Status.choices, label=_("Status"))
 
     class Meta:
         model = Campaign
@@ -20,7 +20,7 @@ class CampaignFilterSet(django_filters.FilterSet):
 
 class IndicatorSystemFilterSet(django_filters.FilterSet):
     q = django_filters.CharFilter(field_name="name", lookup_expr="icontains", label=_("Search"), max_length=100)
-    status = django_filters.MultipleChoiceFilter(choices=IndicatorSystem.Status.choices, label=_("Status"))
+    status = django_filters.MultipleChoiceFilter(distinct=False, choices=IndicatorSystem.Status.choices, label=_("Status"))
 
     class Meta:
         model = IndicatorSystem
@@ -29,8 +29,8 @@ class IndicatorSystemFilterSet(django_filters.FilterSet):
 
 class IndicatorFilterSet(django_filters.FilterSet):
     q = django_filters.CharFilter(method="search", label=_("Search"), max_length=100)
-    level = django_filters.MultipleChoiceFilter(choices=Indicator.Level.choices, label=_("Level"))
-    method = django_filters.MultipleChoiceFilter(choices=Indicator.Method.choices, label=_("Evaluation method"))
+    level = django_filters.MultipleChoiceFilter(distinct=False, choices=Indicator.Level.choices, label=_("Level"))
+    method = django_filters.MultipleChoiceFilter(distinct=False, choices=Indicator.Method.choices, label=_("Evaluation method"))
     code = django_filters.CharFilter(label=_("Code"), max_length=40)
 
     class Meta:
@@ -49,7 +49,7 @@ class PointTypeFilterSet(django_filters.FilterSet):
 
 class PointFilterSet(django_filters.FilterSet):
     q = django_filters.CharFilter(method="search", label=_("Search"), max_length=100)
-    point_type = django_filters.ModelMultipleChoiceFilter(queryset=PointType.objects.all(), label=_("Type"))
+    point_type = django_filters.ModelMultipleChoiceFilter(distinct=False, queryset=PointType.objects.all(), label=_("Type"))
     within = UnitChoiceFilter(method="filter_within", label=_("Within unit (subtree)"))
     department = UnitChoiceFilter(label=_("Supervising department"))
     active = django_filters.BooleanFilter(label=_("Active"))
@@ -71,7 +71,7 @@ class WorkItemFilterSet(django_filters.FilterSet):
     within = UnitChoiceFilter(method="filter_within", label=_("Lead or cooperating unit (subtree)"))
     lead_unit = UnitChoiceFilter(label=_("Lead unit"))
     indicator = django_filters.CharFilter(method="filter_indicator", label=_("Indicator code (and below)"), max_length=40)
-    status = django_filters.MultipleChoiceFilter(choices=WorkItem.Status.choices, label=_("Status"))
+    status = django_filters.MultipleChoiceFilter(distinct=False, choices=WorkItem.Status.choices, label=_("Status"))
     overdue = django_filters.BooleanFilter(method="filter_overdue", label=_("Overdue"))
 
     class Meta:
