@@ -245,3 +245,15 @@ def test_task_page_forms_have_unique_ids_so_each_label_names_its_own_field(w, pe
         assert labels and all(pair in form_ids for pair in labels), labels
     assert 'id="id_submit_note"' in handler_page and 'id="id_accept_note"' in handler_page
     assert 'id="id_verify_note"' in office_page and 'id="id_escalate_note"' in office_page
+
+
+def test_supervision_levels_have_no_chinese_in_english():
+    """The English labels carried the Chinese term in brackets ("supervised (督办)"),
+    so the English workbench filter showed Chinese (found by the language journey)."""
+    from django.utils import translation
+
+    levels = [RectificationTask.Supervision.SUPERVISED, RectificationTask.Supervision.LISTED]
+    with translation.override("en"):
+        assert [str(level.label) for level in levels] == ["supervised", "listed supervision"]
+    with translation.override("zh-hans"):
+        assert [str(level.label) for level in levels] == ["督办", "挂牌督办"]
