@@ -68,7 +68,7 @@ def test_inspector_records_a_finding_with_a_photo_on_a_phone(journey, city, pers
     field(main, "说明").fill("市场北门两个垃圾桶满溢，周边散落垃圾")
     field(main, "位置").fill("春晖农贸市场北门")
     field(main, "整改前照片").set_input_files(str(picture))
-    j.page.evaluate("window.scrollTo(0, 0)")
+    j.page.evaluate("document.activeElement.blur()")  # no focus ring in the screenshot
     j.screenshot("phone-finding-form")
     _submit(j.page, "保存问题")
 
@@ -87,8 +87,13 @@ def test_inspector_records_a_finding_with_a_photo_on_a_phone(journey, city, pers
     # The detail page shows the photo, served by the permission-checked view.
     image = main.get_by_role("img", name="整改前照片 1")
     assert image.get_attribute("src") == f"/photos/finding/{photos[0].pk}/thumb/"
-    image.wait_for()
-    assert j.page.evaluate("img => img.complete && img.naturalWidth > 0", image.element_handle())
+    _loaded(j.page, image)
+
+
+def _loaded(page, img):
+    """Wait until a (lazy-loaded) image has really been fetched and decoded."""
+    img.scroll_into_view_if_needed()
+    page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=img.element_handle())
 
 
 def test_handler_accepts_and_reports_the_fix_with_an_after_photo(journey, city, personas, tmp_path):
@@ -127,8 +132,7 @@ def test_handler_accepts_and_reports_the_fix_with_an_after_photo(journey, city, 
     after_img = compare.get_by_role("img", name="整改后照片 1")
     assert after_img.get_attribute("src") == f"/photos/submission/{after_photos[0].pk}/thumb/"
     for img in (before_img, after_img):
-        img.scroll_into_view_if_needed()
-        j.page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=img.element_handle())
+        _loaded(j.page, img)
     b, a = before_img.bounding_box(), after_img.bounding_box()
     assert b["x"] + b["width"] <= a["x"], (b, a)  # before on the left, after on the right
     assert abs(compare.get_by_role("heading", name="整改前").bounding_box()["y"]
