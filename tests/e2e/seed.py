@@ -19,6 +19,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 from PIL import Image, ImageDraw
 
 from campaigns.models import Campaign, Point, PointType
@@ -83,8 +84,9 @@ def world(city, personas) -> SimpleNamespace:
     market, lane = (PointType.objects.get_or_create(code=code, defaults={"name": name, "weight": Decimal(weight)})[0]
                     for code, name, weight in (("T-MKT", "农贸市场", 2), ("T-LANE", "背街小巷", 1)))
     stop = PointType.objects.get_or_create(code="T-BUS", defaults={"name": "公交站点", "weight": Decimal(1)})[0]
-    campaign = Campaign.objects.create(name="2026年度全国文明城市创建", starts_on=dt.date(2026, 1, 1),
-                                       ends_on=dt.date(2026, 12, 31), status=Campaign.Status.ACTIVE)
+    today = timezone.localdate()  # the campaign and the round run now, whenever the journeys run
+    campaign = Campaign.objects.create(name=f"{today.year}年度全国文明城市创建", starts_on=today.replace(month=1, day=1),
+                                       ends_on=today.replace(month=12, day=31), status=Campaign.Status.ACTIVE)
     points = SimpleNamespace(
         market=Point.objects.create(name="春晖农贸市场", point_type=market, unit=city.community_a1,
                                     department=city.department, address="人民路188号",
@@ -96,9 +98,10 @@ def world(city, personas) -> SimpleNamespace:
         b_market=Point.objects.create(name="解放路菜场", point_type=market, unit=city.street_b1, address="解放路56号",
                                       latitude=Decimal("29.880000"), longitude=Decimal("121.560000")),
     )
-    inspection = Inspection.objects.create(campaign=campaign, title="十一月第二轮暗访", kind=Inspection.Kind.UNANNOUNCED,
-                                           unit=city.city, starts_on=dt.date(2026, 11, 16),
-                                           ends_on=dt.date(2026, 11, 30), created_by=personas.supervisor)
+    inspection = Inspection.objects.create(campaign=campaign, title=f"{today.month}月第二轮暗访",
+                                           kind=Inspection.Kind.UNANNOUNCED, unit=city.city,
+                                           starts_on=today - dt.timedelta(days=3), ends_on=today + dt.timedelta(days=7),
+                                           created_by=personas.supervisor)
     inspection.inspectors.add(personas.inspector)
     visit = {key: services.visit_create(actor=personas.inspector, inspection=inspection, point=getattr(points, key))
              for key in ("market", "lane", "stop", "b_market")}
