@@ -491,8 +491,8 @@ class RectificationTask(TimeStampedModel):
 
     class Supervision(models.TextChoices):
         NONE = "none", _("none")
-        SUPERVISED = "supervised", _("supervised (督办)")
-        LISTED = "listed", _("listed supervision (挂牌督办)")
+        SUPERVISED = "supervised", _("supervised")  # 督办
+        LISTED = "listed", _("listed supervision")  # 挂牌督办
 
     class Light(models.TextChoices):
         GREEN = "green", _("on time")

@@ -302,10 +302,14 @@ def task_detail(request, pk):
         "can_decide": is_office and pending is not None and task.is_open,
         "can_escalate": is_office and task.is_open and task.supervision != RectificationTask.Supervision.LISTED,
         "can_void": is_office and task.is_open,
-        "note_form": NoteForm(initial={"expected_status": task.status}),
-        "submit_form": SubmitForm(initial={"expected_status": task.status}),
-        "extension_form": ExtensionForm(), "escalate_form": EscalateForm(), "void_form": ReasonForm(),
-        "decide_form": DecideExtensionForm(initial={"request": pending.pk}) if pending else None,
+        # Several forms on one page: each gets its own id prefix, so every label points at its own field.
+        "accept_form": NoteForm(initial={"expected_status": task.status}, auto_id="id_accept_%s"),
+        "verify_form": NoteForm(initial={"expected_status": task.status}, auto_id="id_verify_%s"),
+        "submit_form": SubmitForm(initial={"expected_status": task.status}, auto_id="id_submit_%s"),
+        "extension_form": ExtensionForm(auto_id="id_extension_%s"),
+        "escalate_form": EscalateForm(auto_id="id_escalate_%s"), "void_form": ReasonForm(auto_id="id_void_%s"),
+        "decide_form": DecideExtensionForm(initial={"request": pending.pk}, auto_id="id_decide_%s")
+        if pending else None,
     })
 
 

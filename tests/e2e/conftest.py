@@ -1,11 +1,14 @@
 """Browser journeys: Playwright drives Debian's Chromium (never a downloaded
 browser) against a live server. Every journey records every request the
-page makes and fails if any goes to a host other than the live server."""
+page makes and fails if any goes to a host other than the live server, fails
+on any console error or uncaught page error, and fails if it takes longer
+than ``JOURNEY_LIMIT`` seconds from its first page to its end."""
 
 from __future__ import annotations
 
 import os
 import shutil
+import time
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -15,6 +18,21 @@ import pytest
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1366, "height": 900}
+JOURNEY_LIMIT = 30.0  # seconds, from the first page a journey opens to its end (issue 7, acceptance 1)
+DURATIONS: dict[str, float] = {}
+
+
+@pytest.fixture(autouse=True)
+def _private_media(settings, tmp_path):
+    """Evidence photos uploaded in a journey go to the test's own temporary folder."""
+    settings.PRIVATE_MEDIA_ROOT = tmp_path / "private"
+
+
+def pytest_terminal_summary(terminalreporter):
+    if DURATIONS:
+        terminalreporter.section("browser journeys (first page to end, limit %d s)" % JOURNEY_LIMIT)
+        for nodeid, seconds in DURATIONS.items():
+            terminalreporter.write_line(f"{seconds:6.1f} s  {nodeid}")
 
 
 @pytest.fixture(scope="session")
@@ -42,16 +60,21 @@ def browser():
 class Journey:
     """A browser context on the live server that remembers foreign requests."""
 
-    def __init__(self, browser, base_url: str, viewport: dict):
+    def __init__(self, browser, base_url: str, viewport: dict, **context_options):
+        """``context_options`` go to ``browser.new_context`` (e.g. ``geolocation``,
+        ``permissions``, ``locale``)."""
         self.base_url = base_url
         self.host = urlparse(base_url).netloc
         self.foreign: list[str] = []
         self.console_errors: list[str] = []
-        self.context = browser.new_context(viewport=viewport, locale="zh-CN", accept_downloads=True)
+        self.started: float | None = None  # monotonic time of the first page
+        options = {"locale": "zh-CN", "accept_downloads": True, **context_options}
+        self.context = browser.new_context(viewport=viewport, **options)
         self.context.set_default_timeout(10_000)
+        self.context.on("request", self._record)  # every page of the context, new tabs included
         self.page = self.context.new_page()
-        self.page.on("request", self._record)
         self.page.on("console", lambda m: m.type == "error" and self.console_errors.append(m.text))
+        self.page.on("pageerror", lambda exc: self.console_errors.append(f"uncaught: {exc}"))
 
     def _record(self, request):
         url = urlparse(request.url)
@@ -61,6 +84,8 @@ class Journey:
             self.foreign.append(request.url)
 
     def goto(self, path: str):
+        if self.started is None:
+            self.started = time.monotonic()
         response = self.page.goto(self.base_url + path)
         assert response is not None and response.status < 400, (path, response and response.status)
         return response
@@ -79,16 +104,27 @@ class Journey:
 
 
 @pytest.fixture
-def journey(browser, live_server):
+def journey(request, browser, live_server):
+    """``journey(viewport=DESKTOP, **context_options)`` starts a browser context.
+    At the end: no foreign requests, no console errors, and the test's
+    journeys took at most ``JOURNEY_LIMIT`` seconds from the first page."""
     journeys: list[Journey] = []
 
-    def start(viewport: dict = DESKTOP) -> Journey:
-        j = Journey(browser, live_server.url, viewport)
+    def start(viewport: dict = DESKTOP, **context_options) -> Journey:
+        j = Journey(browser, live_server.url, viewport, **context_options)
         journeys.append(j)
         return j
 
     yield start
+    ended = time.monotonic()
     for j in journeys:
         j.context.close()
+    starts = [j.started for j in journeys if j.started is not None]
+    seconds = ended - min(starts) if starts else 0.0
+    DURATIONS[request.node.nodeid] = seconds
+    request.node.user_properties.append(("journey_seconds", round(seconds, 1)))
     foreign = [url for j in journeys for url in j.foreign]
     assert foreign == [], f"pages requested other hosts: {foreign}"
+    errors = [e for j in journeys for e in j.console_errors]
+    assert errors == [], f"console errors: {errors}"
+    assert seconds <= JOURNEY_LIMIT, f"the journey took {seconds:.1f} s (limit {JOURNEY_LIMIT:.0f} s)"

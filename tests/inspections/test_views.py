@@ -201,3 +201,59 @@ def test_task_lists_flag_a_pending_extension(w, personas, login):
                                     dt.timedelta(days=2), reason="材料未到")
     row = client.get("/workbench/").content.decode().split('class="table"')[1]
     assert "申请延期" in row
+
+
+def _ids_and_label_targets(body: str):
+    """All id attributes of a page, and (form index, label for) / (form index, id) pairs."""
+    from html.parser import HTMLParser
+
+    class Parser(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.ids, self.labels, self.form_ids, self.form = [], [], set(), -1
+
+        def handle_starttag(self, tag, attrs):
+            attrs = dict(attrs)
+            if tag == "form":
+                self.form += 1
+            if attrs.get("id"):
+                self.ids.append(attrs["id"])
+                self.form_ids.add((self.form, attrs["id"]))
+            if tag == "label" and attrs.get("for"):
+                self.labels.append((self.form, attrs["for"]))
+
+    parser = Parser()
+    parser.feed(body)
+    return parser.ids, parser.labels, parser.form_ids
+
+
+def test_task_page_forms_have_unique_ids_so_each_label_names_its_own_field(w, personas, login):
+    """A returned task shows the accept, report and extension forms at once; the
+    office sees verify, escalate and void: every label must point at the field
+    of its own form (found by a browser journey: "what was done" focused the
+    accept form's note, and the report could not be sent)."""
+    task = submitted(w, personas)
+    office = login(personas.supervisor)
+    office_page = office.get(f"/tasks/{task.pk}/").content.decode()
+    office.post(f"/tasks/{task.pk}/return/", {"note": "不合格"})
+    handler_page = login(personas.handler_a).get(f"/tasks/{task.pk}/").content.decode()
+    assert "/accept/" in handler_page and "/submit/" in handler_page and "/extension/" in handler_page
+    assert "/verify/" in office_page and "/escalate/" in office_page and "/void/" in office_page
+    for body in (handler_page, office_page):
+        ids, labels, form_ids = _ids_and_label_targets(body)
+        assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
+        assert labels and all(pair in form_ids for pair in labels), labels
+    assert 'id="id_submit_note"' in handler_page and 'id="id_accept_note"' in handler_page
+    assert 'id="id_verify_note"' in office_page and 'id="id_escalate_note"' in office_page
+
+
+def test_supervision_levels_have_no_chinese_in_english():
+    """The English labels carried the Chinese term in brackets ("supervised (督办)"),
+    so the English workbench filter showed Chinese (found by the language journey)."""
+    from django.utils import translation
+
+    levels = [RectificationTask.Supervision.SUPERVISED, RectificationTask.Supervision.LISTED]
+    with translation.override("en"):
+        assert [str(level.label) for level in levels] == ["supervised", "listed supervision"]
+    with translation.override("zh-hans"):
+        assert [str(level.label) for level in levels] == ["督办", "挂牌督办"]

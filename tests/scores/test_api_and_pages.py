@@ -142,6 +142,21 @@ def test_bulletin_page_xlsx_and_api_show_the_same_numbers(api, login, ex, person
     assert "64.50" in html.split("黑榜" if "黑榜" in html else "Black list")[1].split("</p>")[0]
 
 
+def test_bulletin_heading_and_lists_follow_the_language(login, ex, personas):
+    """The month and the red/black list punctuation are localised: no Chinese
+    punctuation or 年/月 in the English bulletin (found by the language journey)."""
+    _publish(ex, personas)
+    client = login(personas.supervisor)
+    query = {"campaign": ex.campaign.pk, "month": "2026-10"}
+    zh = client.get("/scores/bulletin/", query).content.decode()
+    assert "2026年10月" in zh and "湖滨街道（100.00）" in zh and "）、" in zh
+    client.post("/i18n/setlang/", {"language": "en"})
+    en = client.get("/scores/bulletin/", query).content.decode()
+    assert "civility index bulletin for October 2026" in en
+    assert "市城市管理局 (100.00), 湖滨街道 (100.00)" in en and "江北街道 (64.50)" in en
+    assert not any(mark in en for mark in ("年", "（", "）", "、"))
+
+
 # --- pages ---------------------------------------------------------------------------------
 
 
