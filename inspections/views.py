@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from campaigns.models import Membership, Point
-from campaigns.scope import has_role, scope_q, user_roles
+from campaigns.scope import has_role, user_roles
 from civportal.errors import Conflict
 from civportal.forms import add_service_errors
 from civportal.pagination import paginate
@@ -268,8 +268,7 @@ def task_list(request):
 @permission_required("inspections.view_rectificationtask", raise_exception=True)
 def workbench(request):
     """A unit's open tasks, most urgent first (red, yellow, green; then by deadline)."""
-    qs = selectors.tasks_for(request.user, pending_rows=False).open().filter(scope_q(request.user, "unit__path"))
-    filterset = TaskFilterSet(request.GET or None, queryset=qs.order_by("urgency", "due_at", "id"), request=request)
+    filterset = TaskFilterSet(request.GET or None, queryset=selectors.workbench_tasks(request.user), request=request)
     rows = _filtered(filterset)
     counts = rows.order_by().aggregate(red=Count("pk", filter=Q(urgency=0)), yellow=Count("pk", filter=Q(urgency=1)),
                                        green=Count("pk", filter=Q(urgency=2)))
@@ -302,10 +301,14 @@ def task_detail(request, pk):
         "can_decide": is_office and pending is not None and task.is_open,
         "can_escalate": is_office and task.is_open and task.supervision != RectificationTask.Supervision.LISTED,
         "can_void": is_office and task.is_open,
+        # Several forms share field names on this page: those that can appear together get their own ids
+        # (labels stay unambiguous); submit, verify and extension keep the default ids.
+        "accept_form": NoteForm(initial={"expected_status": task.status}, auto_id="accept-%s"),
         "note_form": NoteForm(initial={"expected_status": task.status}),
         "submit_form": SubmitForm(initial={"expected_status": task.status}),
-        "extension_form": ExtensionForm(), "escalate_form": EscalateForm(), "void_form": ReasonForm(),
-        "decide_form": DecideExtensionForm(initial={"request": pending.pk}) if pending else None,
+        "extension_form": ExtensionForm(), "escalate_form": EscalateForm(auto_id="escalate-%s"),
+        "void_form": ReasonForm(auto_id="void-%s"),
+        "decide_form": DecideExtensionForm(initial={"request": pending.pk}, auto_id="decide-%s") if pending else None,
     })
 
 
