@@ -1,5 +1,5 @@
-"""At phone width (390 px): the home workbench, the finding form and a task's
-actions fit the screen, every field has a label, and the grouped menu opens
+"""At phone width (390 px): the home workbench, the finding form, the
+volunteer's report form and a task's actions fit the screen, every field has a label, and the grouped menu opens
 and is followed with the keyboard alone."""
 
 from __future__ import annotations
@@ -8,8 +8,9 @@ import time
 
 import pytest
 
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, UserFactory
 from tests.inspections.helpers import dispatched, world
+from tests.volunteers.conftest import make_volunteer
 
 from .conftest import PHONE
 
@@ -51,6 +52,12 @@ def test_phone_layout_and_keyboard_menu(journey, city, personas):
     fits(inspector, "finding form")
     inspector.screenshot("layout-phone-finding-form")
 
+    volunteer = make_volunteer(city.community_a1, user=UserFactory(username="v_phone"))
+    street = journey(PHONE)
+    street.login(volunteer.user.username, PASSWORD)
+    street.goto("/my-reports/new/")
+    fits(street, "volunteer report form")
+
     j = journey(PHONE)
     j.login(personas.handler_a.username, PASSWORD)
     page = j.page
@@ -89,5 +96,5 @@ def test_phone_layout_and_keyboard_menu(journey, city, personas):
     assert page.locator("button", has_text="签收任务").is_visible()
     j.screenshot("layout-phone-task-detail")
 
-    assert j.console_errors == [] and inspector.console_errors == []
+    assert j.console_errors == inspector.console_errors == street.console_errors == []
     assert time.monotonic() - started < 30
