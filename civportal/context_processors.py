@@ -10,3 +10,14 @@ def portal(request):
 
         roles = user_roles(user)
     return {"PORTAL_NAME": settings.PORTAL_NAME, "user_roles": roles}
+
+
+def navigation(request):
+    """The grouped main navigation (see civportal.nav) for signed-in users."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {"nav_groups": [], "nav_section": ""}
+    from civportal import nav
+
+    section, groups = nav.build(request)
+    return {"nav_groups": groups, "nav_section": section}

@@ -111,6 +111,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "civportal.context_processors.portal",
+                "civportal.context_processors.navigation",
                 "notifications.context_processors.inbox",
             ],
         },

@@ -1,19 +1,33 @@
 import logging
 
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import ObjectDoesNotExist, RequestDataTooBig
 from django.db import connection
 from django.http import HttpResponse, HttpResponsePermanentRedirect, JsonResponse
 from django.template import loader
+from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.templatetags.static import static
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 
 from campaigns.models import Membership
+from campaigns.scope import user_roles
 from civportal.api.exceptions import is_api, json_error, too_large_message
 
 logger = logging.getLogger(__name__)
+
+# Rows shown under each section of the home workbench.
+HOME_ROWS = 3
+SECTION_TITLES = {
+    "due_today": gettext_lazy("Due today"),
+    "overdue": gettext_lazy("Overdue"),
+    "returned": gettext_lazy("Returned for rework"),
+    "awaiting": gettext_lazy("Awaiting acceptance"),
+    "extension": gettext_lazy("Extension pending"),
+    "submitted": gettext_lazy("Submitted, awaiting verification"),
+}
 
 
 @login_required
@@ -21,7 +35,29 @@ def home(request):
     memberships = (
         Membership.objects.filter(user=request.user, active=True).select_related("unit").order_by("unit__path", "role")
     )
-    return render(request, "home.html", {"memberships": memberships})
+    return render(request, "home.html", {"memberships": memberships, **home_context(request.user)})
+
+
+def home_context(user) -> dict:
+    """The workbench sections for staff with unit tasks (handlers and heads
+    always, anyone else when open tasks of their units exist) and the
+    volunteer's own links for a volunteer without a unit role."""
+    from inspections.selectors import workbench_summary
+
+    roles = user_roles(user)
+    context = {"workbench": None, "volunteer": None, "today": timezone.localdate()}
+    if roles and user.has_perm("inspections.view_rectificationtask"):
+        summary = workbench_summary(user, rows=HOME_ROWS)
+        if summary["total"] or roles & {Membership.Role.HANDLER, Membership.Role.HEAD}:
+            for section in summary["sections"]:
+                section["title"] = SECTION_TITLES[section["key"]]
+            context["workbench"] = summary
+    if not roles:
+        try:
+            context["volunteer"] = user.volunteer
+        except ObjectDoesNotExist:
+            pass
+    return context
 
 
 def broker_status() -> str:

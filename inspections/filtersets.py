@@ -2,14 +2,14 @@
 
 import django_filters
 from django import forms
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from campaigns.filtersets import UnitChoiceFilter
 from campaigns.models import Campaign, Point, Unit
 
-from .models import Finding, FindingCategory, Inspection, RectificationTask, Severity, Visit
+from .models import ExtensionRequest, Finding, FindingCategory, Inspection, RectificationTask, Severity, Visit
 
 
 def visible_points(request):
@@ -129,11 +129,13 @@ class TaskFilterSet(django_filters.FilterSet):
     overdue = django_filters.BooleanFilter(method="filter_overdue", label=_("Overdue"))
     due_from = django_filters.DateFilter(field_name="due_at", lookup_expr="date__gte", label=_("Due from"))
     due_to = django_filters.DateFilter(field_name="due_at", lookup_expr="date__lte", label=_("Due until"))
+    extension_pending = django_filters.BooleanFilter(method="filter_extension_pending",
+                                                     label=_("Extension request pending"))
 
     class Meta:
         model = RectificationTask
         fields = ["campaign", "within", "status", "supervision", "light", "category", "severity", "finding",
-                  "overdue", "due_from", "due_to"]
+                  "overdue", "due_from", "due_to", "extension_pending"]
 
     def filter_within(self, queryset, name, unit):
         return queryset.filter(unit__in=Unit.objects.filter(path__startswith=unit.path).values("pk"))
@@ -147,3 +149,7 @@ class TaskFilterSet(django_filters.FilterSet):
     def filter_overdue(self, queryset, name, value):
         now = timezone.now()
         return queryset.overdue(now) if value else queryset.not_overdue(now)
+
+    def filter_extension_pending(self, queryset, name, value):
+        pending = Exists(ExtensionRequest.objects.filter(task=OuterRef("pk"), status=ExtensionRequest.Status.PENDING))
+        return queryset.filter(pending if value else ~pending)

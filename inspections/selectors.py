@@ -3,9 +3,13 @@ list row shows loaded up front (no queries per row)."""
 
 from __future__ import annotations
 
+import datetime
+
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q
+from django.utils import timezone
 
 from campaigns.models import Point
+from campaigns.scope import scope_q
 
 from .models import (
     ExtensionRequest, Finding, FindingCategory, FindingPhoto, Inspection, RectificationTask, Submission,
@@ -64,6 +68,49 @@ def tasks_for(user, *, pending_rows: bool = True):
     if pending_rows:
         return qs.prefetch_related(Prefetch("extension_requests", queryset=pending, to_attr="pending_extensions"))
     return qs.annotate(has_pending_extension=Exists(pending.filter(task=OuterRef("pk"))))
+
+
+def workbench_tasks(user):
+    """The workbench's rows: open tasks assigned to a unit in the user's scope,
+    most urgent first (the home page's sections are slices of these)."""
+    return (tasks_for(user, pending_rows=False).open().filter(scope_q(user, "unit__path"))
+            .order_by("urgency", "due_at", "id"))
+
+
+# The home page's sections: (key, filter on workbench_tasks, query string of the same filter on the workbench).
+def workbench_sections(now=None):
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    start = timezone.make_aware(datetime.datetime.combine(today, datetime.time.min))
+    end = start + datetime.timedelta(days=1)
+    S = RectificationTask.Status
+    day = today.isoformat()
+    return [
+        ("due_today", Q(due_at__gte=start, due_at__lt=end), f"due_from={day}&due_to={day}"),
+        ("overdue", Q(due_at__lt=now), "overdue=true"),
+        ("returned", Q(status=S.RETURNED), f"status={S.RETURNED}"),
+        ("awaiting", Q(status=S.ASSIGNED), f"status={S.ASSIGNED}"),
+        ("extension", Q(has_pending_extension=True), "extension_pending=true"),
+        ("submitted", Q(status=S.SUBMITTED), f"status={S.SUBMITTED}"),
+    ]
+
+
+def workbench_summary(user, *, rows: int = 3, now=None) -> dict:
+    """Counts of every section in one aggregate query, then at most ``rows``
+    rows of each non-empty section (one query each: at most 7 in all, whatever
+    the number of tasks)."""
+    now = now or timezone.now()
+    tasks = workbench_tasks(user)
+    sections = workbench_sections(now)
+    counts = tasks.order_by().aggregate(
+        total=Count("pk"), **{key: Count("pk", filter=q) for key, q, _query in sections})
+    result = {"total": counts["total"], "sections": []}
+    for key, q, query in sections:
+        result["sections"].append({
+            "key": key, "count": counts[key], "query": query,
+            "rows": list(tasks.filter(q)[:rows]) if counts[key] else [],
+        })
+    return result
 
 
 def task_timeline(task: RectificationTask):

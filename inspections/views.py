@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from campaigns.models import Membership, Point
-from campaigns.scope import has_role, scope_q, user_roles
+from campaigns.scope import has_role, user_roles
 from civportal.errors import Conflict
 from civportal.forms import add_service_errors
 from civportal.pagination import paginate
@@ -268,8 +268,7 @@ def task_list(request):
 @permission_required("inspections.view_rectificationtask", raise_exception=True)
 def workbench(request):
     """A unit's open tasks, most urgent first (red, yellow, green; then by deadline)."""
-    qs = selectors.tasks_for(request.user, pending_rows=False).open().filter(scope_q(request.user, "unit__path"))
-    filterset = TaskFilterSet(request.GET or None, queryset=qs.order_by("urgency", "due_at", "id"), request=request)
+    filterset = TaskFilterSet(request.GET or None, queryset=selectors.workbench_tasks(request.user), request=request)
     rows = _filtered(filterset)
     counts = rows.order_by().aggregate(red=Count("pk", filter=Q(urgency=0)), yellow=Count("pk", filter=Q(urgency=1)),
                                        green=Count("pk", filter=Q(urgency=2)))

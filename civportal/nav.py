@@ -1,0 +1,123 @@
+"""The top navigation, grouped by domain: each group lists only the links the
+user may open, and the group of the current page is marked. Built from the
+roles' permissions: no database query, except the volunteer record for
+people without a unit role."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.core.exceptions import ObjectDoesNotExist
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+
+@dataclass
+class Link:
+    label: str
+    url: str
+    current: bool = False
+
+
+@dataclass
+class Group:
+    key: str
+    label: str
+    links: list[Link] = field(default_factory=list)
+    current: bool = False
+
+
+# (group key, label, [(permission or predicate, label, url name)]); a predicate takes (user, is_volunteer),
+# is_volunteer meaning an active volunteer with a login and no unit role.
+GROUPS = [
+    ("loop", _("Problems and rectification"), [
+        ("inspections.view_rectificationtask", _("Rectification workbench"), "inspections:workbench"),
+        ("inspections.view_rectificationtask", _("All tasks"), "inspections:task_list"),
+        ("inspections.add_finding", _("Record a finding"), "inspections:finding_record"),
+        ("inspections.view_finding", _("Findings"), "inspections:finding_list"),
+        ("inspections.change_finding", _("Triage"), "inspections:triage_queue"),
+        ("inspections.view_inspection", _("Inspections"), "inspections:inspection_list"),
+        ("inspections.view_calendaroverride", _("Working-day calendar"), "inspections:calendar"),
+    ]),
+    ("planning", _("Campaign planning"), [
+        ("campaigns.view_campaign", _("Campaigns"), "campaigns:campaign_list"),
+        ("campaigns.view_indicatorsystem", _("Indicator editions"), "campaigns:edition_list"),
+        ("campaigns.view_point", _("Evaluation points"), "campaigns:point_list"),
+        ("campaigns.view_unit", _("Units"), "campaigns:unit_tree"),
+    ]),
+    ("index", _("Civility index"), [
+        ("scores.view_monthlyscore", _("Ranking"), "scores:ranking"),
+        ("scores.view_monthlyscore", _("Bulletin"), "scores:bulletin"),
+        ("scores.add_surveyscore", _("Score entries"), "scores:entries"),
+    ]),
+    ("volunteer", _("Volunteer service"), [
+        ("volunteers.view_volunteer", _("Volunteer register"), "volunteers:volunteer_list"),
+        ("volunteers.view_team", _("Teams"), "volunteers:team_list"),
+        (lambda user, vol: vol, _("Report a problem"), "inspections:volunteer_report"),
+        (lambda user, vol: vol, _("My reports"), "inspections:my_reports"),
+        (lambda user, vol: vol or user.has_perm("volunteers.view_activity"), _("Volunteer activities"),
+         "volunteers:activity_list"),
+        ("volunteers.view_volunteer", _("Statistics"), "volunteers:statistics"),
+        (lambda user, vol: vol, _("My volunteer profile"), "volunteers:me"),
+    ]),
+    ("system", _("System"), [
+        ("notifications.view_webhooksubscription", _("Webhooks"), "notifications:webhook_list"),
+        ("campaigns.view_apiclient", _("API keys"), "campaigns:api_client_list"),
+        (lambda user, vol: user.is_staff, _("Admin"), "admin:index"),
+        (lambda user, vol: True, _("API documentation"), "api-docs"),
+    ]),
+]
+
+# Which group a page belongs to: (namespace, url name prefix) → group; the first match wins.
+SECTIONS = [
+    ("inspections", "my_report", "volunteer"),
+    ("inspections", "volunteer_report", "volunteer"),
+    ("inspections", "", "loop"),
+    ("campaigns", "api_client", "system"),
+    ("campaigns", "", "planning"),
+    ("scores", "", "index"),
+    ("volunteers", "", "volunteer"),
+    ("notifications", "webhook", "system"),
+    ("admin", "", "system"),
+]
+
+
+def section_of(request) -> str:
+    match = getattr(request, "resolver_match", None)
+    if match is None:
+        return ""
+    if match.url_name == "home":
+        return "home"
+    if match.url_name in ("api-docs", "api-schema"):
+        return "system"
+    namespace = match.namespaces[0] if match.namespaces else ""
+    for ns, prefix, section in SECTIONS:
+        if namespace == ns and (match.url_name or "").startswith(prefix):
+            return section
+    return ""
+
+
+def is_active_volunteer(user) -> bool:
+    try:
+        return user.volunteer.status == "active"
+    except ObjectDoesNotExist:
+        return False
+
+
+def build(request) -> tuple[str, list[Group]]:
+    user = request.user
+    # The volunteer's own links are for volunteers without a unit role (staff reach theirs from the lists):
+    # people with a role cost no query for the volunteer record.
+    volunteer = not user.has_perm("campaigns.view_unit") and is_active_volunteer(user)
+    section = section_of(request)
+    groups = []
+    for key, label, links in GROUPS:
+        group = Group(key=key, label=label, current=key == section)
+        for rule, link_label, url_name in links:
+            allowed = rule(user, volunteer) if callable(rule) else user.has_perm(rule)
+            if allowed:
+                url = reverse(url_name)
+                group.links.append(Link(label=link_label, url=url, current=url == request.path))
+        if group.links:
+            groups.append(group)
+    return section, groups

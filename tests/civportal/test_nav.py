@@ -1,0 +1,116 @@
+"""The grouped main navigation shows each persona only the links they may open,
+marks the current section, and works without JavaScript (<details> menus)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.urls import reverse
+
+from tests.factories import UserFactory
+from tests.volunteers.conftest import make_volunteer
+
+pytestmark = pytest.mark.django_db
+
+LOOP_ALL = ["/workbench/", "/tasks/", "/findings/new/", "/findings/", "/findings/triage/", "/inspections/",
+            "/calendar/"]
+PLANNING = ["/campaigns/", "/editions/", "/points/", "/units/tree/"]
+EXPECTED = {
+    "supervisor": {
+        "loop": LOOP_ALL,
+        "planning": PLANNING,
+        "index": ["/scores/", "/scores/bulletin/", "/scores/entries/"],
+        "volunteer": ["/volunteers/", "/volunteer-teams/", "/activities/", "/volunteers/statistics/"],
+        "system": ["/notifications/webhooks/", "/api-clients/", "/api/v1/docs/"],
+    },
+    "handler_a": {
+        "loop": ["/workbench/", "/tasks/", "/findings/", "/inspections/"],
+        "planning": PLANNING,
+        "index": ["/scores/", "/scores/bulletin/"],
+        "volunteer": ["/volunteers/", "/volunteer-teams/", "/activities/", "/volunteers/statistics/"],
+        "system": ["/api/v1/docs/"],
+    },
+    "inspector": {
+        "loop": ["/workbench/", "/tasks/", "/findings/new/", "/findings/", "/inspections/"],
+        "planning": PLANNING,
+        "index": ["/scores/", "/scores/bulletin/"],
+        "volunteer": ["/volunteers/", "/volunteer-teams/", "/activities/", "/volunteers/statistics/"],
+        "system": ["/api/v1/docs/"],
+    },
+    "volunteer": {
+        "volunteer": ["/my-reports/new/", "/my-reports/", "/activities/", "/volunteers/me/"],
+        "system": ["/api/v1/docs/"],
+    },
+}
+EVERY_LINK = {url for groups in EXPECTED.values() for links in groups.values() for url in links}
+
+
+@pytest.fixture
+def people(personas, city):
+    volunteer = make_volunteer(city.community_a1, user=UserFactory(username="v_nav"))
+    return {"supervisor": personas.supervisor, "handler_a": personas.handler_a, "inspector": personas.inspector,
+            "volunteer": volunteer.user}
+
+
+def nav_html(page: str) -> str:
+    return page[page.index('<nav class="mainnav"'):page.index("</nav>")]
+
+
+def groups_in(nav: str) -> dict:
+    found = {}
+    for key, body in re.findall(r'data-group="(\w+)">(.*?)</details>', nav, re.S):
+        found[key] = re.findall(r'href="([^"]+)"', body)
+    return found
+
+
+@pytest.mark.parametrize("persona", EXPECTED)
+def test_each_group_shows_only_permitted_links(people, login, persona):
+    client = login(people[persona])
+    page = client.get(reverse("home")).content.decode()
+    nav = nav_html(page)
+    assert groups_in(nav) == EXPECTED[persona]
+    shown = set(re.findall(r'href="([^"]+)"', nav))
+    assert shown - {"/"} <= EVERY_LINK
+    # No link shown is refused (the bulletin answers 404 while no month is computed: that is data, not rights).
+    for url in shown:
+        assert client.get(url).status_code in (200, 302) or url == "/scores/bulletin/", url
+
+
+def test_every_hidden_link_is_really_refused(people, login):
+    client = login(people["volunteer"])
+    for url in ["/workbench/", "/findings/", "/findings/new/", "/scores/", "/campaigns/", "/volunteers/statistics/"]:
+        assert client.get(url).status_code in (403, 404), url
+
+
+def test_current_section_and_page_are_marked(people, login):
+    client = login(people["handler_a"])
+    nav = nav_html(client.get("/workbench/").content.decode())
+    assert re.search(r'data-group="loop">\s*<summary class="navtop current" aria-current="true">', nav)
+    assert '<a href="/workbench/" aria-current="page">' in nav
+    assert nav.count('aria-current="true"') == 1 and nav.count('aria-current="page"') == 1
+    home = nav_html(client.get("/").content.decode())
+    assert 'href="/" aria-current="page"' in home and 'aria-current="true"' not in home
+    scores = nav_html(client.get("/scores/").content.decode())
+    assert re.search(r'data-group="index">\s*<summary class="navtop current"', scores)
+
+
+def test_volunteer_pages_belong_to_the_volunteer_section(people, login):
+    nav = nav_html(login(people["volunteer"]).get("/my-reports/").content.decode())
+    assert re.search(r'data-group="volunteer">\s*<summary class="navtop current"', nav)
+    assert '<a href="/my-reports/" aria-current="page">' in nav
+
+
+def test_menus_need_no_script_and_the_page_has_the_dashboards_spot(people, login):
+    page = login(people["supervisor"]).get(reverse("home")).content.decode()
+    assert '<details class="navwrap">' in page and '<summary class="menu-btn">' in page
+    assert page.count('<details class="navgroup"') == 5
+    assert "<script>" not in page and " onclick=" not in page
+    assert '<script src="/static/js/nav.js" defer></script>' in page
+    template = open("templates/base.html", encoding="utf-8").read()
+    assert "{# dashboards #}" in template
+
+
+def test_anonymous_pages_have_no_menu(client, db):
+    page = client.get(reverse("login")).content.decode()
+    assert "mainnav" not in page and "nav.js" not in page
