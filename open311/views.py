@@ -42,9 +42,9 @@ _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _ID = re.compile(r"^[0-9]{1,18}$")
 _ATTRIBUTE = re.compile(r"^attribute\[([^\[\]]*)\](\[\])?$")
 
-# Who may call what: "optional" (a key is checked if given), "read" (a key or a
-# logged-in session, unless OPEN311_PUBLIC_READ), "key" (an api_key is required).
-OPTIONAL, READ, KEY = "optional", "read", "key"
+# Who may call what: "optional" (a key is checked if given) or "read" (a key or a
+# signed-in session, unless OPEN311_PUBLIC_READ). Filing (POST) always needs an api_key.
+OPTIONAL, READ = "optional", "read"
 
 
 class Caller(SimpleNamespace):
@@ -95,7 +95,7 @@ def _authenticate(request, need: str) -> Caller:
             raise Open311Error(403, _("This api_key has expired."))
         api_keys.touch(client)
         return Caller(user=client.user, client=client)
-    if need == KEY or request.method == "POST":
+    if request.method == "POST":
         raise Open311Error(403, _("An api_key is required to file service requests."))
     if request.user.is_authenticated and request.method == "GET":
         return Caller(user=request.user)

@@ -662,3 +662,9 @@ def test_open311_stays_out_of_the_openapi_schema(db):
 
     schema = SchemaGenerator().get_schema(request=None, public=True)
     assert not [path for path in schema["paths"] if "open311" in path]
+
+
+def test_admin_lists_what_clients_sent(c, w, keys, personas, admin_client):
+    post(c, "json", api_key=keys["a"], media_url="https://img.example.cn/3.jpg", account_id="acct-3", **near_a())
+    response = admin_client.get("/admin/open311/servicerequestinfo/", {"q": "acct"})
+    assert response.status_code == 200 and b"https://img.example.cn/3.jpg" in response.content
