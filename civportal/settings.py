@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from celery.schedules import crontab
@@ -68,13 +69,14 @@ INSTALLED_APPS = [
     "csp",
     "simple_history",
     # Our apps; dependencies point one way:
-    # campaigns <- notifications <- volunteers <- inspections <- scores.
+    # campaigns <- notifications <- volunteers <- inspections <- scores; open311 uses inspections.
     "civportal",
     "campaigns",
     "notifications",
     "volunteers",
     "inspections",
     "scores",
+    "open311",
 ]
 
 MIDDLEWARE = [
@@ -301,6 +303,12 @@ REST_FRAMEWORK = {
 # Requests per minute per API key or user (0 turns rate limiting off); anonymous calls per address.
 API_RATE_PER_MINUTE = int(os.environ.get("API_RATE_PER_MINUTE", "600"))
 API_ANON_RATE_PER_MINUTE = int(os.environ.get("API_ANON_RATE_PER_MINUTE", "60"))
+# Open311 GeoReport v2 (/open311/v2/, docs/integrating.md): the jurisdiction_id it answers to
+# (default: the host of SITE_URL), whether service requests may be read without a key, and how
+# far (metres) a reported position may lie from an evaluation point to be filed at that point.
+OPEN311_JURISDICTION_ID = os.environ.get("OPEN311_JURISDICTION_ID", "") or (urlsplit(SITE_URL).hostname or "localhost")
+OPEN311_PUBLIC_READ = os.environ.get("OPEN311_PUBLIC_READ", "0") == "1"
+OPEN311_POINT_RADIUS_M = int(os.environ.get("OPEN311_POINT_RADIUS_M", "300"))
 SPECTACULAR_SETTINGS = {
     "TITLE": "civportal API",
     "DESCRIPTION": "REST API of the civilized-city campaign portal (units, roles, plans, inspections, "

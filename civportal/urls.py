@@ -16,6 +16,7 @@ from civportal.api.views import TokenLoginView
 from inspections.api.views import (
     FindingCategoryViewSet, FindingViewSet, InspectionViewSet, MyReportViewSet, TaskViewSet, VisitViewSet,
 )
+from open311.urls import not_found as open311_not_found
 from notifications.api.views import NotificationViewSet, WebhookDeliveryViewSet, WebhookSubscriptionViewSet
 from scores.api.views import ScoreViewSet, ScoringSchemeViewSet
 from volunteers.api.views import ActivityViewSet, TeamViewSet, VolunteerViewSet
@@ -76,6 +77,9 @@ urlpatterns = [
     path("api/v1/", include(api_urlpatterns)),
     # Any other /api/ URL answers the API's JSON 404 (also with DEBUG on).
     re_path(r"^api/", api_not_found),
+    # Open311 GeoReport v2 (plain views, outside the OpenAPI schema); its own 404s below it.
+    path("open311/v2/", include("open311.urls")),
+    re_path(r"^open311/", open311_not_found),
     path("", include("campaigns.urls")),
     path("", include("inspections.urls")),
     path("", include("volunteers.urls")),

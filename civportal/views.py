@@ -100,6 +100,10 @@ def favicon(request):
 
 
 def _error(request, *, template: str, status: int, code: str, detail, with_context: bool = True):
+    if request.path.startswith("/open311/"):
+        from open311.formats import error_response, format_of
+
+        return error_response(status, str(detail), format_of(request.path))
     if is_api(request):
         return json_error(code, str(detail), status)
     try:
@@ -113,6 +117,10 @@ def _error(request, *, template: str, status: int, code: str, detail, with_conte
 
 def bad_request(request, exception=None):
     if isinstance(exception, RequestDataTooBig) and is_api(request):
+        if request.path.startswith("/open311/"):
+            from open311.formats import error_response, format_of
+
+            return error_response(413, too_large_message(), format_of(request.path))
         return json_error("too_large", too_large_message(), 413)
     return _error(request, template="400.html", status=400, code="bad_request", detail=_("The request is malformed."))
 
