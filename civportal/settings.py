@@ -68,13 +68,14 @@ INSTALLED_APPS = [
     "csp",
     "simple_history",
     # Our apps; dependencies point one way:
-    # campaigns <- notifications <- volunteers <- inspections <- scores.
+    # campaigns <- notifications <- volunteers <- inspections <- scores <- dashboards.
     "civportal",
     "campaigns",
     "notifications",
     "volunteers",
     "inspections",
     "scores",
+    "dashboards",
 ]
 
 MIDDLEWARE = [

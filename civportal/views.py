@@ -7,7 +7,7 @@ from django.http import HttpResponse, HttpResponsePermanentRedirect, JsonRespons
 from django.template import loader
 from django.utils.translation import gettext as _
 from django.templatetags.static import static
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 
 from campaigns.models import Membership
@@ -18,6 +18,13 @@ logger = logging.getLogger(__name__)
 
 @login_required
 def home(request):
+    # Supervisors start on their dashboard; heads and assigned leaders on their unit's.
+    from dashboards.views import is_supervisor, is_unit_reader
+
+    if is_supervisor(request.user):
+        return redirect("dashboards:supervisor")
+    if is_unit_reader(request.user):
+        return redirect("dashboards:unit")
     memberships = (
         Membership.objects.filter(user=request.user, active=True).select_related("unit").order_by("unit__path", "role")
     )

@@ -2,12 +2,12 @@
 
 import django_filters
 from django import forms
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from campaigns.filtersets import UnitChoiceFilter
-from campaigns.models import Campaign, Point
+from campaigns.models import Campaign, Point, PointType
 
 from .models import Finding, FindingCategory, Inspection, RectificationTask, Severity, Visit
 
@@ -83,11 +83,17 @@ class FindingFilterSet(django_filters.FilterSet):
     date_to = django_filters.DateFilter(field_name="observed_at", lookup_expr="date__lte", label=_("To"))
     overdue = django_filters.BooleanFilter(method="filter_overdue", label=_("Overdue"))
     is_repeat = django_filters.BooleanFilter(label=_("Repeat problem"))
+    point_type = django_filters.ModelChoiceFilter(
+        queryset=PointType.objects.all(), field_name="point__point_type", null_label=_("No point"),
+        label=_("Point type"))
+    closed_from = django_filters.DateFilter(field_name="closed_at", lookup_expr="date__gte", label=_("Closed from"))
+    closed_to = django_filters.DateFilter(field_name="closed_at", lookup_expr="date__lte", label=_("Closed until"))
 
     class Meta:
         model = Finding
         fields = ["q", "campaign", "within", "category", "severity", "status", "source", "inspection", "point",
-                  "external_id", "date_from", "date_to", "overdue", "is_repeat"]
+                  "external_id", "date_from", "date_to", "overdue", "is_repeat", "point_type", "closed_from",
+                  "closed_to"]
 
     def search(self, queryset, name, value):
         q = Q(description__icontains=value) | Q(address__icontains=value)
@@ -124,11 +130,15 @@ class TaskFilterSet(django_filters.FilterSet):
     overdue = django_filters.BooleanFilter(method="filter_overdue", label=_("Overdue"))
     due_from = django_filters.DateFilter(field_name="due_at", lookup_expr="date__gte", label=_("Due from"))
     due_to = django_filters.DateFilter(field_name="due_at", lookup_expr="date__lte", label=_("Due until"))
+    closed_from = django_filters.DateFilter(field_name="closed_at", lookup_expr="date__gte", label=_("Closed from"))
+    closed_to = django_filters.DateFilter(field_name="closed_at", lookup_expr="date__lte", label=_("Closed until"))
+    on_time = django_filters.BooleanFilter(method="filter_on_time", label=_("Closed by the deadline"))
+    reworked = django_filters.BooleanFilter(method="filter_reworked", label=_("Returned for rework at least once"))
 
     class Meta:
         model = RectificationTask
         fields = ["campaign", "within", "status", "supervision", "light", "category", "severity", "finding",
-                  "overdue", "due_from", "due_to"]
+                  "overdue", "due_from", "due_to", "closed_from", "closed_to", "on_time", "reworked"]
 
     def filter_within(self, queryset, name, unit):
         return queryset.filter(unit__path__startswith=unit.path)
@@ -142,3 +152,12 @@ class TaskFilterSet(django_filters.FilterSet):
     def filter_overdue(self, queryset, name, value):
         now = timezone.now()
         return queryset.overdue(now) if value else queryset.not_overdue(now)
+
+    def filter_on_time(self, queryset, name, value):
+        """Closed tasks closed by their deadline (true) or after it (false)."""
+        closed = queryset.filter(status=RectificationTask.Status.CLOSED, closed_at__isnull=False)
+        on_time = Q(closed_at__lte=F("due_at"))
+        return closed.filter(on_time) if value else closed.exclude(on_time)
+
+    def filter_reworked(self, queryset, name, value):
+        return queryset.filter(rework_count__gt=0) if value else queryset.filter(rework_count=0)
