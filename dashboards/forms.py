@@ -18,7 +18,7 @@ from scores.filtersets import MonthField
 class DashboardForm(forms.Form):
     campaign = forms.ModelChoiceField(label=_("Campaign"), queryset=Campaign.objects.none(), required=False,
                                       empty_label=None)
-    month = MonthField(label=_("Month"), required=False, max_length=10,
+    month = MonthField(label=_("Month"), required=False,
                        widget=forms.TextInput(attrs={"type": "month", "placeholder": "YYYY-MM"}))
     unit = UnitRefField(label=_("Unit (subtree)"), queryset=Unit.objects.none(), required=False,
                         widget=forms.Select)
