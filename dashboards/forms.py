@@ -25,7 +25,10 @@ class DashboardForm(forms.Form):
 
     def __init__(self, data=None, *, user, units: list[Unit], default_campaign: Campaign | None, **kwargs):
         super().__init__(data, **kwargs)
-        self.fields["campaign"].queryset = Campaign.objects.visible_to(user).order_by("-starts_on", "-id")
+        campaigns = Campaign.objects.visible_to(user).order_by("-starts_on", "-id")
+        self.fields["campaign"].queryset = campaigns
+        # One query for the select (a ModelChoiceIterator would query at every rendering).
+        self.fields["campaign"].choices = [(c.pk, c.name) for c in campaigns]
         self.fields["unit"].queryset = Unit.objects.visible_to(user)
         self.default_campaign = default_campaign
         self.units = units
