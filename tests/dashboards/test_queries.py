@@ -57,7 +57,7 @@ def seed(city, n: int):
             make_task(f, dispatched=at(10, 1), due=at(10, 10 + i % 10), closed=closed, reworks=i % 2)
         elif status == S.DISPATCHED:
             offset = dt.timedelta(days=(i % 7) - 3)
-            make_task(f, dispatched=now - dt.timedelta(days=10), due=now + offset, warn=now + offset / 2)
+            make_task(f, dispatched=now - dt.timedelta(days=10), due=now + offset, warn=now + offset - dt.timedelta(days=2))
     for i, unit in enumerate([city.district_a, city.district_b]):
         for month in (dt.date(2026, 9, 1), dt.date(2026, 10, 1)):
             make_score(camp, unit, month, 90 - i, i + 1, 2, "red" if i == 0 else "black")
