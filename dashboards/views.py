@@ -172,6 +172,7 @@ LIGHT_LABELS = {"red": _("overdue"), "yellow": _("due soon"), "green": _("on tim
 
 def _render(request, template: str, fig: selectors.Figures, form: DashboardForm, **extra):
     links = Links(fig)
+    _show_values(form, fig)
     for task in fig.overdue_tasks:
         task.days_late = (timezone.now() - task.due_at).days
     for row in fig.by_category:
@@ -200,6 +201,13 @@ def _root(form: DashboardForm, default: Unit | None) -> Unit | None:
     root = form.value("unit") or default
     form.show_unit(root)
     return root
+
+
+def _show_values(form: DashboardForm, fig: selectors.Figures) -> None:
+    """An unbound form shows the defaults the dashboard used."""
+    if not form.is_bound:
+        form.initial = {"campaign": fig.campaign.pk if fig.campaign else None, "month": f"{fig.month:%Y-%m}",
+                        "unit": fig.root.code}
 
 
 @login_required

@@ -66,7 +66,7 @@
   // --- the map ---
   var element = document.getElementById("dash-map");
   if (!element || typeof L === "undefined") { return; }
-  var map = L.map(element, { preferCanvas: false });
+  var map = L.map(element, { maxZoom: 18 });
   var tileUrl = element.getAttribute("data-tile-url");
   if (tileUrl) {
     L.tileLayer(tileUrl, { maxZoom: 19, attribution: element.getAttribute("data-tile-attribution") || "" }).addTo(map);

@@ -15,6 +15,11 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 CHARTS = ("#chart-trend", "#chart-categories", "#chart-point-types")
 
 
+@pytest.fixture
+def demo_password():
+    return _load_demo()
+
+
 def _load_demo():
     """明州市 as `manage.py load_demo` builds it (districts, streets, communities, points, 300 findings with tasks
     in every colour, volunteers, last month's scores), plus this month's draft scores."""
@@ -30,11 +35,10 @@ def _load_demo():
     return DEMO_PASSWORD
 
 
-def test_supervisor_dashboard_shows_charts_and_map(journey):
+def test_supervisor_dashboard_shows_charts_and_map(journey, demo_password):
     started = time.monotonic()
-    password = _load_demo()
     j = journey()
-    j.login("supervisor", password)
+    j.login("supervisor", demo_password)
     # Home sends the office to its dashboard.
     assert j.page.url.endswith("/dashboard/")
     assert j.page.locator("main h1").inner_text() == "创城办看板"
