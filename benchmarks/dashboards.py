@@ -78,7 +78,7 @@ def explain(client: Client, url: str, params: dict) -> int:
         with connection.cursor() as cursor:
             cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS OFF, TIMING OFF, SUMMARY ON) {sql}")
             plan = [row[0] for row in cursor.fetchall()]
-        seq = [line for line in plan if "Seq Scan" in line and FINDINGS in line]
+        seq = [line for line in plan if "Seq Scan" in line and f"on {FINDINGS} " in line + " "]
         bad += len(seq)
         total = next((line for line in plan if line.startswith("Execution Time")), "")
         print(f"\n-- {sql[:110]}…  [{total}]{'  SEQ SCAN OF FINDINGS' if seq else ''}")

@@ -90,19 +90,29 @@ class Figures:
         return (Decimal(avg.total_seconds()) / 86400).quantize(Decimal("0.1"))
 
 
+def covers_everything(root: Unit) -> bool:
+    """Whether ``root``'s subtree is every unit (the only root): then no path filter is needed,
+    which spares every figure its join to the units table. One query, for a root unit only."""
+    return root.depth == 1 and not Unit.objects.filter(depth=1).exclude(pk=root.pk).exists()
+
+
+def _within(root, path_field: str) -> dict:
+    return {} if getattr(root, "dash_everything", False) else {f"{path_field}__startswith": root.path}
+
+
 def _findings(campaign, root):
-    qs = Finding.objects.filter(unit__path__startswith=root.path).order_by()
+    qs = Finding.objects.filter(**_within(root, "unit__path")).order_by()
     return qs.filter(campaign=campaign) if campaign is not None else qs
 
 
 def _tasks(campaign, root):
-    qs = RectificationTask.objects.filter(unit__path__startswith=root.path).order_by()
+    qs = RectificationTask.objects.filter(**_within(root, "unit__path")).order_by()
     return qs.filter(finding__campaign=campaign) if campaign is not None else qs
 
 
 def _scores(user, campaign, root):
-    return MonthlyScore.objects.visible_to(user).filter(campaign=campaign, unit__path__startswith=root.path,
-                                                      total__isnull=False).order_by()
+    return MonthlyScore.objects.visible_to(user).filter(campaign=campaign, total__isnull=False,
+                                                      **_within(root, "unit__path")).order_by()
 
 
 def finding_counts(campaign, root) -> dict:
@@ -252,6 +262,7 @@ def build(user, *, campaign: Campaign | None, root: Unit, month: dt.date, now: d
     """All the figures of a dashboard: a fixed number of queries."""
     now = now or timezone.now()
     month = month_start(month)
+    root.dash_everything = covers_everything(root)
     start, end = month_bounds(month)
     fig = Figures(root=root, campaign=campaign, month=month, start=start, end=end,
                   last_day=next_month(month) - dt.timedelta(days=1))

@@ -100,3 +100,17 @@ def test_latest_scored_month_shown_before_scores_exist(login, personas, city, fa
                        month="2026-11")
     assert fig.month == dt.date(2026, 11, 1) and fig.score_month == OCT
     assert fig.average_index == Decimal("92.50")
+
+
+def test_a_second_root_keeps_the_path_filter(login, personas, city, facts):
+    from campaigns.models import Unit
+    from tests.factories import make_unit
+
+    from .conftest import at, make_finding
+
+    other = make_unit(kind=Unit.Kind.CITY, name="邻市", code="N")
+    make_finding(facts.camp, facts.order, other, at(10, 3))
+    fig, _ = dashboard(login(personas.supervisor), "dashboards:supervisor", **october(facts.camp))
+    assert fig.findings == {"open": 5, "untriaged": 2, "opened": 4}  # as without the other city
+    superuser_fig = fig
+    assert superuser_fig.root.dash_everything is False
