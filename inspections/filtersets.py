@@ -85,7 +85,8 @@ class FindingFilterSet(django_filters.FilterSet):
     is_repeat = django_filters.BooleanFilter(label=_("Repeat problem"))
     point_type = django_filters.ModelChoiceFilter(
         queryset=PointType.objects.all(), field_name="point__point_type", null_label=_("No point"),
-        label=_("Point type"))
+        label=_("Point type"), widget=forms.TextInput,
+        help_text=_("point type id, or “null” for findings without a point"))
     closed_from = django_filters.DateFilter(field_name="closed_at", lookup_expr="date__gte", label=_("Closed from"))
     closed_to = django_filters.DateFilter(field_name="closed_at", lookup_expr="date__lte", label=_("Closed until"))
 
