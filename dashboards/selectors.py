@@ -107,7 +107,10 @@ def _findings(campaign, root):
 
 def _tasks(campaign, root):
     qs = RectificationTask.objects.filter(**_within(root, "unit__path")).order_by()
-    return qs.filter(finding__campaign=campaign) if campaign is not None else qs
+    if campaign is None:
+        return qs
+    # A semi-join on the campaign's finding ids (an index-only scan of dash_finding_camp_obs_idx).
+    return qs.filter(finding_id__in=Finding.objects.filter(campaign=campaign).order_by().values("id"))
 
 
 def _scores(user, campaign, root):

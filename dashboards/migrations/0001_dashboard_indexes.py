@@ -11,9 +11,9 @@ INDEXES = [
     ("dash_finding_camp_closed_idx", "inspections_finding", "(campaign_id, closed_at)", "INCLUDE (unit_id, status)", ""),
     # The month's findings and the 12-month trend per campaign, with what the group-bys read.
     ("dash_finding_camp_obs_idx", "inspections_finding", "(campaign_id, observed_at)",
-     "INCLUDE (unit_id, status, category_id, point_id)", ""),
+     "INCLUDE (id, unit_id, status, category_id, point_id)", ""),
     # Open findings (the card and the map).
-    ("dash_finding_open_idx", "inspections_finding", "(campaign_id, unit_id)", "INCLUDE (latitude)",
+    ("dash_finding_open_idx", "inspections_finding", "(campaign_id, unit_id)", "INCLUDE (status, latitude)",
      "WHERE status IN ('new', 'dispatched')"),
     # Tasks closed in a month: on-time rate, rework rate, days to close.
     ("dash_task_status_closed_idx", "inspections_rectificationtask", "(status, closed_at)",
