@@ -140,7 +140,7 @@ class Links:
 
     @property
     def volunteers(self) -> str:
-        return f"{reverse('volunteers:statistics')}?{urlencode({'unit': self.fig.root.pk})}"
+        return f"{reverse('volunteers:statistics')}?{urlencode({'unit': self.fig.root.pk, 'month': f'{self.fig.month:%Y-%m}'})}"
 
 
 def _chart_data(fig: selectors.Figures, links: Links) -> dict:

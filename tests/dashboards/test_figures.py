@@ -80,7 +80,33 @@ def test_volunteer_figures_match_the_statistics_page(login, personas, city, fact
     stats = client.get(reverse("volunteers:statistics"), {"unit": city.district_a.pk}).context["total"]
     for name in ("registered", "active_this_month", "minutes_this_month", "activities_held"):
         assert getattr(fig.volunteers, name) == getattr(stats, name), name
-    assert f'{reverse("volunteers:statistics")}?unit={city.district_a.pk}' in response.content.decode()
+    assert f'{reverse("volunteers:statistics")}?unit={city.district_a.pk}&amp;month=' in response.content.decode()
+
+
+def test_past_month_volunteer_figures_match_the_statistics_page(login, personas, city, facts):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from volunteers.models import HourEntry, Signup
+    from tests.volunteers.conftest import make_activity
+
+    volunteer = make_volunteer(city.community_a1)
+    activity = make_activity(city.community_a1, starts_at=dt.datetime(2026, 10, 3, 9, tzinfo=timezone.get_current_timezone()))
+    signup = Signup.objects.create(activity=activity, volunteer=volunteer, status=Signup.Status.ATTENDED,
+                                   checked_in_at=activity.starts_at)
+    HourEntry.objects.create(volunteer=volunteer, activity=activity, signup=signup, minutes=90,
+                             served_at=activity.starts_at,
+                             approved_by=personas.supervisor, approved_at=activity.ends_at)
+    client = login(personas.supervisor)
+    fig, _ = dashboard(client, "dashboards:supervisor", **october(facts.camp, unit=city.district_a.code))
+    assert (fig.volunteers.active_this_month, fig.volunteers.minutes_this_month, fig.volunteers.activities_held) == (1, 90, 1)
+    page = client.get(reverse("volunteers:statistics"), {"unit": city.district_a.pk, "month": "2026-10"})
+    assert page.status_code == 200
+    total = page.context["total"]
+    assert (total.active_this_month, total.minutes_this_month, total.activities_held) == (1, 90, 1)
+    bad = client.get(reverse("volunteers:statistics"), {"unit": city.district_a.pk, "month": "2026-1x"})
+    assert bad.status_code == 200 and "month" in bad.context["form"].errors
 
 
 def test_unit_dashboard_rank_and_costs(login, personas, city, facts):
