@@ -16,8 +16,8 @@ def navigation(request):
     """The grouped main navigation (see civportal.nav) for signed-in users."""
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
-        return {"nav_groups": [], "nav_section": ""}
+        return {"nav_groups": [], "nav_section": "", "nav_dashboard": ""}
     from civportal import nav
 
     section, groups = nav.build(request)
-    return {"nav_groups": groups, "nav_section": section}
+    return {"nav_groups": groups, "nav_section": section, "nav_dashboard": nav.dashboard_url(user)}

@@ -70,6 +70,7 @@ GROUPS = [
 
 # Which group a page belongs to: (namespace, url name prefix) → group; the first match wins.
 SECTIONS = [
+    ("dashboards", "", "dashboard"),
     ("inspections", "my_report", "volunteer"),
     ("inspections", "volunteer_report", "volunteer"),
     ("inspections", "", "loop"),
@@ -121,3 +122,14 @@ def build(request) -> tuple[str, list[Group]]:
         if group.links:
             groups.append(group)
     return section, groups
+
+
+def dashboard_url(user) -> str:
+    """The user's dashboard: the office's for supervisors, their unit's for heads and leaders ('' for others)."""
+    from dashboards.views import is_supervisor, is_unit_reader
+
+    if is_supervisor(user):
+        return reverse("dashboards:supervisor")
+    if is_unit_reader(user):
+        return reverse("dashboards:unit")
+    return ""

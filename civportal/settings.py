@@ -69,7 +69,8 @@ INSTALLED_APPS = [
     "csp",
     "simple_history",
     # Our apps; dependencies point one way:
-    # campaigns <- notifications <- volunteers <- inspections <- scores; open311 uses inspections.
+    # campaigns <- notifications <- volunteers <- inspections <- scores <- dashboards;
+    # open311 uses inspections.
     "civportal",
     "campaigns",
     "notifications",
@@ -77,6 +78,7 @@ INSTALLED_APPS = [
     "inspections",
     "scores",
     "open311",
+    "dashboards",
 ]
 
 MIDDLEWARE = [

@@ -85,6 +85,7 @@ urlpatterns = [
     path("", include("volunteers.urls")),
     path("", include("scores.urls")),
     path("", include("notifications.urls")),
+    path("", include("dashboards.urls")),
 ]
 
 # Error pages: JSON under /api/, translated HTML pages elsewhere.

@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.templatetags.static import static
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 
 from campaigns.models import Membership
@@ -32,6 +32,12 @@ SECTION_TITLES = {
 
 @login_required
 def home(request):
+    # Supervisors start on their dashboard. Heads and assigned leaders answer for
+    # tasks too: they start on the workbench, their unit's dashboard one click away.
+    from dashboards.views import is_supervisor
+
+    if is_supervisor(request.user):
+        return redirect("dashboards:supervisor")
     memberships = (
         Membership.objects.filter(user=request.user, active=True).select_related("unit").order_by("unit__path", "role")
     )

@@ -2,12 +2,12 @@
 
 import django_filters
 from django import forms
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from campaigns.filtersets import UnitChoiceFilter
-from campaigns.models import Campaign, Point, Unit
+from campaigns.models import Campaign, Point, PointType, Unit
 
 from .models import ExtensionRequest, Finding, FindingCategory, Inspection, RectificationTask, Severity, Visit
 
@@ -88,11 +88,18 @@ class FindingFilterSet(django_filters.FilterSet):
     date_to = django_filters.DateFilter(field_name="observed_at", lookup_expr="date__lte", label=_("To"))
     overdue = django_filters.BooleanFilter(method="filter_overdue", label=_("Overdue"))
     is_repeat = django_filters.BooleanFilter(label=_("Repeat problem"))
+    point_type = django_filters.ModelChoiceFilter(
+        queryset=PointType.objects.all(), field_name="point__point_type", null_label=_("No point"),
+        label=_("Point type"), widget=forms.TextInput,
+        help_text=_("point type id, or “null” for findings without a point"))
+    closed_from = django_filters.DateFilter(field_name="closed_at", lookup_expr="date__gte", label=_("Closed from"))
+    closed_to = django_filters.DateFilter(field_name="closed_at", lookup_expr="date__lte", label=_("Closed until"))
 
     class Meta:
         model = Finding
         fields = ["q", "campaign", "within", "category", "severity", "status", "source", "inspection", "point",
-                  "external_id", "date_from", "date_to", "overdue", "is_repeat"]
+                  "external_id", "date_from", "date_to", "overdue", "is_repeat", "point_type", "closed_from",
+                  "closed_to"]
 
     def search(self, queryset, name, value):
         q = Q(description__icontains=value) | Q(address__icontains=value)
@@ -131,11 +138,16 @@ class TaskFilterSet(django_filters.FilterSet):
     due_to = django_filters.DateFilter(field_name="due_at", lookup_expr="date__lte", label=_("Due until"))
     extension_pending = django_filters.BooleanFilter(method="filter_extension_pending",
                                                      label=_("Extension request pending"))
+    closed_from = django_filters.DateFilter(field_name="closed_at", lookup_expr="date__gte", label=_("Closed from"))
+    closed_to = django_filters.DateFilter(field_name="closed_at", lookup_expr="date__lte", label=_("Closed until"))
+    on_time = django_filters.BooleanFilter(method="filter_on_time", label=_("Closed by the deadline"))
+    reworked = django_filters.BooleanFilter(method="filter_reworked", label=_("Returned for rework at least once"))
 
     class Meta:
         model = RectificationTask
         fields = ["campaign", "within", "status", "supervision", "light", "category", "severity", "finding",
-                  "overdue", "due_from", "due_to", "extension_pending"]
+                  "overdue", "due_from", "due_to", "extension_pending", "closed_from", "closed_to", "on_time",
+                  "reworked"]
 
     def filter_within(self, queryset, name, unit):
         return queryset.filter(unit__in=Unit.objects.filter(path__startswith=unit.path).values("pk"))
@@ -153,3 +165,11 @@ class TaskFilterSet(django_filters.FilterSet):
     def filter_extension_pending(self, queryset, name, value):
         pending = Exists(ExtensionRequest.objects.filter(task=OuterRef("pk"), status=ExtensionRequest.Status.PENDING))
         return queryset.filter(pending if value else ~pending)
+    def filter_on_time(self, queryset, name, value):
+        """Closed tasks closed by their deadline (true) or after it (false)."""
+        closed = queryset.filter(status=RectificationTask.Status.CLOSED, closed_at__isnull=False)
+        on_time = Q(closed_at__lte=F("due_at"))
+        return closed.filter(on_time) if value else closed.exclude(on_time)
+
+    def filter_reworked(self, queryset, name, value):
+        return queryset.filter(rework_count__gt=0) if value else queryset.filter(rework_count=0)

@@ -145,7 +145,22 @@ class ReasonForm(forms.Form):
 
 class StatsForm(forms.Form):
     unit = forms.ModelChoiceField(label=_("unit"), queryset=Unit.objects.none(), required=False)
+    month = forms.CharField(label=_("month"), required=False, max_length=7,
+                            widget=forms.TextInput(attrs={"type": "month", "placeholder": "YYYY-MM"}),
+                            help_text=_("Empty: the current month."))
 
     def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["unit"].queryset = Unit.objects.visible_to(user).exclude(kind=Unit.Kind.GRID)
+
+    def clean_month(self):
+        """The month's first day (YYYY-MM), or None for the current month."""
+        import datetime as dt
+
+        value = self.cleaned_data.get("month", "").strip()
+        if not value:
+            return None
+        try:
+            return dt.date.fromisoformat(f"{value}-01")
+        except ValueError:
+            raise forms.ValidationError(_("Enter a month as YYYY-MM."), code="invalid")

@@ -4,6 +4,8 @@ translate input and output; services decide."""
 
 from __future__ import annotations
 
+import datetime
+
 from functools import wraps
 
 import segno
@@ -602,7 +604,15 @@ def ledger(request):
 @permission_required("volunteers.view_volunteer", raise_exception=True)
 def statistics(request):
     form = StatsForm(request.GET or None, user=request.user)
-    root = form.cleaned_data.get("unit") if form.is_bound and form.is_valid() else None
+    valid = form.is_bound and form.is_valid()
+    root = form.cleaned_data.get("unit") if valid else None
     root = root or selectors.default_stats_root(request.user)
-    total, rows = selectors.unit_statistics(root, now=timezone.now()) if root else (None, [])
+    # A past month is counted as of its end (the dashboards link here with their month).
+    now = timezone.now()
+    month = form.cleaned_data.get("month") if valid else None
+    if month is not None:
+        start = timezone.make_aware(datetime.datetime.combine(month, datetime.time()))
+        end = (start + datetime.timedelta(days=32)).replace(day=1)
+        now = min(now, end - datetime.timedelta(microseconds=1))
+    total, rows = selectors.unit_statistics(root, now=now) if root else (None, [])
     return render(request, "volunteers/statistics.html", {"form": form, "root": root, "total": total, "rows": rows})

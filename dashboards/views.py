@@ -1,0 +1,245 @@
+"""The supervisor dashboard and the unit dashboard. Views pick the filters
+and the links; the figures come from selectors.build (docs/dashboards.md)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+
+from campaigns.models import Membership, Unit
+from campaigns.scope import _memberships, scope_paths, user_roles
+from inspections.models import Finding, RectificationTask
+from scores.selectors import costly_findings, default_campaign
+
+from . import selectors
+from .forms import DashboardForm
+
+Role = Membership.Role
+UNIT_ROLES = (Role.HEAD, Role.LEADER)
+
+
+def is_supervisor(user) -> bool:
+    return user.is_superuser or Role.SUPERVISOR in user_roles(user)
+
+
+def is_unit_reader(user) -> bool:
+    return user.is_superuser or bool(user_roles(user) & {Role.SUPERVISOR, Role.HEAD, Role.LEADER})
+
+
+def _scope_units(user) -> list[Unit]:
+    """The roots of the user's scope and their children (the unit select). One query."""
+    paths = scope_paths(user)
+    units = Unit.objects.exclude(kind=Unit.Kind.GRID)
+    if paths is None:
+        units = units.filter(depth__lte=2)
+    else:
+        q = Q(pk__in=[])
+        for path in paths:
+            q |= Q(path=path) | Q(path__startswith=path, depth=len(path) // Unit.steplen + 1)
+        units = units.filter(q)
+    return list(units.order_by("path"))
+
+
+def _own_units(user) -> list[Unit]:
+    """The units where the user is head or assigned leader. One query."""
+    paths = sorted({path for path, role in _memberships(user) if role in UNIT_ROLES})
+    return list(Unit.objects.filter(path__in=paths).order_by("path")) if paths else []
+
+
+class Links:
+    """URLs of the lists behind the figures, filtered as the figure is."""
+
+    def __init__(self, fig: selectors.Figures):
+        self.fig = fig
+        self.base = {"within": fig.root.pk}
+        if fig.campaign is not None:
+            self.base["campaign"] = fig.campaign.pk
+        self.month = {"date_from": fig.month.isoformat(), "date_to": fig.last_day.isoformat()}
+        self.closed = {"closed_from": fig.month.isoformat(), "closed_to": fig.last_day.isoformat()}
+
+    def _url(self, name: str, params: dict) -> str:
+        return f"{reverse(name)}?{urlencode({**self.base, **params}, doseq=True)}"
+
+    def findings(self, **params) -> str:
+        return self._url("inspections:finding_list", params)
+
+    def tasks(self, **params) -> str:
+        return self._url("inspections:task_list", params)
+
+    @property
+    def open_findings(self):
+        return self.findings(status=Finding.OPEN_STATUSES)
+
+    @property
+    def open_findings_map(self):
+        return self.findings(status=Finding.OPEN_STATUSES, view="map")
+
+    @property
+    def untriaged(self):
+        return self.findings(status=[Finding.Status.NEW])
+
+    @property
+    def opened(self):
+        return self.findings(status=selectors.COUNTING, **self.month)
+
+    @property
+    def overdue(self):
+        return self.tasks(overdue="true")
+
+    @property
+    def tasks_yellow(self):
+        return self.tasks(light="yellow")
+
+    @property
+    def tasks_green(self):
+        return self.tasks(light="green")
+
+    @property
+    def closed_tasks(self):
+        return self.tasks(status=RectificationTask.Status.CLOSED, **self.closed)
+
+    @property
+    def on_time(self):
+        return self.tasks(status=RectificationTask.Status.CLOSED, on_time="true", **self.closed)
+
+    @property
+    def reworked(self):
+        return self.tasks(status=RectificationTask.Status.CLOSED, reworked="true", **self.closed)
+
+    def category(self, pk) -> str:
+        return self.findings(status=selectors.COUNTING, category=pk, **self.month)
+
+    def point_type(self, pk) -> str:
+        return self.findings(status=selectors.COUNTING, point_type=pk if pk is not None else "null", **self.month)
+
+    def month_findings(self, month: dt.date) -> str:
+        last = selectors.next_month(month) - dt.timedelta(days=1)
+        return self.findings(status=selectors.COUNTING, date_from=month.isoformat(), date_to=last.isoformat())
+
+    def month_closed(self, month: dt.date) -> str:
+        last = selectors.next_month(month) - dt.timedelta(days=1)
+        return self.findings(status=[Finding.Status.CLOSED], closed_from=month.isoformat(),
+                             closed_to=last.isoformat())
+
+    def ranking(self, kind: str = "") -> str:
+        params = {"month": f"{self.fig.score_month:%Y-%m}"}
+        if self.fig.campaign is not None:
+            params["campaign"] = self.fig.campaign.pk
+        if kind:
+            params["kind"] = kind
+        return f"{reverse('scores:ranking')}?{urlencode(params)}"
+
+    @property
+    def volunteers(self) -> str:
+        return f"{reverse('volunteers:statistics')}?{urlencode({'unit': self.fig.root.pk, 'month': f'{self.fig.month:%Y-%m}'})}"
+
+
+def _chart_data(fig: selectors.Figures, links: Links) -> dict:
+    """What static/js/dashboard.js draws (passed with json_script)."""
+    untitled = _("No point")
+    return {
+        "trend": {
+            "months": [f"{row['month']:%Y-%m}" for row in fig.trend],
+            "opened": [row["opened"] for row in fig.trend],
+            "closed": [row["closed"] for row in fig.trend],
+            "index": [float(row["index"]) if row["index"] is not None else None for row in fig.trend],
+            "openedUrls": [links.month_findings(row["month"]) for row in fig.trend],
+            "closedUrls": [links.month_closed(row["month"]) for row in fig.trend],
+            "labels": {"opened": _("Findings opened"), "closed": _("Findings closed"),
+                       "index": _("Average index")},
+        },
+        "categories": [{"name": row["name"], "value": row["n"], "url": links.category(row["top"])}
+                       for row in fig.by_category],
+        "pointTypes": [{"name": row["name"] or untitled, "value": row["n"], "url": links.point_type(row["type"])}
+                       for row in fig.by_point_type],
+        "map": [{"id": r["pk"], "lat": float(r["latitude"]), "lng": float(r["longitude"]), "light": r["light"],
+                 "label": f"#{r['pk']} {r['category__name']}", "detail": r["unit__name"],
+                 "url": reverse("inspections:finding_detail", args=[r["pk"]])} for r in fig.map_rows],
+    }
+
+
+LIGHT_LABELS = {"red": _("overdue"), "yellow": _("due soon"), "green": _("on time"), "grey": _("awaiting triage")}
+
+
+def _render(request, template: str, fig: selectors.Figures, form: DashboardForm, **extra):
+    links = Links(fig)
+    _show_values(form, fig)
+    for task in fig.overdue_tasks:
+        task.days_late = (timezone.now() - task.due_at).days
+    for row in fig.by_category:
+        row["url"] = links.category(row["top"])
+    for row in fig.by_point_type:
+        row["url"] = links.point_type(row["type"])
+        row["label"] = row["name"] or _("No point")
+    for row in fig.trend:
+        row["opened_url"] = links.month_findings(row["month"])
+        row["closed_url"] = links.month_closed(row["month"])
+    for row in fig.map_rows:
+        row["light_label"] = LIGHT_LABELS.get(row["light"], "")
+    context = {
+        "fig": fig, "form": form, "links": links, "charts": _chart_data(fig, links),
+        "tile_url": getattr(settings, "MAP_TILE_URL", ""),
+        "tile_attribution": getattr(settings, "MAP_TILE_ATTRIBUTION", ""),
+        "index_kind_label": Unit.Kind(fig.index_kind).label if fig.index_kind else "",
+        "ranking_kind_label": Unit.Kind(fig.ranking_kind).label if fig.ranking_kind else "",
+        "map_limit": selectors.MAP_LIMIT,
+        **extra,
+    }
+    return render(request, template, context)
+
+
+def _root(form: DashboardForm, default: Unit | None) -> Unit | None:
+    root = form.value("unit") or default
+    form.show_unit(root)
+    return root
+
+
+def _show_values(form: DashboardForm, fig: selectors.Figures) -> None:
+    """An unbound form shows the defaults the dashboard used."""
+    if not form.is_bound:
+        form.initial = {"campaign": fig.campaign.pk if fig.campaign else None, "month": f"{fig.month:%Y-%m}",
+                        "unit": fig.root.code}
+
+
+@login_required
+def supervisor(request):
+    """The campaign office's dashboard over a unit subtree of its scope."""
+    user = request.user
+    if not is_supervisor(user):
+        raise PermissionDenied
+    units = _scope_units(user)
+    form = DashboardForm(request.GET or None, user=user, units=units, default_campaign=default_campaign(user))
+    sup_paths = sorted(path for path, role in _memberships(user) if role == Role.SUPERVISOR)
+    default = next((u for u in units if u.path in sup_paths), units[0] if units else None)
+    root = _root(form, default)
+    if root is None:
+        return render(request, "dashboards/empty.html", {"form": form}, status=200)
+    fig = selectors.build(user, campaign=form.campaign_value(), root=root, month=form.month_value())
+    return _render(request, "dashboards/supervisor.html", fig, form)
+
+
+@login_required
+def unit(request):
+    """A unit's dashboard for its head and assigned leaders (supervisors: any unit in scope)."""
+    user = request.user
+    if not is_unit_reader(user):
+        raise PermissionDenied
+    own = _own_units(user)
+    units = own if own and not is_supervisor(user) else _scope_units(user)
+    form = DashboardForm(request.GET or None, user=user, units=units, default_campaign=default_campaign(user))
+    root = _root(form, units[0] if units else None)
+    if root is None:
+        return render(request, "dashboards/empty.html", {"form": form}, status=200)
+    fig = selectors.build(user, campaign=form.campaign_value(), root=root, month=form.month_value())
+    score = selectors.own_score(user, fig.campaign, root, fig.score_month)
+    costs = list(costly_findings(score, user)[:10]) if score is not None else []
+    return _render(request, "dashboards/unit.html", fig, form, score=score, costs=costs)
