@@ -4,7 +4,8 @@ from django.utils.functional import cached_property
 PAGE_SIZES = (20, 50, 100)
 # Page lists count at most this many rows: beyond it the count would read a whole
 # district's findings on every page view, and nobody pages that far — they filter.
-COUNT_CAP = 10_000
+# (bench-1M, one district's open findings: 7 ms to count 1,001 rows, 47 ms for 10,001.)
+COUNT_CAP = 1_000
 
 
 class CappedPaginator(Paginator):
@@ -17,7 +18,12 @@ class CappedPaginator(Paginator):
 
     @cached_property
     def count(self) -> int:
-        counted = self.object_list[: self.cap + 1].count()
+        rows = self.object_list
+        if hasattr(rows, "order_by"):
+            # Unordered: any cap + 1 matching rows tell whether there are more than cap.
+            counted = rows.order_by()[: self.cap + 1].count()
+        else:
+            counted = len(rows)
         self.capped = counted > self.cap
         return min(counted, self.cap)
 

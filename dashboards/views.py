@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from campaigns.models import Membership, Unit
 from campaigns.scope import _memberships, scope_paths, user_roles
@@ -167,7 +168,8 @@ def _chart_data(fig: selectors.Figures, links: Links) -> dict:
     }
 
 
-LIGHT_LABELS = {"red": _("overdue"), "yellow": _("due soon"), "green": _("on time"), "grey": _("awaiting triage")}
+LIGHT_LABELS = {"red": gettext_lazy("overdue"), "yellow": gettext_lazy("due soon"), "green": gettext_lazy("on time"),
+                "grey": gettext_lazy("awaiting triage")}
 
 
 def _render(request, template: str, fig: selectors.Figures, form: DashboardForm, **extra):
@@ -184,7 +186,7 @@ def _render(request, template: str, fig: selectors.Figures, form: DashboardForm,
         row["opened_url"] = links.month_findings(row["month"])
         row["closed_url"] = links.month_closed(row["month"])
     for row in fig.map_rows:
-        row["light_label"] = LIGHT_LABELS.get(row["light"], "")
+        row["light_label"] = str(LIGHT_LABELS.get(row["light"], ""))
     context = {
         "fig": fig, "form": form, "links": links, "charts": _chart_data(fig, links),
         "tile_url": getattr(settings, "MAP_TILE_URL", ""),
