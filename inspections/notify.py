@@ -44,13 +44,34 @@ def finding_created(finding_id: int) -> None:
     notify(**_finding_message(finding, members_over(finding.unit, [Role.SUPERVISOR])))
 
 
+def findings_created_enqueue(finding_ids: list[int]) -> None:
+    """After a batch commits: one Celery message for the whole fan-out, done
+    by a worker. With the broker unreachable the fan-out runs here instead
+    (batched), so nobody misses a new finding."""
+    from notifications import queueing
+
+    from . import tasks
+
+    if not queueing.publish(tasks.findings_created, finding_ids=list(finding_ids)):
+        findings_created(finding_ids)
+
+
 def findings_created(finding_ids: list[int]) -> None:
     """finding.created for a batch (bulk intake): the same notifications and
-    webhooks as one by one, with a fixed number of queries."""
-    from campaigns.models import User
+    webhooks as one by one, with a fixed number of queries. Findings already
+    announced (a redelivered message) are skipped."""
+    from django.contrib.contenttypes.models import ContentType
 
-    findings = list(Finding.objects.select_related("unit", "category", "reporter").filter(pk__in=finding_ids)
-                    .order_by("pk"))
+    from campaigns.models import User
+    from notifications.models import Notification, WebhookDelivery
+
+    done = set(Notification.objects.filter(
+        event=Event.FINDING_CREATED, target_type=ContentType.objects.get_for_model(Finding),
+        target_id__in=finding_ids).values_list("target_id", flat=True))
+    done |= set(WebhookDelivery.objects.filter(event=Event.FINDING_CREATED, payload__data__finding_id__in=finding_ids)
+                .values_list("payload__data__finding_id", flat=True))
+    findings = list(Finding.objects.select_related("unit", "category", "reporter")
+                    .filter(pk__in=[pk for pk in finding_ids if pk not in done]).order_by("pk"))
     if not findings:
         return
     paths = {path for finding in findings for path in ancestor_paths(finding.unit)}
@@ -105,4 +126,4 @@ def task_event(event_id: int) -> None:
 
 def connect() -> None:
     hooks.on_task_event(task_event)
-    hooks.on_finding_created(finding_created, many=findings_created)
+    hooks.on_finding_created(finding_created, many=findings_created_enqueue)

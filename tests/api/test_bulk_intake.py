@@ -135,8 +135,28 @@ def mixed(numbers, city, w) -> list[dict]:
     return [ticket(n, city, w) if n % 2 else ticket(n, city, w, unit=None, point=str(w.point_a.pk)) for n in numbers]
 
 
-def test_query_count_does_not_grow_with_the_batch(city, personas, w, hotline, django_capture_on_commit_callbacks):
-    """10 and 200 items, first send (with the finding.created fan-out) and re-send: the same number of queries."""
+@pytest.fixture
+def worker_inline():
+    """The fan-out task runs in-process (its queries are counted too); the email and webhook
+    tasks it queues are only recorded (their work is per message, in the worker)."""
+    from unittest import mock
+
+    published = []
+
+    def publish(task, **kwargs):
+        published.append((task.name, kwargs))
+        if task.name == "inspections.findings_created":
+            task.run(**kwargs)
+        return True
+
+    with mock.patch("notifications.queueing.publish", side_effect=publish):
+        yield published
+
+
+def test_query_count_does_not_grow_with_the_batch(city, personas, w, hotline, django_capture_on_commit_callbacks,
+                                                  worker_inline):
+    """10 and 200 items, first send (with the finding.created fan-out, run in-process) and re-send: the same
+    number of queries."""
     from django.contrib.contenttypes.models import ContentType
 
     WebhookSubscription.objects.create(owner=personas.supervisor, name="dcm", url="https://dcm.example.invalid/in",
@@ -148,9 +168,9 @@ def test_query_count_does_not_grow_with_the_batch(city, personas, w, hotline, dj
     large, body = batch_queries(hotline, mixed(range(100, 300), city, w), django_capture_on_commit_callbacks)
     assert body["summary"]["created"] == 200
     # key, memberships, categories, units, points, campaign, known ids, repeats, savepoint, insert, history,
-    # release; fan-out: findings, supervisors, preferences, savepoint, notifications, subscriptions,
-    # subscriber's memberships, deliveries, release.
-    assert small == large == 21, (small, large)
+    # release; fan-out (one Celery task, here in-process): already announced (2), findings, supervisors,
+    # preferences, savepoint, notifications, subscriptions, subscriber's memberships, deliveries, release.
+    assert small == large == 23, (small, large)
     resend_small, _ = batch_queries(hotline, mixed(range(10), city, w), django_capture_on_commit_callbacks)
     resend_large, body = batch_queries(hotline, mixed(range(100, 300), city, w), django_capture_on_commit_callbacks)
     assert body["summary"]["unchanged"] == 200
@@ -160,6 +180,31 @@ def test_query_count_does_not_grow_with_the_batch(city, personas, w, hotline, dj
     assert Notification.objects.filter(event="finding.created", recipient=personas.supervisor).count() == 210
     assert WebhookDelivery.objects.filter(event="finding.created").count() == 210
     assert WebhookDelivery.objects.values("event_id").distinct().count() == 210
+    # Per batch: one message for the fan-out, one for the deliveries it made.
+    assert [name for name, _kwargs in worker_inline] == ["inspections.findings_created", "notifications.deliver_many"] * 2
+
+
+def test_the_fan_out_is_one_message_and_runs_inline_without_a_broker(city, personas, w, hotline,
+                                                                      django_capture_on_commit_callbacks):
+    from unittest import mock
+
+    from inspections import notify, tasks
+
+    with mock.patch("notifications.queueing.publish", return_value=True) as publish, \
+            django_capture_on_commit_callbacks(execute=True):
+        hotline.post(URL, {"items": mixed(range(6), city, w)}, format="json")
+    assert [call.args[0] for call in publish.call_args_list] == [tasks.findings_created]
+    assert len(publish.call_args_list[0].kwargs["finding_ids"]) == 6
+    assert not Notification.objects.filter(event="finding.created").exists()
+    with mock.patch("notifications.queueing.publish", return_value=False), \
+            django_capture_on_commit_callbacks(execute=True):
+        hotline.post(URL, {"items": mixed(range(6, 9), city, w)}, format="json")
+    assert Notification.objects.filter(event="finding.created", recipient=personas.supervisor).count() == 3
+    # A redelivered message announces nothing twice.
+    ids = list(Finding.objects.filter(source="hotline").values_list("pk", flat=True))
+    notify.findings_created(ids)
+    notify.findings_created(ids)
+    assert Notification.objects.filter(event="finding.created", recipient=personas.supervisor).count() == 9
 
 
 def test_repeat_flag_is_set_in_bulk(city, w, hotline):
