@@ -115,11 +115,16 @@ def test_hostile_values_inside_bulk_items_never_cause_a_server_error(world, city
     base = {"source": "hotline", "external_id": "H-1", "category": world.category.code, "description": "路灯不亮",
             "unit": city.street_a1.code}
     for label, value in HOSTILE.items():
-        items = [dict(base, external_id=f"H-{label}-{name}", **{name: value}) for name in BULK_FIELDS]
-        items.append({name: value for name in BULK_FIELDS})  # every field at once
-        response = api.post("/api/v1/findings/bulk/", {"items": items}, format="json")
-        assert response.status_code == 200, f"{label}: {response.status_code} {response.content[:300]!r}"
-        results = response.json()["results"]
+        items = [{**base, "external_id": f"H-{label}-{name}", name: value} for name in BULK_FIELDS]
+        if label != "1mb":  # 14 MB would pass the 12 MB body limit (a 413, tested elsewhere)
+            items.append({name: value for name in BULK_FIELDS})  # every field at once
+        # 1 MB in each of 14 items is over the body limit too: one item per batch then.
+        batches = [[item] for item in items] if label == "1mb" else [items]
+        results = []
+        for batch in batches:
+            response = api.post("/api/v1/findings/bulk/", {"items": batch}, format="json")
+            assert response.status_code == 200, f"{label}: {response.status_code} {response.content[:300]!r}"
+            results += response.json()["results"]
         assert len(results) == len(items) and all(r["result"] in {"created", "error"} for r in results), label
         assert all(r["errors"] for r in results if r["result"] == "error"), label
         for query in (f"external_id={_quote(value)}", f"source={_quote(value)}&external_id=A"):
