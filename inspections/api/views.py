@@ -53,7 +53,7 @@ STATUS_RESPONSE_EXAMPLE = OpenApiExample(
     value={"results": [
         {"external_id": "12345-20261120-0017", "found": True, "id": 5821,
          "uid": "3b1f6a52-8d0e-4a57-9c1e-2f1f3c9b7e10", "status": "dispatched", "status_display": "整改中",
-         "status_notes": "已交办至中山街道整改，期限 2026-11-27 18:00。", "closed_at": None,
+         "status_notes": "已交办至中山街道整改：整改中，期限 2026-11-27 18:00。", "closed_at": None,
          "updated_at": "2026-11-20T10:02:11+08:00",
          "task": {"id": 933, "unit": 14, "unit_name": "中山街道", "status": "in_progress",
                   "status_display": "整改中", "light": "green", "due_at": "2026-11-27T18:00:00+08:00",
