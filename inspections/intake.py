@@ -336,4 +336,4 @@ def status_row(external_id: str, finding: Finding | None) -> dict:
     }
 
 
-__all__ = ["findings_bulk_ingest", "findings_status", "BULK_MAX", "STATUS_MAX", "RectificationTask"]
+__all__ = ["findings_bulk_ingest", "findings_status", "status_row", "BULK_MAX", "STATUS_MAX"]
