@@ -230,7 +230,7 @@ class FindingViewSet(mixins.CreateModelMixin, *READ):
         return self._out(finding)
 
     @extend_schema(request=None, responses={200: s.FindingSerializer(many=True)})
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
     def duplicates(self, request, pk=None):
         """Suggestions for triage: open findings of the same category at the same point or within ~100 m, ±30 days."""
         candidates = services.duplicate_candidates(self.get_object())
@@ -425,13 +425,13 @@ class TaskViewSet(*READ):
         return self._out(services.task_void(actor=request.user, task=self.get_object(), **self._input(s.VoidReasonSerializer)))
 
     @extend_schema(request=None, responses={200: s.TaskEventSerializer(many=True)})
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
     def events(self, request, pk=None):
         """The task's timeline."""
         return Response(s.TaskEventSerializer(selectors.task_timeline(self.get_object()), many=True).data)
 
     @extend_schema(request=None, responses={200: s.SubmissionSerializer(many=True)})
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
     def submissions(self, request, pk=None):
         """The unit's reports with their "after" photos and verdicts."""
         return Response(s.SubmissionSerializer(selectors.task_submissions(self.get_object()), many=True).data)
