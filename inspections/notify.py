@@ -11,8 +11,8 @@ from django.utils.translation import gettext_lazy as _
 
 from campaigns.models import Membership
 from notifications.models import Event
-from notifications.recipients import members_over, unique
-from notifications.services import Text, notify
+from notifications.recipients import ancestor_paths, members_over, unique
+from notifications.services import Message, Text, notify, notify_many
 
 from . import hooks
 from .models import Finding, RectificationTask, TaskEvent
@@ -24,12 +24,11 @@ Action = TaskEvent.Action
 UNIT_STEPS = {Action.ACCEPT, Action.SUBMIT, Action.EXTENSION_REQUEST}
 
 
-def finding_created(finding_id: int) -> None:
-    finding = Finding.objects.select_related("unit", "category", "reporter").get(pk=finding_id)
+def _finding_message(finding: Finding, recipients) -> dict:
     params = {"finding": finding.pk, "unit": finding.unit.name, "category": finding.category.name,
               "problem": finding.description[:80]}
-    notify(
-        event=Event.FINDING_CREATED, recipients=members_over(finding.unit, [Role.SUPERVISOR]),
+    return dict(
+        event=Event.FINDING_CREATED, recipients=recipients,
         exclude=finding.reporter, target=finding, unit=finding.unit,
         title=Text(_("New finding #%(finding)s at %(unit)s"), params),
         body=Text(_("%(category)s: %(problem)s"), params),
@@ -38,6 +37,60 @@ def finding_created(finding_id: int) -> None:
               "category": finding.category.code, "severity": finding.severity, "source": finding.source,
               "status": finding.status},
     )
+
+
+def finding_created(finding_id: int) -> None:
+    finding = Finding.objects.select_related("unit", "category", "reporter").get(pk=finding_id)
+    notify(**_finding_message(finding, members_over(finding.unit, [Role.SUPERVISOR])))
+
+
+def findings_created_enqueue(finding_ids: list[int]) -> None:
+    """After a batch commits: one Celery message for the whole fan-out, done
+    by a worker. With the broker unreachable the fan-out runs here instead
+    (batched), so nobody misses a new finding."""
+    from notifications import queueing
+
+    from . import tasks
+
+    if not queueing.publish(tasks.findings_created, finding_ids=list(finding_ids)):
+        findings_created(finding_ids)
+
+
+def findings_created(finding_ids: list[int]) -> None:
+    """finding.created for a batch (bulk intake): the same notifications and
+    webhooks as one by one, with a fixed number of queries. Findings already
+    announced (a redelivered message) are skipped."""
+    from django.contrib.contenttypes.models import ContentType
+
+    from campaigns.models import User
+    from notifications.models import Notification, WebhookDelivery
+
+    done = set(Notification.objects.filter(
+        event=Event.FINDING_CREATED, target_type=ContentType.objects.get_for_model(Finding),
+        target_id__in=finding_ids).values_list("target_id", flat=True))
+    done |= set(WebhookDelivery.objects.filter(event=Event.FINDING_CREATED, payload__data__finding_id__in=finding_ids)
+                .values_list("payload__data__finding_id", flat=True))
+    findings = list(Finding.objects.select_related("unit", "category", "reporter")
+                    .filter(pk__in=[pk for pk in finding_ids if pk not in done]).order_by("pk"))
+    if not findings:
+        return
+    paths = {path for finding in findings for path in ancestor_paths(finding.unit)}
+    supervisors: dict[str, list[User]] = {}
+    memberships = (Membership.objects.filter(active=True, user__is_active=True, role=Role.SUPERVISOR,
+                                             unit__path__in=paths)
+                   .select_related("user", "unit").order_by("user_id"))
+    users: dict[int, User] = {}
+    for membership in memberships:
+        user = users.setdefault(membership.user_id, membership.user)  # one object per person
+        supervisors.setdefault(membership.unit.path, []).append(user)
+    messages = []
+    for finding in findings:
+        people = {}
+        for path in ancestor_paths(finding.unit):
+            for user in supervisors.get(path, []):
+                people.setdefault(user.pk, user)
+        messages.append(Message(**_finding_message(finding, [people[pk] for pk in sorted(people)])))
+    notify_many(messages)
 
 
 def task_event(event_id: int) -> None:
@@ -73,4 +126,4 @@ def task_event(event_id: int) -> None:
 
 def connect() -> None:
     hooks.on_task_event(task_event)
-    hooks.on_finding_created(finding_created)
+    hooks.on_finding_created(finding_created, many=findings_created_enqueue)

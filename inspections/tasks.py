@@ -17,3 +17,12 @@ def remind_task(*, task_id: int, level: str) -> bool:
     from . import reminders
 
     return reminders.task_remind(task_id=task_id, level=level)
+
+
+@shared_task(name="inspections.findings_created", acks_late=True)
+def findings_created(*, finding_ids: list[int]) -> None:
+    """finding.created for a bulk intake batch: inbox rows, emails and webhooks
+    for every new finding, batched (a redelivered message skips those done)."""
+    from . import notify
+
+    notify.findings_created(finding_ids)

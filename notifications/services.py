@@ -99,10 +99,13 @@ def notify(*, event: str, recipients: Iterable[User], title: Text | str, body: T
     return created
 
 
-def _webhook_deliveries(event, event_id, now, url, target, unit, data) -> list[WebhookDelivery]:
+def _webhook_deliveries(event, event_id, now, url, target, unit, data, *, subscriptions=None,
+                        save: bool = True) -> list[WebhookDelivery]:
     from django.conf import settings
 
-    subscriptions = [s for s in WebhookSubscription.objects.filter(active=True).select_related("owner")
+    if subscriptions is None:
+        subscriptions = WebhookSubscription.objects.filter(active=True).select_related("owner")
+    subscriptions = [s for s in subscriptions
                      if s.wants(event) and s.owner.is_active and (unit is None or in_scope(s.owner, unit))]
     if not subscriptions:
         return []
@@ -113,11 +116,85 @@ def _webhook_deliveries(event, event_id, now, url, target, unit, data) -> list[W
         "url": f"{settings.SITE_URL}{url}" if url else "",
         "data": data,
     }
-    return WebhookDelivery.objects.bulk_create([
+    rows = [
         WebhookDelivery(subscription=s, event=event, event_id=event_id, payload=payload, next_attempt_at=now,
                         created_at=now)
         for s in subscriptions
-    ])
+    ]
+    return WebhookDelivery.objects.bulk_create(rows) if save else rows
+
+
+@dataclass
+class Message:
+    """One occurrence for ``notify_many``: the same arguments as ``notify``."""
+
+    event: str
+    recipients: list
+    title: Text | str
+    body: Text | str | None = None
+    url: str = ""
+    target: models.Model | None = None
+    unit: Unit | None = None
+    data: dict | None = None
+    exclude: User | None = None
+
+
+def notify_many(messages: list[Message]) -> list[Notification]:
+    """``notify`` for a batch of occurrences (bulk intake) with a fixed number
+    of queries, however many messages: one for email preferences, one insert
+    of inbox rows, one for webhook subscriptions, one insert of deliveries,
+    and after commit one Celery message that fans out the deliveries in the
+    worker. Each message keeps its own event id, as with ``notify``."""
+    if not messages:
+        return []
+    now = timezone.now()
+    plans = []
+    everyone: dict[int, User] = {}
+    for message in messages:
+        Event(message.event)
+        users, seen = [], set()
+        for user in message.recipients:
+            if user is None or user.pk in seen or not user.is_active or (
+                    message.exclude is not None and user.pk == message.exclude.pk):
+                continue
+            seen.add(user.pk)
+            users.append(user)
+            everyone[user.pk] = user
+        plans.append((message, uuid.uuid4(), users))
+    events = {message.event for message in messages}
+    off = set(NotificationPreference.objects.filter(
+        user__in=list(everyone), event__in=events, channel=Channel.EMAIL, enabled=not DEFAULT_EMAIL,
+    ).values_list("user_id", "event")) if everyone else set()
+    rows = []
+    for message, event_id, users in plans:
+        target = message.target
+        target_type = ContentType.objects.get_for_model(target) if target is not None else None
+        for user in users:
+            by_email = bool(user.email) and (((user.pk, message.event) in off) != DEFAULT_EMAIL)
+            with translation.override(user.language or None):
+                rendered_title, rendered_body = _render(message.title)[:300], _render(message.body)
+            rows.append(Notification(
+                recipient=user, event=message.event, event_id=event_id, title=rendered_title, body=rendered_body,
+                url=message.url, target_type=target_type, target_id=target.pk if target is not None else None,
+                created_at=now, email_status=DeliveryStatus.PENDING if by_email else DeliveryStatus.NONE,
+                email_next_attempt_at=now if by_email else None,
+            ))
+    with transaction.atomic():
+        created = Notification.objects.bulk_create(rows, batch_size=1000)
+        subscriptions = [s for s in WebhookSubscription.objects.filter(active=True).select_related("owner")
+                         if s.owner.is_active and any(s.wants(event) for event in events)]
+        deliveries = []
+        for message, event_id, _users in plans:
+            deliveries += _webhook_deliveries(message.event, event_id, now, message.url, message.target,
+                                              message.unit, message.data or {}, subscriptions=subscriptions,
+                                              save=False)
+        deliveries = WebhookDelivery.objects.bulk_create(deliveries, batch_size=1000) if deliveries else []
+    from . import tasks
+
+    emails = [n.pk for n in created if n.email_status == DeliveryStatus.PENDING]
+    queueing.publish_after_commit(tasks.deliver_many, [
+        {"notification_ids": emails, "delivery_ids": [d.pk for d in deliveries]}] if emails or deliveries else [])
+    return created
 
 
 # --- exactly once --------------------------------------------------------------------------

@@ -21,6 +21,19 @@ def deliver_webhook(self, *, delivery_id: int) -> None:
         raise self.retry(countdown=delay)
 
 
+@shared_task(name="notifications.deliver_many", acks_late=True)
+def deliver_many(*, notification_ids: list[int], delivery_ids: list[int]) -> int:
+    """Fan out one batch (bulk intake): one email task per notification and one
+    webhook task per delivery, queued from the worker instead of the request.
+    Anything not queued stays pending for the sweeper."""
+    sent = 0
+    for pk in notification_ids:
+        sent += queueing.publish(send_email, notification_id=pk)
+    for pk in delivery_ids:
+        sent += queueing.publish(deliver_webhook, delivery_id=pk)
+    return sent
+
+
 @shared_task(name="notifications.sweep_pending", acks_late=True)
 def sweep_pending() -> int:
     """Re-queue emails and webhook deliveries left pending (broker outage, lost retry)."""

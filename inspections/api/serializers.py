@@ -279,3 +279,102 @@ class SubmissionSerializer(serializers.ModelSerializer):
         model = Submission
         fields = ["id", "round", "note", "submitted_by", "submitted_at", "outcome", "reviewed_by", "reviewed_at",
                   "review_note", "photos"]
+
+
+# --- bulk intake and status pull -----------------------------------------------------------------
+
+INTAKE_SOURCES = [(value, label) for value, label in Finding.Source.choices
+                  if value in {Finding.Source.HOTLINE, Finding.Source.CITIZEN, Finding.Source.API, Finding.Source.MEDIA}]
+
+
+class BulkFindingItemSerializer(serializers.Serializer):
+    """One ticket of a bulk intake batch."""
+
+    source = serializers.ChoiceField(choices=INTAKE_SOURCES, default=Finding.Source.HOTLINE,
+                                     help_text="Where the ticket comes from; with `external_id` it identifies the "
+                                     "ticket (idempotency key).")
+    external_id = serializers.CharField(max_length=100, help_text="The ticket's id in your system (e.g. the 12345 "
+                                        "case number); unique per source.")
+    category = serializers.CharField(max_length=40, help_text="Finding category id or code.")
+    description = serializers.CharField(max_length=4000)
+    severity = serializers.ChoiceField(choices=Severity.choices, required=False, allow_null=True,
+                                       help_text="Defaults to the category's severity.")
+    unit = serializers.CharField(max_length=40, required=False, allow_null=True, allow_blank=True,
+                                 help_text="Responsible unit id or code, in the key's scope. Give `unit` or `point`.")
+    point = serializers.CharField(max_length=40, required=False, allow_null=True, allow_blank=True,
+                                  help_text="Evaluation point id or code, in the key's scope; its unit answers for "
+                                  "the finding unless `unit` is given.")
+    campaign = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=2**31 - 1,
+                                        help_text="Campaign id; defaults to the active campaign.")
+    address = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+    latitude = serializers.DecimalField(max_digits=9, decimal_places=6, min_value=-90, max_value=90, required=False,
+                                        allow_null=True)
+    longitude = serializers.DecimalField(max_digits=9, decimal_places=6, min_value=-180, max_value=180,
+                                         required=False, allow_null=True)
+    observed_at = serializers.DateTimeField(required=False, allow_null=True,
+                                            help_text="When the problem was reported or seen; defaults to now.")
+    reporter_name = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+    reporter_contact = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+
+
+class BulkIntakeSerializer(serializers.Serializer):
+    items = BulkFindingItemSerializer(many=True, max_length=1000,
+                                      help_text="1 to 1,000 tickets; each is validated and answered on its own.")
+
+
+class BulkItemResultSerializer(serializers.Serializer):
+    index = serializers.IntegerField(help_text="Position of the item in `items`, from 0.")
+    external_id = serializers.CharField(allow_null=True)
+    result = serializers.ChoiceField(choices=[("created", "created"), ("unchanged", "unchanged"), ("error", "error")])
+    id = serializers.IntegerField(allow_null=True, help_text="The finding's id (created, unchanged, or the existing "
+                                  "finding of a conflict).")
+    code = serializers.ChoiceField(
+        choices=[("invalid", "invalid"), ("permission_denied", "permission_denied"), ("conflict", "conflict")],
+        allow_null=True, help_text="Why the item was refused (only with `result: error`).")
+    errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()),
+                                   help_text="Messages per field (only with `result: error`).")
+
+
+class BulkSummarySerializer(serializers.Serializer):
+    created = serializers.IntegerField()
+    unchanged = serializers.IntegerField()
+    error = serializers.IntegerField()
+
+
+class BulkIntakeResultSerializer(serializers.Serializer):
+    results = BulkItemResultSerializer(many=True)
+    summary = BulkSummarySerializer()
+
+
+class StatusPullSerializer(serializers.Serializer):
+    source = serializers.ChoiceField(choices=Finding.Source.choices, default=Finding.Source.HOTLINE)
+    external_ids = serializers.ListField(child=serializers.CharField(max_length=100), min_length=1, max_length=1000,
+                                         help_text="1 to 1,000 external ids.")
+
+
+class StatusTaskSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    unit = serializers.IntegerField()
+    unit_name = serializers.CharField()
+    status = serializers.ChoiceField(choices=RectificationTask.Status.choices)
+    status_display = serializers.CharField()
+    light = serializers.CharField(allow_null=True)
+    due_at = serializers.DateTimeField(help_text="The deadline.")
+    closed_at = serializers.DateTimeField(allow_null=True)
+
+
+class FindingStatusSerializer(serializers.Serializer):
+    external_id = serializers.CharField()
+    found = serializers.BooleanField(help_text="False when no finding in your scope has this external id.")
+    id = serializers.IntegerField(allow_null=True)
+    uid = serializers.UUIDField(allow_null=True)
+    status = serializers.ChoiceField(choices=Finding.Status.choices, allow_null=True)
+    status_display = serializers.CharField(allow_null=True)
+    status_notes = serializers.CharField(allow_null=True, help_text="Where the case stands, in words.")
+    closed_at = serializers.DateTimeField(allow_null=True)
+    updated_at = serializers.DateTimeField(allow_null=True)
+    task = StatusTaskSerializer(allow_null=True, help_text="The latest rectification task, if dispatched.")
+
+
+class FindingStatusListSerializer(serializers.Serializer):
+    results = FindingStatusSerializer(many=True)

@@ -6,19 +6,62 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError as InputError
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
-from .. import selectors, services
+from civportal.api.pagination import CursorPagination
+
+from .. import intake, selectors, services
 from ..filtersets import FindingCategoryFilterSet, FindingFilterSet, InspectionFilterSet, TaskFilterSet, VisitFilterSet
 from ..models import ExtensionRequest, Finding
 from . import serializers as s
 
 PARSERS = [JSONParser, MultiPartParser, FormParser]
+
+BULK_REQUEST_EXAMPLE = OpenApiExample(
+    "Two hotline tickets", request_only=True,
+    value={"items": [
+        {"source": "hotline", "external_id": "12345-20261120-0017", "category": "HJ-01",
+         "description": "小区门口垃圾堆放三天无人清理", "unit": "MZ0101", "address": "明州市海曙区中山路 18 号",
+         "latitude": "29.868336", "longitude": "121.543990", "observed_at": "2026-11-20T09:12:00+08:00",
+         "reporter_name": "李女士", "reporter_contact": "138****0001"},
+        {"source": "hotline", "external_id": "12345-20261120-0018", "category": "12", "point": "MZ-P-0031",
+         "description": "Broken street light at the market entrance"},
+    ]},
+)
+BULK_RESPONSE_EXAMPLE = OpenApiExample(
+    "Per-item results", response_only=True, status_codes=["200"],
+    value={"results": [
+        {"index": 0, "external_id": "12345-20261120-0017", "result": "created", "id": 5821, "code": None,
+         "errors": {}},
+        {"index": 1, "external_id": "12345-20261120-0018", "result": "error", "id": None, "code": "invalid",
+         "errors": {"point": ["No point with this id or code in your scope."]}},
+    ], "summary": {"created": 1, "unchanged": 0, "error": 1}},
+)
+STATUS_REQUEST_EXAMPLE = OpenApiExample(
+    "Three tickets", request_only=True,
+    value={"source": "hotline", "external_ids": ["12345-20261120-0017", "12345-20261120-0018", "NOPE-1"]},
+)
+STATUS_RESPONSE_EXAMPLE = OpenApiExample(
+    "Status rows", response_only=True, status_codes=["200"],
+    value={"results": [
+        {"external_id": "12345-20261120-0017", "found": True, "id": 5821,
+         "uid": "3b1f6a52-8d0e-4a57-9c1e-2f1f3c9b7e10", "status": "dispatched", "status_display": "整改中",
+         "status_notes": "已交办至中山街道整改：整改中，期限 2026-11-27 18:00。", "closed_at": None,
+         "updated_at": "2026-11-20T10:02:11+08:00",
+         "task": {"id": 933, "unit": 14, "unit_name": "中山街道", "status": "in_progress",
+                  "status_display": "整改中", "light": "green", "due_at": "2026-11-27T18:00:00+08:00",
+                  "closed_at": None}},
+        {"external_id": "NOPE-1", "found": False, "id": None, "uid": None, "status": None, "status_display": None,
+         "status_notes": None, "closed_at": None, "updated_at": None, "task": None},
+    ]},
+)
 READ = (mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet)
 
 
@@ -126,8 +169,10 @@ class FindingViewSet(mixins.CreateModelMixin, *READ):
 
     serializer_class = s.FindingSerializer
     filterset_class = FindingFilterSet
-    ordering_fields = ["observed_at", "created_at", "severity"]
-    ordering = ["-observed_at", "-id"]
+    # Cursor pagination: only fields that never change and are (almost) unique can order the list.
+    pagination_class = CursorPagination
+    ordering_fields = ["created_at", "observed_at"]
+    ordering = ["-created_at", "-id"]
     parser_classes = PARSERS
     action_permissions = {
         "dispatch_": ["inspections.add_rectificationtask"],
@@ -135,6 +180,8 @@ class FindingViewSet(mixins.CreateModelMixin, *READ):
         "void": ["inspections.change_finding"],
         "duplicates": ["inspections.view_finding"],
         "photos": ["inspections.add_finding"],
+        "bulk": ["inspections.add_finding"],
+        "status_pull": ["inspections.view_finding"],
     }
 
     def get_queryset(self):
@@ -183,7 +230,7 @@ class FindingViewSet(mixins.CreateModelMixin, *READ):
         return self._out(finding)
 
     @extend_schema(request=None, responses={200: s.FindingSerializer(many=True)})
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
     def duplicates(self, request, pk=None):
         """Suggestions for triage: open findings of the same category at the same point or within ~100 m, ±30 days."""
         candidates = services.duplicate_candidates(self.get_object())
@@ -200,6 +247,90 @@ class FindingViewSet(mixins.CreateModelMixin, *READ):
                                            photos_in=serializer.validated_data["photos"])
         return Response(s.PhotoSerializer(rows, many=True).data, status=status.HTTP_201_CREATED)
 
+    @extend_schema(
+        request=s.BulkIntakeSerializer, responses={200: s.BulkIntakeResultSerializer},
+        summary="Bulk intake of hotline tickets (up to 1,000 findings)",
+        examples=[BULK_REQUEST_EXAMPLE, BULK_RESPONSE_EXAMPLE],
+    )
+    @action(detail=False, methods=["post"], url_path="bulk")
+    def bulk(self, request):
+        """Record up to 1,000 findings in one request, idempotent on (`source`, `external_id`).
+
+        Every item is answered on its own, in order: `created`, `unchanged` (this
+        source and external id are already recorded with the same content: a re-sent
+        batch creates nothing), or `error` with a `code` — `invalid` (see `errors`),
+        `permission_denied` (the unit is not one the key may record findings for) or
+        `conflict` (the external id is already recorded with different content; the
+        existing finding is never overwritten). Valid items are recorded even when
+        others are refused (partial success), so the answer is `200` whenever the
+        batch itself is well-formed; a batch that is not an object with a list
+        `items` of at most 1,000 entries is a `400` and records nothing."""
+        items = request.data.get("items") if isinstance(request.data, dict) else None
+        if not isinstance(items, list):
+            raise ValidationError({"items": _("Send an object with a list “items” of findings.")})
+        if len(items) > intake.BULK_MAX:
+            raise ValidationError({"items": _("At most %(max)s items per request (got %(count)s); split the batch.")
+                                   % {"max": intake.BULK_MAX, "count": len(items)}})
+        checked = []
+        # One serializer for every item (as a list serializer does): building one per item costs more than
+        # validating it.
+        validator = s.BulkFindingItemSerializer(context=self.get_serializer_context())
+        for item in items:
+            if not isinstance(item, dict):
+                checked.append((None, {"non_field_errors": [_("Each item must be an object.")]}, None))
+                continue
+            sent_id = item.get("external_id")
+            sent_id = sent_id if isinstance(sent_id, str) and len(sent_id) <= 100 and "\x00" not in sent_id else None
+            try:
+                checked.append((validator.run_validation(item), {}, sent_id))
+            except InputError as exc:
+                checked.append((None, exc.detail if isinstance(exc.detail, dict) else
+                                {"non_field_errors": exc.detail}, sent_id))
+        outcomes = intake.findings_bulk_ingest(actor=request.user, items=checked)
+        results = [o.as_dict() for o in outcomes]
+        summary = {key: sum(1 for r in results if r["result"] == key) for key in ("created", "unchanged", "error")}
+        return Response({"results": results, "summary": summary})
+
+    @extend_schema(
+        methods=["GET"], request=None, responses={200: s.FindingStatusListSerializer},
+        summary="Status of findings by external id",
+        parameters=[
+            OpenApiParameter("source", OpenApiTypes.STR, enum=Finding.Source.values, default="hotline",
+                             description="The source the external ids belong to."),
+            OpenApiParameter("external_id", OpenApiTypes.STR, required=True,
+                             description="Comma-separated external ids (at most 1,000; for long lists use POST, "
+                                         "URLs are limited to about 4 KB)."),
+        ],
+        examples=[STATUS_RESPONSE_EXAMPLE],
+    )
+    @extend_schema(
+        methods=["POST"], request=s.StatusPullSerializer, responses={200: s.FindingStatusListSerializer},
+        summary="Status of findings by external id (long lists)",
+        examples=[STATUS_REQUEST_EXAMPLE, STATUS_RESPONSE_EXAMPLE],
+    )
+    @action(detail=False, methods=["get", "post"], url_path="status", url_name="status", filter_backends=[],
+            pagination_class=None)
+    def status_pull(self, request):
+        """Where your tickets stand: one row per external id, in the order asked.
+
+        Gives the finding's id, status, status notes and closing time, and its latest
+        rectification task (unit, status, traffic light, deadline). An external id with
+        no finding in your scope answers `found: false`. Reads only (POST is offered
+        for lists too long for a URL)."""
+        if request.method == "POST":
+            serializer = s.StatusPullSerializer(data=request.data)
+        else:
+            raw = request.query_params.get("external_id", "")
+            ids = [part.strip() for part in raw.split(",") if part.strip()] if raw else []
+            serializer = s.StatusPullSerializer(data={"source": request.query_params.get("source", "hotline"),
+                                                      "external_ids": ids})
+        serializer.is_valid(raise_exception=True)
+        wanted = list(dict.fromkeys(serializer.validated_data["external_ids"]))
+        found = intake.findings_status(actor=request.user, source=serializer.validated_data["source"],
+                                       external_ids=wanted)
+        rows = [intake.status_row(external_id, found.get(external_id)) for external_id in wanted]
+        return Response(s.FindingStatusListSerializer({"results": rows}).data)
+
 
 @extend_schema(tags=["tasks"])
 class TaskViewSet(*READ):
@@ -208,8 +339,10 @@ class TaskViewSet(*READ):
 
     serializer_class = s.TaskSerializer
     filterset_class = TaskFilterSet
-    ordering_fields = ["due_at", "dispatched_at", "urgency"]
-    ordering = ["urgency", "due_at", "id"]
+    # Cursor pagination: only fields that rarely change and are (almost) unique can order the list.
+    pagination_class = CursorPagination
+    ordering_fields = ["created_at", "dispatched_at", "due_at"]
+    ordering = ["-created_at", "-id"]
     parser_classes = PARSERS
     unit_actions = ["inspections.add_submission"]
     office_actions = ["inspections.change_rectificationtask"]
@@ -292,13 +425,13 @@ class TaskViewSet(*READ):
         return self._out(services.task_void(actor=request.user, task=self.get_object(), **self._input(s.VoidReasonSerializer)))
 
     @extend_schema(request=None, responses={200: s.TaskEventSerializer(many=True)})
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
     def events(self, request, pk=None):
         """The task's timeline."""
         return Response(s.TaskEventSerializer(selectors.task_timeline(self.get_object()), many=True).data)
 
     @extend_schema(request=None, responses={200: s.SubmissionSerializer(many=True)})
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
     def submissions(self, request, pk=None):
         """The unit's reports with their "after" photos and verdicts."""
         return Response(s.SubmissionSerializer(selectors.task_submissions(self.get_object()), many=True).data)

@@ -3,6 +3,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.utils.translation import gettext as _
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from campaigns.models import Campaign
@@ -10,10 +11,20 @@ from campaigns.models import Campaign
 from ..models import COMPONENTS, RANKABLE_KINDS, Grade, MonthlyScore, ScoreMonth, ScoringScheme
 
 
+@extend_schema_field({"type": "string", "pattern": r"^\d{4}-\d{2}$", "example": "2026-10"})
+class MonthField(serializers.DateField):
+    """A month as ``YYYY-MM`` (the first day of the month in the database)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%Y-%m", **kwargs)
+
+
 class MonthlyScoreSerializer(serializers.ModelSerializer):
     unit_code = serializers.CharField(source="unit.code", read_only=True)
     unit_name = serializers.CharField(source="unit.name", read_only=True)
-    month = serializers.DateField(format="%Y-%m", read_only=True)
+    month = MonthField(read_only=True)
+    grade = serializers.ChoiceField(choices=Grade.choices, allow_blank=True, read_only=True,
+                                    help_text="Empty while the unit has no total.")
     previous_total = serializers.DecimalField(max_digits=5, decimal_places=2, read_only=True, allow_null=True,
                                               help_text="Total of the previous scored month, if visible.")
     previous_rank = serializers.IntegerField(read_only=True, allow_null=True)
@@ -33,7 +44,7 @@ class MonthlyScoreSerializer(serializers.ModelSerializer):
 
 
 class ScoreMonthSerializer(serializers.ModelSerializer):
-    month = serializers.DateField(format="%Y-%m", read_only=True)
+    month = MonthField(read_only=True)
 
     class Meta:
         model = ScoreMonth

@@ -22,7 +22,7 @@ from schemathesis.specs.openapi.checks import ignored_auth, response_schema_conf
 
 from campaigns.models import Membership
 
-from .world import build_world, resource_of
+from .world import add_owned, build_world, resource_of
 
 Role = Membership.Role
 MAX_EXAMPLES = int(os.environ.get("FUZZ_MAX_EXAMPLES", "25"))
@@ -57,9 +57,10 @@ def fuzz_key(request, city, personas, api_key, settings, world):
     settings.API_RATE_PER_MINUTE = 0
     settings.API_ANON_RATE_PER_MINUTE = 0
     if request.param == "supervisor":
-        _client, key = api_key(personas.supervisor, city.city, role=Role.SUPERVISOR, name="fuzz supervisor")
+        client, key = api_key(personas.supervisor, city.city, role=Role.SUPERVISOR, name="fuzz supervisor")
     else:
-        _client, key = api_key(personas.supervisor, city.district_a, role=Role.HANDLER, name="fuzz handler")
+        client, key = api_key(personas.supervisor, city.district_a, role=Role.HANDLER, name="fuzz handler")
+    add_owned(world, client.user)
     return key
 
 

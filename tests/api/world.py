@@ -1,17 +1,27 @@
 """A small but complete world for whole-API tests (fuzzing, hostile input):
 the shared city and personas, a planned campaign, volunteers, a team, an
-activity with a sign-up, an import job and an API client, and for each
-``{id}`` route the id of an object in district A (so both the city-wide
-supervisor and district A's handling clerk reach it)."""
+activity with a sign-up, an import job, an API client, the inspection loop
+(category, inspection, visit, findings, a task), a monthly score and a
+scoring scheme, and for each ``{id}`` route the id of an object in district A
+(so both the city-wide supervisor and district A's handling clerk reach it).
+Objects that belong to one person (notifications, webhook subscriptions and
+their deliveries) are made for a key's service user by ``add_owned``."""
 
 from __future__ import annotations
 
 from types import SimpleNamespace
 
+import datetime as dt
+
 from django.core.files.base import ContentFile
+from django.utils import timezone
 
 from campaigns import services as campaign_services
 from campaigns.models import ImportJob, Membership
+from inspections import services as loop
+from inspections.models import Finding, FindingCategory, Inspection
+from notifications.models import Event, Notification, WebhookDelivery, WebhookSubscription
+from scores.models import MonthlyScore, ScoreMonth, ScoringScheme
 from volunteers.models import Signup, Team
 
 from ..campaigns.planning_helpers import planned
@@ -31,6 +41,23 @@ def build_world(city, personas) -> SimpleNamespace:
     client, _key = campaign_services.api_client_create(actor=personas.supervisor, name="existing", role=Role.HANDLER,
                                                        unit=city.district_a)
     membership = Membership.objects.get(user=personas.handler_a, unit=city.district_a)
+    category = FindingCategory.objects.create(code="FZ-01", name="占道经营", active=True)
+    inspection = Inspection.objects.create(campaign=plan.campaign, title="暗访", kind=Inspection.Kind.UNANNOUNCED,
+                                           unit=city.district_a, starts_on=dt.date(2026, 11, 1),
+                                           ends_on=dt.date(2026, 11, 30))
+    visit = loop.visit_create(actor=personas.inspector, inspection=inspection, point=plan.point_a)
+    finding, _created = loop.finding_create(
+        actor=personas.supervisor, source=Finding.Source.HOTLINE, category=category, unit=city.street_a1,
+        description="占道经营", external_id="FUZZ-1")
+    tasked, _created = loop.finding_create(
+        actor=personas.supervisor, source=Finding.Source.HOTLINE, category=category, unit=city.street_a1,
+        description="占道经营（已交办）", external_id="FUZZ-2")
+    task = loop.task_dispatch(actor=personas.supervisor, finding=tasked)
+    scheme = ScoringScheme.objects.order_by("version").first() or ScoringScheme.objects.create(
+        version=1, **ScoringScheme.defaults())
+    score_month = ScoreMonth.objects.create(campaign=plan.campaign, month=dt.date(2026, 10, 1), scheme=scheme)
+    score = MonthlyScore.objects.create(campaign=plan.campaign, unit=city.street_a1, month=dt.date(2026, 10, 1),
+                                        score_month=score_month, scheme=scheme, kind=city.street_a1.kind)
     ids = {
         "units": city.street_a1.pk,
         "memberships": membership.pk,
@@ -45,8 +72,33 @@ def build_world(city, personas) -> SimpleNamespace:
         "teams": team.pk,
         "activities": activity.pk,
         "api-clients": client.pk,
+        "finding-categories": category.pk,
+        "inspections": inspection.pk,
+        "visits": visit.pk,
+        "findings": finding.pk,
+        "tasks": task.pk,
+        "scores": score.pk,
+        "score-schemes": scheme.pk,
     }
-    return SimpleNamespace(plan=plan, volunteer=volunteer, team=team, activity=activity, job=job, ids=ids)
+    return SimpleNamespace(plan=plan, volunteer=volunteer, team=team, activity=activity, job=job, ids=ids,
+                           category=category, inspection=inspection, visit=visit, finding=finding, task=task,
+                           score=score, scheme=scheme)
+
+
+def add_owned(world: SimpleNamespace, user) -> None:
+    """A notification for ``user``, and (for a supervisor) a webhook subscription with one delivery,
+    so the per-person routes reach real objects too."""
+    now = timezone.now()
+    note = Notification.objects.create(recipient=user, event=Event.FINDING_CREATED, title="新问题", created_at=now)
+    world.ids["notifications"] = note.pk
+    if Membership.Role.SUPERVISOR in set(Membership.objects.filter(user=user).values_list("role", flat=True)):
+        subscription = WebhookSubscription.objects.create(owner=user, name="数字城管", events=[Event.FINDING_CREATED],
+                                                          url="https://dcm.example.invalid/in")
+        delivery = WebhookDelivery.objects.create(subscription=subscription, event=Event.FINDING_CREATED,
+                                                  event_id=note.event_id, payload={"id": str(note.event_id)},
+                                                  next_attempt_at=now, created_at=now)
+        world.ids["webhook-subscriptions"] = subscription.pk
+        world.ids["webhook-deliveries"] = delivery.pk
 
 
 def resource_of(path: str) -> str:

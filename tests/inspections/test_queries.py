@@ -68,8 +68,8 @@ def count(client, url):
 
 # Pinned: token + memberships + count + rows + one per prefetch.
 API_LISTS = {
-    "findings": 6,            # + photos, tasks
-    "tasks": 5,               # + pending extension requests
+    "findings": 5,            # + photos, tasks (cursor pagination: no count)
+    "tasks": 4,               # + pending extension requests (cursor pagination: no count)
     "visits": 4,
     "inspections": 5,         # + inspectors
     "finding-categories": 4,
