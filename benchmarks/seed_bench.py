@@ -243,10 +243,31 @@ def seed(scale: float, rng: random.Random, out=print) -> dict:
                                  "requested_at", "status", "decided_by_id", "decided_at", "decision_note"],
               iter(extensions))
     reset_sequences(Unit, Point, Visit, Finding, RectificationTask, TaskEvent, ExtensionRequest)
+    settle_statuses(dt.datetime(YEAR, 12, 1, tzinfo=SH))
     out(f"tasks {nt:,}, rework events {len(events):,}, extensions {len(extensions):,} "
         f"({time.monotonic() - t0:.1f}s)")
     return {"campaign": campaign.pk, "units": len(units), "points": n_points, "visits": nv, "findings": nf,
             "tasks": nt}
+
+
+def settle_statuses(last_month) -> None:
+    """Make the rows look like the loop's services leave them: creation times follow
+    observation and dispatch (the API pages by creation); a finding is closed with
+    its closed task; findings never dispatched were fixed on the spot (closed),
+    except the last month's, which still wait for triage."""
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE inspections_finding SET created_at = observed_at, updated_at = observed_at")
+        cursor.execute("UPDATE inspections_rectificationtask SET created_at = dispatched_at,"
+                       " updated_at = coalesce(closed_at, dispatched_at)")
+        cursor.execute("UPDATE inspections_finding f SET status = 'closed', closed_at = t.closed_at"
+                       " FROM inspections_rectificationtask t WHERE t.finding_id = f.id AND t.status = 'closed'")
+        cursor.execute(
+            "UPDATE inspections_finding f SET"
+            " status = CASE WHEN f.observed_at >= %s THEN 'new' ELSE 'closed' END,"
+            " closed_at = CASE WHEN f.observed_at >= %s THEN NULL ELSE f.observed_at END"
+            " WHERE f.status = 'dispatched'"
+            " AND NOT EXISTS (SELECT 1 FROM inspections_rectificationtask t WHERE t.finding_id = f.id)",
+            [last_month, last_month])
 
 
 def main() -> None:

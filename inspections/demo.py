@@ -22,6 +22,7 @@ from .models import (
     SubmissionPhoto, TaskEvent, Visit,
 )
 from .storage import photo_storage
+from .taxonomy import seed_default_categories
 
 MARK = "（演示）"
 CAMPAIGN = "2026年度全国文明城市创建（演示）"
@@ -58,6 +59,9 @@ def load(*, admin, stdout=None) -> None:
     supervisor = User.objects.filter(username="supervisor").first() or admin
     handlers = _handlers()
     city = Unit.objects.filter(kind=Unit.Kind.CITY, code="MZ").first() or points[0].unit
+    # The taxonomy comes with a data migration; put it back if the table was emptied since
+    # (a flushed test database, an office that started from scratch).
+    seed_default_categories(FindingCategory)
     categories = list(FindingCategory.objects.filter(group__isnull=False, active=True).select_related("group"))
 
     inspections = []

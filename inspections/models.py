@@ -369,6 +369,8 @@ class Finding(TimeStampedModel):
             # Every finding list in its default order (newest first): a scoped list walks this
             # index and checks the scope per row (a hashed subplan), stopping after one page.
             models.Index(fields=["-observed_at", "-id"], name="finding_observed_id_idx"),
+            # The API's cursor pages (newest first by creation).
+            models.Index(fields=["-created_at", "-id"], name="finding_created_id_idx"),
             # The finding list (newest first) filtered by status; the triage queue (status=new).
             models.Index(fields=["status", "-observed_at"], name="finding_status_observed_idx"),
             # Monthly score: findings of a month per campaign.
@@ -549,6 +551,8 @@ class RectificationTask(TimeStampedModel):
         indexes = [
             # Task lists in their default order (deadline first), walked page by page.
             models.Index(fields=["due_at", "id"], name="task_due_id_idx"),
+            # The API's cursor pages (newest first by creation).
+            models.Index(fields=["-created_at", "-id"], name="task_created_id_idx"),
             # A unit's workbench: its open tasks by deadline.
             models.Index(fields=["unit", "status", "due_at"], name="task_unit_status_due_idx"),
             # Reminder scan and rectification score: open/closed tasks by deadline.

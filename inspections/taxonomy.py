@@ -52,3 +52,23 @@ DEFAULT_CATEGORIES = [
         ("WMXW-04", "公共场所吸烟、大声喧哗", "minor", "0.5", False),
     ]),
 ]
+
+
+def seed_default_categories(FindingCategory) -> None:
+    """Create the default taxonomy; codes that exist are left as the office edited them.
+    Takes the model class (the data migration passes its historical model)."""
+    from decimal import Decimal
+
+    existing = set(FindingCategory.objects.values_list("code", flat=True))
+    for g, (group_code, group_name, children) in enumerate(DEFAULT_CATEGORIES, start=1):
+        group = FindingCategory.objects.filter(code=group_code).first()
+        if group is None:
+            group = FindingCategory.objects.create(code=group_code, name=group_name, sort_order=g * 100,
+                                                   deduction=Decimal(1))
+        rows = [
+            FindingCategory(code=code, name=name, group=group, default_severity=severity, deduction=Decimal(deduction),
+                            engineering=engineering, sort_order=g * 100 + i)
+            for i, (code, name, severity, deduction, engineering) in enumerate(children, start=1)
+            if code not in existing
+        ]
+        FindingCategory.objects.bulk_create(rows)
