@@ -66,6 +66,14 @@ def scope_q(user, path_field: str = "unit__path") -> Q:
     return Q(**{f"{relation}__in": Unit.objects.filter(within).values("pk")})
 
 
+def role_paths(user, roles: Iterable[str]) -> list[str]:
+    """Sorted paths of the units where the user holds one of ``roles`` (no query beyond the cached memberships)."""
+    if not getattr(user, "is_authenticated", False):
+        return []
+    wanted = set(roles)
+    return sorted({path for path, role in _memberships(user) if role in wanted})
+
+
 def user_roles(user) -> set[str]:
     if not getattr(user, "is_authenticated", False):
         return set()

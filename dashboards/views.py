@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from campaigns.models import Membership, Unit
-from campaigns.scope import _memberships, scope_paths, user_roles
+from campaigns.scope import role_paths, scope_paths, user_roles
 from inspections.models import Finding, RectificationTask
 from scores.selectors import costly_findings, default_campaign
 
@@ -52,7 +52,7 @@ def _scope_units(user) -> list[Unit]:
 
 def _own_units(user) -> list[Unit]:
     """The units where the user is head or assigned leader. One query."""
-    paths = sorted({path for path, role in _memberships(user) if role in UNIT_ROLES})
+    paths = role_paths(user, UNIT_ROLES)
     return list(Unit.objects.filter(path__in=paths).order_by("path")) if paths else []
 
 
@@ -168,15 +168,16 @@ def _chart_data(fig: selectors.Figures, links: Links) -> dict:
     }
 
 
-LIGHT_LABELS = {"red": gettext_lazy("overdue"), "yellow": gettext_lazy("due soon"), "green": gettext_lazy("on time"),
-                "grey": gettext_lazy("awaiting triage")}
+# The task's traffic-light labels, plus grey for findings without a task yet.
+LIGHT_LABELS = {**dict(RectificationTask.Light.choices), "grey": gettext_lazy("awaiting triage")}
 
 
 def _render(request, template: str, fig: selectors.Figures, form: DashboardForm, **extra):
     links = Links(fig)
     _show_values(form, fig)
+    now = timezone.now()
     for task in fig.overdue_tasks:
-        task.days_late = (timezone.now() - task.due_at).days
+        task.days_late = (now - task.due_at).days
     for row in fig.by_category:
         row["url"] = links.category(row["top"])
     for row in fig.by_point_type:
@@ -220,7 +221,7 @@ def supervisor(request):
         raise PermissionDenied
     units = _scope_units(user)
     form = DashboardForm(request.GET or None, user=user, units=units, default_campaign=default_campaign(user))
-    sup_paths = sorted(path for path, role in _memberships(user) if role == Role.SUPERVISOR)
+    sup_paths = role_paths(user, [Role.SUPERVISOR])
     default = next((u for u in units if u.path in sup_paths), units[0] if units else None)
     root = _root(form, default)
     if root is None:

@@ -341,7 +341,7 @@ class MonthlyScoreQuerySet(models.QuerySet):
         """Published scores are public to everyone holding a role (the office
         publishes rankings); drafts only to supervisors over the unit."""
         from campaigns.models import Membership
-        from campaigns.scope import _memberships, scope_paths
+        from campaigns.scope import role_paths, scope_paths
 
         paths = scope_paths(user)
         if paths is None:
@@ -349,9 +349,8 @@ class MonthlyScoreQuerySet(models.QuerySet):
         if not paths:
             return self.none()
         draft_q = Q(pk__in=[])
-        for path, role in _memberships(user):
-            if role == Membership.Role.SUPERVISOR:
-                draft_q |= Q(unit__path__startswith=path)
+        for path in role_paths(user, [Membership.Role.SUPERVISOR]):
+            draft_q |= Q(unit__path__startswith=path)
         return self.filter(Q(status=MonthlyScore.Status.PUBLISHED) | draft_q)
 
     def ranked(self) -> MonthlyScoreQuerySet:

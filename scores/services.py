@@ -44,9 +44,9 @@ def is_city_supervisor(user: User | None) -> bool:
         return False
     if user.is_superuser:
         return True
-    from campaigns.scope import _memberships
+    from campaigns.scope import role_paths
 
-    return any(role == Role.SUPERVISOR and len(path) == Unit.steplen for path, role in _memberships(user))
+    return any(len(path) == Unit.steplen for path in role_paths(user, [Role.SUPERVISOR]))
 
 
 def _require_city_office(actor: User | None) -> None:
