@@ -195,7 +195,7 @@ if CACHE_URL.startswith(("redis://", "rediss://", "unix://")):
             "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
         }
     }
-elif CACHE_URL in ("", "locmem://"):
+elif CACHE_URL in ("", "locmem://", "db://"):  # "" and db:// become the database cache below
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 else:
     raise ImproperlyConfigured("CACHE_URL must be empty, locmem:// or a redis:// URL.")
@@ -468,3 +468,58 @@ for _prefix, _dist in (("leaflet", "leaflet/dist"), ("markercluster", "leaflet.m
                        ("echarts", "echarts/dist")):
     if (BASE_DIR / "node_modules" / _dist).is_dir():
         STATICFILES_DIRS.append((f"vendor/{_prefix}", BASE_DIR / "node_modules" / _dist))
+
+# --- object storage (docs/operations.md) ------------------------------------
+# Every stored file (evidence photos and thumbnails, progress attachments,
+# import spreadsheets) goes to a private S3-compatible bucket (MinIO, Ceph,
+# OSS, COS, S3) when AWS_STORAGE_BUCKET_NAME is set, so any web node or worker
+# reads what another wrote and nothing lives in a container layer. Files are
+# still served only by the scope-checked views, which stream them; a signed
+# URL (AWS_QUERYSTRING_EXPIRE seconds) is only ever made for code that asks.
+# Empty: local folders (MEDIA_ROOT, PRIVATE_MEDIA_ROOT), the embedded default.
+AWS_STORAGE_BUCKET_NAME = os.environ.get("AWS_STORAGE_BUCKET_NAME", "")
+if AWS_STORAGE_BUCKET_NAME:
+    _s3_options = {
+        "bucket_name": AWS_STORAGE_BUCKET_NAME,
+        "endpoint_url": os.environ.get("AWS_S3_ENDPOINT_URL") or None,
+        "region_name": os.environ.get("AWS_S3_REGION_NAME", "us-east-1"),
+        "access_key": os.environ.get("AWS_ACCESS_KEY_ID") or None,
+        "secret_key": os.environ.get("AWS_SECRET_ACCESS_KEY") or None,
+        "addressing_style": os.environ.get("AWS_S3_ADDRESSING_STYLE", "path"),
+        "signature_version": "s3v4",
+        "default_acl": None,  # bucket policy decides: private
+        "querystring_auth": True,
+        "querystring_expire": int(os.environ.get("AWS_QUERYSTRING_EXPIRE", "300")),
+        "file_overwrite": False,  # a second upload of the same name gets a new name, never replaces evidence
+        "object_parameters": {"CacheControl": "private, max-age=0"},
+    }
+    STORAGES["default"] = {"BACKEND": "storages.backends.s3.S3Storage",
+                           "OPTIONS": {**_s3_options, "location": "media"}}
+    STORAGES["photos"] = {"BACKEND": "storages.backends.s3.S3Storage",
+                          "OPTIONS": {**_s3_options, "location": "private"}}
+
+# --- shared cache (docs/operations.md) --------------------------------------
+# Rate-limit counters must be shared by every web process, or "600 per minute"
+# means 600 per gunicorn worker. CACHE_URL wins; otherwise a Redis broker is
+# reused (its URL, our key prefix); otherwise the embedded default is the
+# database cache (table civportal_cache, created by migrate's post_migrate
+# hook), shared by all processes of bin/run. Sessions stay in the database.
+if not CACHE_URL and CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    CACHE_URL = CELERY_BROKER_URL
+if CACHE_URL.startswith(("redis://", "rediss://", "unix://")):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": CACHE_URL,
+            "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "civportal"),
+            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+        }
+    }
+elif CACHE_URL in ("", "db://"):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "civportal_cache",
+            "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "civportal"),
+        }
+    }

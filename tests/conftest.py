@@ -29,7 +29,8 @@ def pytest_report_header(config):
 
     engine = s.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
     broker = s.CELERY_BROKER_URL.split("://", 1)[0]
-    return [f"civportal tests: database={engine} broker={broker} language={s.LANGUAGE_CODE}"]
+    storage = "s3" if s.AWS_STORAGE_BUCKET_NAME else "filesystem"
+    return [f"civportal tests: database={engine} broker={broker} storage={storage} language={s.LANGUAGE_CODE}"]
 
 
 @pytest.fixture(autouse=True)

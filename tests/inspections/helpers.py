@@ -98,3 +98,19 @@ def submitted(w, personas, **kw) -> RectificationTask:
     services.task_submit(actor=handler, task=task, note="已清理", photos_in=[jpeg("after.jpg", color=(40, 200, 40))])
     task.refresh_from_db()
     return task
+
+
+def stored_photo_names() -> set[str]:
+    """Every file in the photo storage, on disk or in the bucket (walks listdir, so it works for both)."""
+    from inspections.storage import photo_storage
+
+    storage, names, folders = photo_storage(), set(), [""]
+    while folders:
+        folder = folders.pop()
+        try:
+            dirs, files = storage.listdir(folder)
+        except FileNotFoundError:
+            continue
+        names.update(f"{folder}/{name}".lstrip("/") for name in files)
+        folders.extend(f"{folder}/{name}".lstrip("/") for name in dirs)
+    return names

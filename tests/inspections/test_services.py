@@ -14,7 +14,7 @@ from inspections.models import (
     ExtensionRequest, Finding, RectificationTask, Severity, Submission, TaskEvent,
 )
 
-from .helpers import dispatched, finding, jpeg, submitted, world
+from .helpers import dispatched, finding, jpeg, stored_photo_names, submitted, world
 
 Status = RectificationTask.Status
 Action = TaskEvent.Action
@@ -324,9 +324,8 @@ def test_photo_files_of_a_failed_transition_are_discarded(w, personas, settings)
     from unittest import mock
 
     task = services.task_accept(actor=personas.handler_a, task=dispatched(w, personas))
-    root = settings.PRIVATE_MEDIA_ROOT
-    before = {p for p in root.rglob("*") if p.is_file()}
+    before = stored_photo_names()
     with mock.patch("inspections.services._event", side_effect=RuntimeError("boom")), pytest.raises(RuntimeError):
         services.task_submit(actor=personas.handler_a, task=task, note="好了", photos_in=[jpeg()])
-    assert {p for p in root.rglob("*") if p.is_file()} == before
+    assert stored_photo_names() == before
     assert not Submission.objects.exists()
