@@ -523,3 +523,20 @@ elif CACHE_URL in ("", "db://"):
             "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "civportal"),
         }
     }
+
+# --- highly available beat (docs/operations.md) -----------------------------
+# With a Redis broker, beat keeps its schedule and a lock in Redis
+# (celery-redbeat): run two beats, exactly one holds the lock and schedules;
+# when it dies the other takes the lock within BEAT_LOCK_TIMEOUT seconds plus
+# one loop. The embedded default (filesystem broker) keeps the simple beat.
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")) and env_bool("BEAT_REDIS_LOCK", True):
+    CELERY_BEAT_SCHEDULER = "redbeat.RedBeatScheduler"
+    CELERY_REDBEAT_REDIS_URL = os.environ.get("REDBEAT_REDIS_URL", CELERY_BROKER_URL)
+    CELERY_REDBEAT_KEY_PREFIX = f"redbeat:{os.environ.get('CACHE_KEY_PREFIX', 'civportal')}:"
+    CELERY_REDBEAT_LOCK_TIMEOUT = int(os.environ.get("BEAT_LOCK_TIMEOUT", "60"))
+    CELERY_BEAT_MAX_LOOP_INTERVAL = max(1, CELERY_REDBEAT_LOCK_TIMEOUT // 5)
+# One Redis may serve several portals (or a test): each names its own queue.
+CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_QUEUE", "celery")
+# For tests and demos only: scan for due reminders every N seconds instead of minutes.
+if os.environ.get("REMINDER_SCAN_SECONDS"):
+    CELERY_BEAT_SCHEDULE["task-reminders"]["schedule"] = timedelta(seconds=int(os.environ["REMINDER_SCAN_SECONDS"]))
