@@ -23,3 +23,18 @@ def ensure_broker_folders() -> None:
     for key in ("data_folder_in", "data_folder_out", "control_folder", "processed_folder"):
         if options.get(key):
             Path(options[key]).mkdir(parents=True, exist_ok=True)
+
+
+def _connect_metrics() -> None:
+    """Task counts, latency and failures for /metrics (civportal.observability)."""
+    from celery import signals
+
+    from civportal import observability
+
+    signals.task_prerun.connect(observability.on_task_prerun, weak=False)
+    signals.task_postrun.connect(observability.on_task_postrun, weak=False)
+    signals.task_retry.connect(observability.on_task_retry, weak=False)
+    signals.worker_ready.connect(observability.on_worker_ready, weak=False)
+
+
+_connect_metrics()

@@ -540,3 +540,41 @@ CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_QUEUE", "celery")
 # For tests and demos only: scan for due reminders every N seconds instead of minutes.
 if os.environ.get("REMINDER_SCAN_SECONDS"):
     CELERY_BEAT_SCHEDULE["task-reminders"]["schedule"] = timedelta(seconds=int(os.environ["REMINDER_SCAN_SECONDS"]))
+
+# --- read replicas and connection pooling (docs/operations.md) ----------------
+# DATABASE_REPLICA_URLS: one or more streaming replicas of DATABASE_URL. Reads
+# of GET requests go there (civportal.db_router); writes, transactions and the
+# writer's next REPLICA_PIN_SECONDS stay on the primary; a replica that does
+# not answer or lags more than REPLICA_MAX_LAG_SECONDS is skipped.
+DATABASE_REPLICAS: list[str] = []
+for _n, _url in enumerate(env_list("DATABASE_REPLICA_URLS")):
+    _alias = f"replica{_n + 1}"
+    DATABASES[_alias] = dj_database_url.parse(
+        _url, conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "60")), conn_health_checks=True)
+    DATABASES[_alias].setdefault("OPTIONS", {})["connect_timeout"] = 2
+    DATABASES[_alias]["TEST"] = {"MIRROR": "default"}
+    DATABASE_REPLICAS.append(_alias)
+REPLICA_MAX_LAG_SECONDS = float(os.environ.get("REPLICA_MAX_LAG_SECONDS", "10"))
+REPLICA_PIN_SECONDS = int(os.environ.get("REPLICA_PIN_SECONDS", "15"))
+REPLICA_CHECK_SECONDS = float(os.environ.get("REPLICA_CHECK_SECONDS", "5"))
+if DATABASE_REPLICAS:
+    DATABASE_ROUTERS = ["civportal.db_router.ReplicaRouter"]
+    MIDDLEWARE.insert(0, "civportal.db_router.ReplicaRoutingMiddleware")
+# Behind PgBouncer in transaction mode a cursor cannot outlive its transaction.
+if env_bool("DB_DISABLE_SERVER_SIDE_CURSORS", False):
+    for _db in DATABASES.values():
+        _db["DISABLE_SERVER_SIDE_CURSORS"] = True
+
+# --- observability (docs/operations.md) -------------------------------------
+# Request id on every request, response and log line; JSON log lines in
+# production (LOG_FORMAT=plain to opt out); /metrics for loopback, a bearer
+# METRICS_TOKEN or staff users.
+MIDDLEWARE.insert(0, "civportal.observability.RequestObservabilityMiddleware")
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "plain" if DEBUG else "json")
+LOGGING.setdefault("filters", {})["request_id"] = {"()": "civportal.observability.RequestIdFilter"}
+LOGGING["formatters"]["json"] = {"()": "civportal.observability.JsonFormatter"}
+LOGGING["handlers"]["console"]["filters"] = ["request_id"]
+if LOG_FORMAT == "json":
+    LOGGING["handlers"]["console"]["formatter"] = "json"
+    CELERY_WORKER_HIJACK_ROOT_LOGGER = False  # workers log through the same JSON handler

@@ -21,7 +21,7 @@ from notifications.api.views import NotificationViewSet, WebhookDeliveryViewSet,
 from scores.api.views import ScoreViewSet, ScoringSchemeViewSet
 from volunteers.api.views import ActivityViewSet, TeamViewSet, VolunteerViewSet
 
-from . import views
+from . import observability, views
 
 admin.site.site_header = _("civportal administration")
 admin.site.site_title = _("civportal administration")
@@ -67,6 +67,7 @@ api_urlpatterns = [
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("metrics", observability.metrics, name="metrics"),  # Prometheus; loopback, token or staff only
     path("favicon.ico", views.favicon),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

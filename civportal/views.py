@@ -1,5 +1,6 @@
 import logging
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ObjectDoesNotExist, RequestDataTooBig
 from django.db import connection
@@ -94,7 +95,15 @@ def healthz(request):
         database = f"error: {exc.__class__.__name__}"
     broker = broker_status()
     status = 200 if database == "ok" else 503
-    return JsonResponse({"status": "ok" if status == 200 else "error", "database": database, "broker": broker}, status=status)
+    body = {"status": "ok" if status == 200 else "error", "database": database, "broker": broker}
+    # Reported, not fatal: a node with a slow object store or cache still serves most pages.
+    from civportal import observability
+    from civportal.db_router import replica_status
+
+    body.update(storage=observability.storage_status(), cache=observability.cache_status())
+    if settings.DATABASE_REPLICAS:
+        body["replicas"] = replica_status()
+    return JsonResponse(body, status=status)
 
 
 def favicon(request):
