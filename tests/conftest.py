@@ -45,9 +45,19 @@ def _clear_cache():
     """Rate-limit counters live in the cache: every test starts from zero."""
     from django.core.cache import cache
 
-    cache.clear()
+    _clear(cache)
     yield
-    cache.clear()
+    _clear(cache)
+
+
+def _clear(cache) -> None:
+    # A Redis cache may share its database with the broker: delete our keys only, never FLUSHDB.
+    if cache.__class__.__name__ == "RedisCache":
+        client = cache._cache.get_client(write=True)
+        for key in client.scan_iter(match=cache.make_key("*")):
+            client.delete(key)
+    else:
+        cache.clear()
 
 
 @pytest.fixture
