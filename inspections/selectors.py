@@ -9,7 +9,7 @@ from django.db.models import Count, Exists, OuterRef, Prefetch, Q
 from django.utils import timezone
 
 from campaigns.models import Point
-from campaigns.scope import scope_q
+from campaigns.scope import path_q
 
 from .models import (
     ExtensionRequest, Finding, FindingCategory, FindingPhoto, Inspection, RectificationTask, Submission,
@@ -73,8 +73,9 @@ def tasks_for(user, *, pending_rows: bool = True):
 def workbench_tasks(user):
     """The workbench's rows: open tasks assigned to a unit in the user's scope,
     most urgent first (the home page's sections are slices of these)."""
-    return (tasks_for(user, pending_rows=False).open().filter(scope_q(user, "unit__path"))
-            .order_by("urgency", "due_at", "id"))
+    assigned = path_q(user, "unit_path")
+    qs = tasks_for(user, pending_rows=False).open()
+    return (qs if assigned is None else qs.filter(assigned)).order_by("urgency", "due_at", "id")
 
 
 # The home page's sections: (key, filter on workbench_tasks, query string of the same filter on the workbench).
