@@ -195,6 +195,10 @@ if CACHE_URL.startswith(("redis://", "rediss://", "unix://")):
             "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
         }
     }
+    # Sessions read through the shared cache, written through to the database (one query
+    # less per request; a cache outage falls back to the database, so nobody is logged out).
+    # Not with the per-process LocMem cache: a logout in one worker would not reach the others.
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 elif CACHE_URL in ("", "locmem://"):
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 else:

@@ -46,24 +46,35 @@ def open_task_prefetch():
     )
 
 
-def findings_for(user, *, photos: bool = True):
-    """Scoped findings; list pages that show no photos pass ``photos=False`` (one query less)."""
+# What list rows read (serializers, list templates): every further join multiplies the
+# planner's work (bench, 7 joins: 47 ms planning for 2 ms execution; 3 joins: 0.8 ms).
+FINDING_LIST_RELATED = ("category", "unit", "point")
+TASK_LIST_RELATED = ("unit", "finding", "finding__category", "finding__point")
+
+
+def findings_for(user, *, photos: bool = True, lean: bool = False):
+    """Scoped findings; list pages that show no photos pass ``photos=False`` (one query less),
+    lists pass ``lean=True`` (join only what a list row reads)."""
+    related = FINDING_LIST_RELATED if lean else (
+        "category", "category__group", "unit", "department", "point", "campaign", "visit")
     qs = (
         Finding.objects.visible_to(user)
-        .select_related("category", "category__group", "unit", "department", "point", "campaign", "visit")
+        .select_related(*related)
         .prefetch_related(open_task_prefetch())
     )
     return qs.prefetch_related("photos") if photos else qs
 
 
-def tasks_for(user, *, pending_rows: bool = True):
+def tasks_for(user, *, pending_rows: bool = True, lean: bool = False):
     """Scoped tasks with their light. ``pending_rows`` prefetches the pending
     extension request itself (API, detail); list pages only need the
-    ``has_pending_extension`` flag, computed in the same query."""
+    ``has_pending_extension`` flag, computed in the same query. Lists pass
+    ``lean=True`` (join only what a list row reads)."""
     pending = ExtensionRequest.objects.filter(status=ExtensionRequest.Status.PENDING)
+    related = TASK_LIST_RELATED if lean else (*TASK_LIST_RELATED, "finding__unit")
     qs = (
         RectificationTask.objects.visible_to(user).with_light()
-        .select_related("unit", "finding", "finding__category", "finding__point", "finding__unit")
+        .select_related(*related)
     )
     if pending_rows:
         return qs.prefetch_related(Prefetch("extension_requests", queryset=pending, to_attr="pending_extensions"))
@@ -74,7 +85,7 @@ def workbench_tasks(user):
     """The workbench's rows: open tasks assigned to a unit in the user's scope,
     most urgent first (the home page's sections are slices of these)."""
     assigned = path_q(user, "unit_path")
-    qs = tasks_for(user, pending_rows=False).open()
+    qs = tasks_for(user, pending_rows=False, lean=True).open()
     return (qs if assigned is None else qs.filter(assigned)).order_by("urgency", "due_at", "id")
 
 
