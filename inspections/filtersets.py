@@ -158,7 +158,11 @@ class TaskFilterSet(django_filters.FilterSet):
         return queryset.filter(finding__category_id__in=category_and_children(category))
 
     def filter_light(self, queryset, name, values):
-        return queryset.filter(light__in=values) if values else queryset
+        if not values:
+            return queryset
+        if "light" not in queryset.query.annotations:
+            queryset = queryset.with_light()
+        return queryset.filter(light__in=values)
 
     def filter_overdue(self, queryset, name, value):
         now = timezone.now()

@@ -41,7 +41,9 @@ def visits_for(user):
 
 def open_task_prefetch():
     return Prefetch(
-        "tasks", queryset=RectificationTask.objects.with_light().select_related("unit").order_by("-dispatched_at"),
+        # The light comes from RectificationTask.light_at() in Python: the with_light() CASE
+        # annotations cost more to compile (Django hashes them per query) than to compute.
+        "tasks", queryset=RectificationTask.objects.select_related("unit").order_by("-dispatched_at"),
         to_attr="task_list",
     )
 
@@ -72,10 +74,9 @@ def tasks_for(user, *, pending_rows: bool = True, lean: bool = False):
     ``lean=True`` (join only what a list row reads)."""
     pending = ExtensionRequest.objects.filter(status=ExtensionRequest.Status.PENDING)
     related = TASK_LIST_RELATED if lean else (*TASK_LIST_RELATED, "finding__unit")
-    qs = (
-        RectificationTask.objects.visible_to(user).with_light()
-        .select_related(*related)
-    )
+    qs = RectificationTask.objects.visible_to(user).select_related(*related)
+    if not lean:  # lists annotate the light only to filter or sort by it (TaskFilterSet, pages)
+        qs = qs.with_light()
     if pending_rows:
         return qs.prefetch_related(Prefetch("extension_requests", queryset=pending, to_attr="pending_extensions"))
     return qs.annotate(has_pending_extension=Exists(pending.filter(task=OuterRef("pk"))))
@@ -85,7 +86,7 @@ def workbench_tasks(user):
     """The workbench's rows: open tasks assigned to a unit in the user's scope,
     most urgent first (the home page's sections are slices of these)."""
     assigned = path_q(user, "unit_path")
-    qs = tasks_for(user, pending_rows=False, lean=True).open()
+    qs = tasks_for(user, pending_rows=False, lean=True).with_light().open()
     return (qs if assigned is None else qs.filter(assigned)).order_by("urgency", "due_at", "id")
 
 

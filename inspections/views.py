@@ -259,7 +259,7 @@ def finding_export(request):
 def task_list(request):
     filterset = TaskFilterSet(request.GET or None, queryset=selectors.tasks_for(request.user, pending_rows=False,
                                                                                 lean=True)
-                              .order_by("urgency", "due_at", "id"), request=request)
+                              .with_light().order_by("urgency", "due_at", "id"), request=request)
     page = paginate(request, _filtered(filterset))
     return render(request, "inspections/task_list.html", {"filter": filterset, "page": page,
                                                           "title": _("Rectification tasks")})
