@@ -247,11 +247,12 @@ class ScopePathsModel(models.Model):
     def save(self, *args, **kwargs):
         update_fields = kwargs.get("update_fields")
         sources = {lookup.split("__")[0] for lookup in self.SCOPE_PATHS.values()}
-        before = {column: getattr(self, column) for column in self.SCOPE_PATHS}
-        if update_fields is None:
-            fill_scope_paths([self])
-        elif sources & set(update_fields):
-            fill_scope_paths([self])
+        if update_fields is not None and not sources & set(update_fields):
+            return super().save(*args, **kwargs)  # a transition: no foreign key of the paths changes
+        deferred = self.get_deferred_fields()
+        before = {column: getattr(self, column) for column in self.SCOPE_PATHS if column not in deferred}
+        fill_scope_paths([self])
+        if update_fields is not None:
             kwargs["update_fields"] = {*update_fields, *self.SCOPE_PATHS}
         existed = not self._state.adding
         super().save(*args, **kwargs)
