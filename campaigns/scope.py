@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from django.db import models
 from django.db.models import Q
 
 _CACHE = "_civportal_memberships"
@@ -97,3 +98,164 @@ def has_role(user, unit, roles: Iterable[str]) -> bool:
 def in_scope(user, unit) -> bool:
     paths = scope_paths(user)
     return paths is None or any(unit.path.startswith(path) for path in paths)
+
+
+# --- scope as a column ------------------------------------------------------------------------
+#
+# Large scoped tables (findings, tasks, visits) carry the materialised path of the units
+# their scope rule reads, declared on the model as ``SCOPE_PATHS = {column: lookup}`` where
+# ``lookup`` leads from the row to a Unit ("unit", "point__department"). ``visible_to`` is
+# then ``column LIKE 'prefix%'`` on the table itself (see docs/performance.md). The columns
+# are filled on every save()/bulk_create (``fill_scope_paths``), follow a unit move
+# (``move_scope_paths``) and a change of an intermediate row (``refresh_scope_paths``), and
+# ``manage.py rebuild_scope_paths`` recomputes them all from scratch.
+
+
+def path_q(user, *columns: str) -> Q | None:
+    """Q keeping rows whose path ``columns`` lie in the user's scope; None means everything."""
+    paths = scope_paths(user)
+    if paths is None:
+        return None
+    if not paths:
+        return Q(pk__in=[])
+    within = Q()
+    for column in columns:
+        for path in paths:
+            within |= Q(**{f"{column}__startswith": path})
+    return within
+
+
+def scoped_models() -> list:
+    """Models carrying scope path columns, in dependency order (a lookup through
+    another scoped model comes after it)."""
+    from django.apps import apps
+
+    found = [m for m in apps.get_models() if getattr(m, "SCOPE_PATHS", None)]
+    return sorted(found, key=lambda m: max(len(lookup.split("__")) for lookup in m.SCOPE_PATHS.values()))
+
+
+def _related(model, lookup: str):
+    """(first FK attname, model it points to, values() path to the unit path on that model)."""
+    first, *rest = lookup.split("__")
+    field = model._meta.get_field(first)
+    return field.attname, field.related_model, "__".join([*rest, "path"]) if rest else "path"
+
+
+def fill_scope_paths(objs) -> None:
+    """Set the scope path columns of unsaved/changed instances from their FKs: from
+    related objects already loaded, else with one query per column for all ``objs``."""
+    objs = list(objs)
+    if not objs:
+        return
+    model = type(objs[0])
+    for column, lookup in model.SCOPE_PATHS.items():
+        missing = []
+        for obj in objs:
+            target, ok = obj, True
+            for part in lookup.split("__"):
+                if getattr(target, target._meta.get_field(part).attname) is None:
+                    target = None
+                    break
+                cached = target._state.fields_cache.get(part)
+                if cached is None:
+                    ok = False
+                    break
+                target = cached
+            if not ok:
+                missing.append(obj)
+            else:
+                setattr(obj, column, target.path if target is not None else "")
+        if missing:
+            attname, related, values_path = _related(model, lookup)
+            ids = {getattr(o, attname) for o in missing} - {None}
+            found = dict(related._base_manager.filter(pk__in=ids).values_list("pk", values_path)) if ids else {}
+            for obj in missing:
+                setattr(obj, column, found.get(getattr(obj, attname)) or "")
+
+
+def _path_subquery(model, lookup: str):
+    from django.db.models import OuterRef, Subquery, Value
+    from django.db.models.functions import Coalesce
+
+    attname, related, values_path = _related(model, lookup)
+    return Coalesce(Subquery(related._base_manager.filter(pk=OuterRef(attname)).values(values_path)[:1]), Value(""))
+
+
+def refresh_scope_paths(source_model, pks) -> int:
+    """Recompute the path columns that read through ``source_model`` rows ``pks``
+    (e.g. visits after their point's department changed). Returns rows updated."""
+    pks = list(pks)
+    updated = 0
+    for model in scoped_models():
+        for column, lookup in model.SCOPE_PATHS.items():
+            if "__" not in lookup:
+                continue
+            attname, related, _values = _related(model, lookup)
+            if related is source_model and pks:
+                updated += model._base_manager.filter(**{f"{attname}__in": pks}).update(
+                    **{column: _path_subquery(model, lookup)})
+    return updated
+
+
+def rebuild_scope_paths(out=None) -> dict[str, int]:
+    """Recompute every scope path column of every scoped table from scratch."""
+    counts = {}
+    for model in scoped_models():
+        n = model._base_manager.update(**{c: _path_subquery(model, lk) for c, lk in model.SCOPE_PATHS.items()})
+        counts[model._meta.label] = n
+        if out:
+            out(f"{model._meta.label}: {n} rows")
+    return counts
+
+
+def move_scope_paths(old: str, new: str) -> dict[str, int]:
+    """After a unit moved from ``old`` to ``new`` path: rewrite the prefix in every
+    path column of every scoped table, one UPDATE per column (rows found by prefix)."""
+    from django.db.models import Value
+    from django.db.models.functions import Concat, Substr
+
+    counts = {}
+    if old == new:
+        return counts
+    for model in scoped_models():
+        for column in model.SCOPE_PATHS:
+            n = model._base_manager.filter(**{f"{column}__startswith": old}).update(
+                **{column: Concat(Value(new), Substr(column, len(old) + 1))})
+            counts[f"{model._meta.label}.{column}"] = n
+    return counts
+
+
+class ScopePathsQuerySet(models.QuerySet):
+    """bulk_create fills the scope path columns first (imports, demo data, seeders)."""
+
+    def bulk_create(self, objs, *args, **kwargs):
+        objs = list(objs)
+        fill_scope_paths(objs)
+        return super().bulk_create(objs, *args, **kwargs)
+
+
+class ScopePathsModel(models.Model):
+    """A row carrying the materialised paths of the units its scope rule reads
+    (``SCOPE_PATHS``). They are derived data, so every save keeps them in step
+    with the foreign keys; services need not (and must not) set them by hand."""
+
+    SCOPE_PATHS: dict[str, str] = {}
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        update_fields = kwargs.get("update_fields")
+        sources = {lookup.split("__")[0] for lookup in self.SCOPE_PATHS.values()}
+        if update_fields is not None and not sources & set(update_fields):
+            return super().save(*args, **kwargs)  # a transition: no foreign key of the paths changes
+        deferred = self.get_deferred_fields()
+        before = {column: getattr(self, column) for column in self.SCOPE_PATHS if column not in deferred}
+        fill_scope_paths([self])
+        if update_fields is not None:
+            kwargs["update_fields"] = {*update_fields, *self.SCOPE_PATHS}
+        existed = not self._state.adding
+        super().save(*args, **kwargs)
+        if existed and any(getattr(self, column) != value for column, value in before.items()):
+            # Rows whose paths read through this one (a finding's tasks) follow it.
+            refresh_scope_paths(type(self), [self.pk])

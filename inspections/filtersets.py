@@ -62,12 +62,14 @@ class VisitFilterSet(django_filters.FilterSet):
         fields = ["inspection", "point", "within", "is_clean", "date_from", "date_to"]
 
     def filter_within(self, queryset, name, unit):
-        return queryset.filter(unit__in=Unit.objects.filter(path__startswith=unit.path).values("pk"))
+        return queryset.filter(unit_path__startswith=unit.path)  # the path column: no subquery
 
 
-def category_and_children(category: FindingCategory):
-    """A subquery of the category and its sub-categories (no join, so no DISTINCT needed)."""
-    return FindingCategory.objects.filter(Q(pk=category.pk) | Q(group=category.pk)).values("pk")
+def category_and_children(category: FindingCategory) -> list[int]:
+    """Ids of the category and its sub-categories, resolved before the main query so
+    the list filters on a literal ``category_id IN (…)`` the planner can estimate."""
+    return list(FindingCategory.objects.filter(Q(pk=category.pk) | Q(group=category.pk))
+                .order_by().values_list("pk", flat=True))
 
 
 class FindingFilterSet(django_filters.FilterSet):
@@ -108,10 +110,10 @@ class FindingFilterSet(django_filters.FilterSet):
         return queryset.filter(q)
 
     def filter_within(self, queryset, name, unit):
-        return queryset.filter(unit__in=Unit.objects.filter(path__startswith=unit.path).values("pk"))
+        return queryset.filter(unit_path__startswith=unit.path)  # the path column: no subquery
 
     def filter_category(self, queryset, name, category: FindingCategory):
-        return queryset.filter(category__in=category_and_children(category))
+        return queryset.filter(category_id__in=category_and_children(category))
 
     def filter_overdue(self, queryset, name, value):
         late = RectificationTask.objects.overdue(timezone.now()).values("finding_id")
@@ -150,13 +152,17 @@ class TaskFilterSet(django_filters.FilterSet):
                   "reworked"]
 
     def filter_within(self, queryset, name, unit):
-        return queryset.filter(unit__in=Unit.objects.filter(path__startswith=unit.path).values("pk"))
+        return queryset.filter(unit_path__startswith=unit.path)  # the path column: no subquery
 
     def filter_category(self, queryset, name, category: FindingCategory):
-        return queryset.filter(finding__category__in=category_and_children(category))
+        return queryset.filter(finding__category_id__in=category_and_children(category))
 
     def filter_light(self, queryset, name, values):
-        return queryset.filter(light__in=values) if values else queryset
+        if not values:
+            return queryset
+        if "light" not in queryset.query.annotations:
+            queryset = queryset.with_light()
+        return queryset.filter(light__in=values)
 
     def filter_overdue(self, queryset, name, value):
         now = timezone.now()

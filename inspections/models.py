@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from campaigns.models import Campaign, Indicator, Point, Unit
+from campaigns.scope import ScopePathsModel, ScopePathsQuerySet
 from civportal.models import TimeStampedModel
 
 from .storage import photo_storage
@@ -201,18 +202,16 @@ class Inspection(TimeStampedModel):
         return self.title
 
 
-class VisitQuerySet(models.QuerySet):
+class VisitQuerySet(ScopePathsQuerySet):
     def visible_to(self, user) -> VisitQuerySet:
-        from campaigns.scope import scope_paths, scope_q
+        """Visits at a unit in scope or at a point a department in scope supervises."""
+        from campaigns.scope import path_q
 
-        if scope_paths(user) is None:
-            return self
-        # Subqueries, not joins: the scope is checked per row while walking an index.
-        points = Point.objects.filter(scope_q(user, "department__path")).values("pk")
-        return self.filter(scope_q(user, "unit__path") | Q(point__in=points))
+        within = path_q(user, "unit_path", "department_path")
+        return self if within is None else self.filter(within)
 
 
-class Visit(TimeStampedModel):
+class Visit(ScopePathsModel, TimeStampedModel):
     """One inspector's stop at an evaluation point during an inspection. A
     visit with no findings is evidence of a clean place (it scores 100)."""
 
@@ -231,9 +230,13 @@ class Visit(TimeStampedModel):
     longitude = models.DecimalField(_("longitude"), max_digits=9, decimal_places=6, null=True, blank=True)
     is_clean = models.BooleanField(_("no problems found"), default=False)
     notes = models.TextField(_("notes"), blank=True)
+    # Scope as columns (docs/performance.md): paths of the unit and of the point's supervising department.
+    SCOPE_PATHS = {"unit_path": "unit", "department_path": "point__department"}
+    unit_path = models.CharField(_("unit path"), max_length=255, blank=True, default="", editable=False)
+    department_path = models.CharField(_("department path"), max_length=255, blank=True, default="", editable=False)
 
     objects = VisitQuerySet.as_manager()
-    history = HistoricalRecords()
+    history = HistoricalRecords(excluded_fields=["unit_path", "department_path"])
 
     class Meta:
         verbose_name = _("visit")
@@ -243,6 +246,12 @@ class Visit(TimeStampedModel):
             # Field score F: visits in a month at a unit's points.
             models.Index(fields=["visited_at"], name="visit_visited_at_idx"),
             models.Index(fields=["point", "visited_at"], name="visit_point_time_idx"),
+            # Scoped visit lists (newest first) of a narrow scope: a prefix range on the path.
+            models.Index(fields=["unit_path", "-visited_at"], opclasses=["varchar_pattern_ops", "timestamptz_ops"],
+                         name="visit_unit_path_time_idx"),
+            models.Index(fields=["department_path", "-visited_at"],
+                         opclasses=["varchar_pattern_ops", "timestamptz_ops"], condition=~Q(department_path=""),
+                         name="visit_dept_path_time_idx"),
         ]
 
     def __str__(self) -> str:
@@ -252,14 +261,14 @@ class Visit(TimeStampedModel):
 # --- findings -----------------------------------------------------------------------------
 
 
-class FindingQuerySet(models.QuerySet):
+class FindingQuerySet(ScopePathsQuerySet):
     def visible_to(self, user) -> FindingQuerySet:
-        """Findings whose responsible unit or department is in the user's scope."""
-        from campaigns.scope import scope_paths, scope_q
+        """Findings whose responsible unit or department is in the user's scope:
+        ``unit_path LIKE 'p%' OR department_path LIKE 'p%'`` on the table itself."""
+        from campaigns.scope import path_q
 
-        if scope_paths(user) is None:
-            return self
-        return self.filter(scope_q(user, "unit__path") | scope_q(user, "department__path"))
+        within = path_q(user, "unit_path", "department_path")
+        return self if within is None else self.filter(within)
 
     def open(self) -> FindingQuerySet:
         return self.filter(status__in=Finding.OPEN_STATUSES)
@@ -269,7 +278,7 @@ class FindingQuerySet(models.QuerySet):
         return self.exclude(status__in=[Finding.Status.VOID, Finding.Status.DUPLICATE])
 
 
-class Finding(TimeStampedModel):
+class Finding(ScopePathsModel, TimeStampedModel):
     """A problem (问题) seen at a place or reported by the hotline, a citizen, a
     volunteer or another system. The responsible unit answers for it; once
     dispatched it is fixed through a rectification task."""
@@ -339,9 +348,13 @@ class Finding(TimeStampedModel):
     )
     void_reason = models.CharField(_("reason for voiding"), max_length=300, blank=True)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    # Scope as columns (docs/performance.md): paths of the responsible unit and the department.
+    SCOPE_PATHS = {"unit_path": "unit", "department_path": "department"}
+    unit_path = models.CharField(_("unit path"), max_length=255, blank=True, default="", editable=False)
+    department_path = models.CharField(_("department path"), max_length=255, blank=True, default="", editable=False)
 
     objects = FindingQuerySet.as_manager()
-    history = HistoricalRecords()
+    history = HistoricalRecords(excluded_fields=["unit_path", "department_path"])
 
     class Meta:
         verbose_name = _("finding")
@@ -377,6 +390,16 @@ class Finding(TimeStampedModel):
             models.Index(fields=["campaign", "observed_at"], name="finding_campaign_observed_idx"),
             # Repeat detection and duplicate suggestions: same point and category, recent.
             models.Index(fields=["point", "category", "observed_at"], name="finding_point_cat_time_idx"),
+            # A narrow scope's list (a street, a grid), newest first: a prefix range on the path.
+            models.Index(fields=["unit_path", "-observed_at", "-id"],
+                         opclasses=["varchar_pattern_ops", "timestamptz_ops", "int8_ops"],
+                         name="finding_unit_path_obs_idx"),
+            # A department's findings, newest first (only rows with a department).
+            models.Index(fields=["department_path", "-observed_at"],
+                         opclasses=["varchar_pattern_ops", "timestamptz_ops"], condition=~Q(department_path=""),
+                         name="finding_dept_path_obs_idx"),
+            # The list filtered by category (a literal id list) and status.
+            models.Index(fields=["category", "status", "-observed_at"], name="finding_cat_status_obs_idx"),
         ]
 
     def __str__(self) -> str:
@@ -433,17 +456,14 @@ class FindingPhoto(PhotoBase):
 # --- rectification ------------------------------------------------------------------------
 
 
-class TaskQuerySet(models.QuerySet):
+class TaskQuerySet(ScopePathsQuerySet):
     def visible_to(self, user) -> TaskQuerySet:
-        """Tasks assigned to a unit in scope, plus those of findings a department in scope supervises."""
-        from campaigns.scope import scope_paths, scope_q
+        """Tasks assigned to a unit in scope, plus those of findings a department in
+        scope supervises: both are path columns on the task, never a subquery."""
+        from campaigns.scope import path_q
 
-        if scope_paths(user) is None:
-            return self
-        # Subqueries, not joins: "tasks of findings a department in scope supervises" is a
-        # short list of finding ids (departments hang off the city), checked per row.
-        findings = Finding.objects.filter(scope_q(user, "department__path")).values("pk")
-        return self.filter(scope_q(user, "unit__path") | Q(finding__in=findings))
+        within = path_q(user, "unit_path", "department_path")
+        return self if within is None else self.filter(within)
 
     def open(self) -> TaskQuerySet:
         return self.filter(status__in=RectificationTask.OPEN_STATUSES)
@@ -478,7 +498,7 @@ class TaskQuerySet(models.QuerySet):
         )
 
 
-class RectificationTask(TimeStampedModel):
+class RectificationTask(ScopePathsModel, TimeStampedModel):
     """A rectification task (整改任务): the responsible unit must fix a finding
     by ``due_at`` and report back with "after" photos; a supervisor verifies.
     At most one task per finding is open at a time."""
@@ -533,9 +553,14 @@ class RectificationTask(TimeStampedModel):
     rework_count = models.PositiveIntegerField(_("rework count"), default=0)
     extension_count = models.PositiveIntegerField(_("extensions granted"), default=0)
     escalated_at = models.DateTimeField(_("escalated at"), null=True, blank=True)
+    # Scope as columns (docs/performance.md): paths of the assigned unit and of the
+    # finding's supervising department (kept when the finding's department changes).
+    SCOPE_PATHS = {"unit_path": "unit", "department_path": "finding__department"}
+    unit_path = models.CharField(_("unit path"), max_length=255, blank=True, default="", editable=False)
+    department_path = models.CharField(_("department path"), max_length=255, blank=True, default="", editable=False)
 
     objects = TaskQuerySet.as_manager()
-    history = HistoricalRecords()
+    history = HistoricalRecords(excluded_fields=["unit_path", "department_path"])
 
     class Meta:
         verbose_name = _("rectification task")
@@ -553,8 +578,13 @@ class RectificationTask(TimeStampedModel):
             models.Index(fields=["due_at", "id"], name="task_due_id_idx"),
             # The API's cursor pages (newest first by creation).
             models.Index(fields=["-created_at", "-id"], name="task_created_id_idx"),
-            # A unit's workbench: its open tasks by deadline.
-            models.Index(fields=["unit", "status", "due_at"], name="task_unit_status_due_idx"),
+            # A scope's task list by deadline, and its workbench (open tasks by deadline).
+            models.Index(fields=["unit_path", "due_at", "id"],
+                         opclasses=["varchar_pattern_ops", "timestamptz_ops", "int8_ops"],
+                         name="task_unit_path_due_idx"),
+            models.Index(fields=["department_path", "due_at"],
+                         opclasses=["varchar_pattern_ops", "timestamptz_ops"], condition=~Q(department_path=""),
+                         name="task_dept_path_due_idx"),
             # Reminder scan and rectification score: open/closed tasks by deadline.
             models.Index(fields=["status", "due_at"], name="task_status_due_idx"),
             models.Index(fields=["status", "warn_at"], name="task_status_warn_idx"),

@@ -63,7 +63,7 @@ def _points(user):
 @login_required
 @permission_required("inspections.view_finding", raise_exception=True)
 def finding_list(request):
-    filterset = FindingFilterSet(request.GET or None, queryset=selectors.findings_for(request.user, photos=False),
+    filterset = FindingFilterSet(request.GET or None, queryset=selectors.findings_for(request.user, photos=False, lean=True),
                                  request=request)
     as_map = request.GET.get("view") == "map"
     query = request.GET.copy()
@@ -257,8 +257,9 @@ def finding_export(request):
 @login_required
 @permission_required("inspections.view_rectificationtask", raise_exception=True)
 def task_list(request):
-    filterset = TaskFilterSet(request.GET or None, queryset=selectors.tasks_for(request.user, pending_rows=False)
-                              .order_by("urgency", "due_at", "id"), request=request)
+    filterset = TaskFilterSet(request.GET or None, queryset=selectors.tasks_for(request.user, pending_rows=False,
+                                                                                lean=True)
+                              .with_light().order_by("urgency", "due_at", "id"), request=request)
     page = paginate(request, _filtered(filterset))
     return render(request, "inspections/task_list.html", {"filter": filterset, "page": page,
                                                           "title": _("Rectification tasks")})

@@ -17,6 +17,15 @@ class RolePermissions(DjangoModelPermissions):
         "DELETE": ["%(app_label)s.delete_%(model_name)s"],
     }
 
+    def _queryset(self, view):
+        # Only the model is read here: take it from the class, not from get_queryset(),
+        # which builds the scoped, joined list queryset (again) on every request.
+        queryset = getattr(view, "queryset", None)
+        if queryset is not None:
+            return queryset
+        model = getattr(getattr(getattr(view, "serializer_class", None), "Meta", None), "model", None)
+        return model._default_manager.none() if model is not None else super()._queryset(view)
+
     def has_permission(self, request, view):
         if request.user and request.user.is_authenticated and not hasattr(view, request.method.lower()):
             return True  # no handler for this method: let the view answer 405, not 403

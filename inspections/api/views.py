@@ -185,7 +185,7 @@ class FindingViewSet(mixins.CreateModelMixin, *READ):
     }
 
     def get_queryset(self):
-        return selectors.findings_for(self.request.user)
+        return selectors.findings_for(self.request.user, lean=self.action in ("list", "retrieve"))
 
     def _out(self, finding, code=status.HTTP_200_OK):
         return Response(s.FindingSerializer(self.get_queryset().get(pk=finding.pk)).data, status=code)
@@ -354,7 +354,7 @@ class TaskViewSet(*READ):
     }
 
     def get_queryset(self):
-        return selectors.tasks_for(self.request.user)
+        return selectors.tasks_for(self.request.user, lean=self.action in ("list", "retrieve"))
 
     def _out(self, task, code=status.HTTP_200_OK):
         return Response(s.TaskSerializer(self.get_queryset().get(pk=task.pk)).data, status=code)

@@ -1,0 +1,125 @@
+"""Scope as columns (docs/performance.md): every row of every table carrying a unit
+path agrees with a from-scratch recomputation after writes, moves and rebuilds."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.management import call_command
+
+from campaigns import services as unit_services
+from campaigns.models import Point, Unit
+from campaigns.planning import services as planning_services
+from campaigns.scope import scoped_models
+from inspections import services
+from inspections.models import Finding, RectificationTask, Visit
+from tests.factories import UserFactory, make_unit
+
+from .helpers import dispatched, finding, world
+
+pytestmark = pytest.mark.django_db
+
+
+def expected_path(row, lookup: str) -> str:
+    target = row
+    for part in lookup.split("__"):
+        target = getattr(target, part)
+        if target is None:
+            return ""
+    return target.path
+
+
+def mismatches() -> list:
+    """Rows whose stored path differs from the one recomputed from their foreign keys."""
+    wrong = []
+    for model in scoped_models():
+        for row in model._base_manager.all():
+            for column, lookup in model.SCOPE_PATHS.items():
+                if getattr(row, column) != expected_path(row, lookup):
+                    wrong.append((model.__name__, row.pk, column, getattr(row, column), expected_path(row, lookup)))
+    return wrong
+
+
+@pytest.fixture
+def loop(city, personas):
+    """Findings, tasks and visits in district A (some under a district department) and B."""
+    w = world(city, personas)
+    dept_a = make_unit(city.district_a, kind=Unit.Kind.DEPARTMENT, name="东湖区城管局", code="C-A-CG")
+    point_dept = Point.objects.create(name="人民路口", point_type=w.point_type, unit=city.grid_a1, department=dept_a)
+    visit = services.visit_create(actor=personas.inspector, inspection=w.inspection, point=point_dept)
+    rows = [dispatched(w, personas), dispatched(w, personas, visit=visit), dispatched(w, personas, visit=w.visit_b),
+            finding(w, personas, visit=visit)]
+    return w, dept_a, point_dept, rows
+
+
+def test_scoped_models_are_the_large_scoped_tables():
+    assert {m.__name__ for m in scoped_models()} >= {"Finding", "RectificationTask", "Visit"}
+
+
+def test_services_fill_the_paths_on_create_and_dispatch(city, personas, loop):
+    w, dept_a, _point, rows = loop
+    assert Finding.objects.filter(unit_path="").count() == 0
+    task = rows[1]
+    assert task.unit_path == city.grid_a1.path and task.department_path == dept_a.path
+    assert RectificationTask.objects.get(pk=task.pk).department_path == dept_a.path
+    assert Visit.objects.get(pk=w.visit_b.pk).unit_path == city.street_b1.path
+    assert mismatches() == []
+
+
+def test_moving_a_district_with_its_subtree_keeps_every_path_right_and_is_in_history(city, personas, loop):
+    w, dept_a, _point, rows = loop
+    admin = UserFactory(username="root", is_superuser=True)
+    other_city = make_unit(kind=Unit.Kind.CITY, name="新城市", code="N")
+    old_path = city.district_a.path
+    touched = Finding.objects.filter(unit_path__startswith=old_path).count()
+    assert touched >= 3  # the move has something to rewrite
+
+    moved = unit_services.unit_move(actor=admin, unit=city.district_a, new_parent=other_city)
+
+    assert not moved.path.startswith(old_path[:4])
+    assert Finding.objects.filter(unit_path__startswith=moved.path).count() == touched
+    assert not Finding.objects.filter(unit_path__startswith=old_path).exists()
+    assert mismatches() == []
+    record = moved.history.first()
+    assert record.history_change_reason and other_city.code in record.history_change_reason
+    # The district's handler still sees exactly the district's rows (through the new paths).
+    from campaigns.scope import forget
+    forget(personas.handler_a)
+    visible = set(Finding.objects.visible_to(personas.handler_a).values_list("pk", flat=True))
+    assert visible == set(Finding.objects.filter(unit__path__startswith=moved.path).values_list("pk", flat=True)) | \
+        set(Finding.objects.filter(department__path__startswith=moved.path).values_list("pk", flat=True))
+    assert rows[2].finding_id not in visible  # district B's finding
+
+
+def test_moving_a_street_to_another_district(city, personas, loop):
+    admin = UserFactory(username="root", is_superuser=True)
+    unit_services.unit_move(actor=admin, unit=city.street_a1, new_parent=city.district_b)
+    assert mismatches() == []
+    from campaigns.scope import forget
+    forget(personas.handler_b)
+    assert Finding.objects.visible_to(personas.handler_b).filter(unit=city.grid_a1).exists()
+
+
+def test_a_points_new_department_reaches_its_visits(city, personas, loop):
+    w, dept_a, point, _rows = loop
+    planning_services.point_update(actor=personas.supervisor, point=point, department=city.department)
+    assert set(Visit.objects.filter(point=point).values_list("department_path", flat=True)) == {city.department.path}
+    assert mismatches() == []
+
+
+def test_a_findings_new_department_reaches_its_tasks(city, personas, loop):
+    _w, dept_a, _point, rows = loop
+    task = rows[0]
+    found = Finding.objects.get(pk=task.finding_id)
+    found.department = dept_a
+    found.save()
+    assert RectificationTask.objects.get(pk=task.pk).department_path == dept_a.path
+    assert mismatches() == []
+
+
+def test_rebuild_command_recomputes_every_path_from_scratch(city, personas, loop):
+    Finding.objects.update(unit_path="", department_path="x")
+    RectificationTask.objects.update(department_path="")
+    Visit.objects.update(unit_path="zz")
+    assert mismatches()
+    call_command("rebuild_scope_paths", verbosity=0)
+    assert mismatches() == []
