@@ -1,24 +1,31 @@
 """The one scope rule: a user sees the union of the subtrees of the units
 they hold a role in; superusers see everything. Every list, detail, export
-and API view filters through ``scope_q`` (usually via ``visible_to``)."""
+and API view filters through ``scope_q`` (usually via ``visible_to``).
+
+The models' querysets call this module, so it never imports them back: it
+finds Membership and Unit through the app registry (``_model``)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
+from django.apps import apps
 from django.db.models import Q
 
 _CACHE = "_civportal_memberships"
+
+
+def _model(name: str):
+    """campaigns' own models by name: models.py imports this module, not the other way."""
+    return apps.get_model("campaigns", name)
 
 
 def _memberships(user) -> list[tuple[str, str]]:
     """(unit path, role) of the user's active memberships, once per user object."""
     cached = getattr(user, _CACHE, None)
     if cached is None:
-        from .models import Membership
-
         cached = list(
-            Membership.objects.filter(user=user, active=True).values_list("unit__path", "role").order_by()
+            _model("Membership").objects.filter(user=user, active=True).values_list("unit__path", "role").order_by()
         )
         setattr(user, _CACHE, cached)
     return cached
@@ -60,10 +67,8 @@ def scope_q(user, path_field: str = "unit__path") -> Q:
     # hashed subplan PostgreSQL checks per row while walking an index in list
     # order, instead of joining the unit table (and OR-ing across joins), which
     # forces a scan of the whole table on large tables.
-    from .models import Unit
-
     relation = path_field.removesuffix("__path")
-    return Q(**{f"{relation}__in": Unit.objects.filter(within).values("pk")})
+    return Q(**{f"{relation}__in": _model("Unit").objects.filter(within).values("pk")})
 
 
 def role_paths(user, roles: Iterable[str]) -> list[str]:
@@ -78,9 +83,7 @@ def user_roles(user) -> set[str]:
     if not getattr(user, "is_authenticated", False):
         return set()
     if user.is_superuser:
-        from .models import Membership
-
-        return set(Membership.Role.values)
+        return set(_model("Membership").Role.values)
     return {role for _path, role in _memberships(user)}
 
 
