@@ -10,9 +10,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from civportal.forms import add_service_errors
+from civportal.forms import add_service_errors, import_page
 from civportal.pagination import paginate
-from civportal.xlsx import ImportRejected, xlsx_response
+from civportal.xlsx import xlsx_response
 
 from . import imports, selectors, services
 from .filtersets import UnitFilterSet
@@ -181,24 +181,13 @@ def membership_end(request, pk):
 @login_required
 @permission_required("campaigns.add_unit", raise_exception=True)
 def unit_import(request):
-    form = ImportForm(request.POST or None, request.FILES or None)
-    errors, result = [], None
-    if request.method == "POST" and form.is_valid():
-        try:
-            result = imports.import_units(actor=request.user, upload=form.cleaned_data["file"])
-        except ImportRejected as exc:
-            errors = exc.errors
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
-            messages.success(
-                request,
-                _("Import finished: %(created)d created, %(updated)d updated, %(unchanged)d unchanged.")
-                % {"created": result.created, "updated": result.updated, "unchanged": result.unchanged},
-            )
-            return redirect("campaigns:unit_tree")
-    status = 400 if errors or (request.method == "POST" and form.errors) else 200
-    return render(request, "campaigns/unit_import.html", {"form": form, "errors": errors}, status=status)
+    return import_page(
+        request, ImportForm(request.POST or None, request.FILES or None),
+        lambda upload: imports.import_units(actor=request.user, upload=upload),
+        template="campaigns/unit_import.html", next_url="campaigns:unit_tree",
+        done=lambda result: _("Import finished: %(created)d created, %(updated)d updated, %(unchanged)d unchanged.")
+        % {"created": result.created, "updated": result.updated, "unchanged": result.unchanged},
+    )
 
 
 @login_required

@@ -1,4 +1,21 @@
-from django.core.exceptions import ValidationError
+"""Generic form pieces every app may use: widgets and the plumbing between a
+form and a service (errors onto the form, one import page)."""
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.shortcuts import redirect, render
+
+from civportal.xlsx import ImportRejected
+
+
+class DateTimeInput(forms.DateTimeInput):
+    """A local date and time picker (``<input type="datetime-local">``)."""
+
+    input_type = "datetime-local"
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%Y-%m-%dT%H:%M", **kwargs)
 
 
 def add_service_errors(form, exc: ValidationError) -> None:
@@ -9,3 +26,39 @@ def add_service_errors(form, exc: ValidationError) -> None:
             form.add_error(field if field in form.fields else None, errors)
     else:
         form.add_error(None, exc)
+
+
+def save_with_service(request, form, save, *, denied_field: str | None = None):
+    """On a valid POST call ``save()`` and return what it returns; a service's
+    ValidationError goes onto the form, and PermissionDenied onto ``denied_field``
+    when given (raised otherwise). None when nothing was saved."""
+    if request.method != "POST" or not form.is_valid():
+        return None
+    try:
+        return save()
+    except ValidationError as exc:
+        add_service_errors(form, exc)
+    except PermissionDenied as exc:
+        if denied_field is None:
+            raise
+        form.add_error(denied_field, str(exc))
+    return None
+
+
+def import_page(request, form, run, *, template: str, done, next_url: str):
+    """The page of an inline xlsx import: on a valid POST ``run(upload)``; a rejected
+    workbook lists its row errors, a service error goes onto the form (both 400);
+    on success the message ``done(result)`` and a redirect to ``next_url``."""
+    errors = []
+    if request.method == "POST" and form.is_valid():
+        try:
+            result = run(form.cleaned_data["file"])
+        except ImportRejected as exc:
+            errors = exc.errors
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, done(result))
+            return redirect(next_url)
+    status = 400 if errors or (request.method == "POST" and form.errors) else 200
+    return render(request, template, {"form": form, "errors": errors}, status=status)

@@ -13,10 +13,10 @@ class RejectNulBytesMiddleware:
     def __call__(self, request):
         if any("\x00" in key or any("\x00" in v for v in values) for key, values in request.GET.lists()):
             message = _("The request contains a NUL character, which is not allowed.")
-            if request.path.startswith("/open311/"):
-                from open311.formats import error_response, format_of
+            from civportal.errors import prefix_error
 
-                return error_response(400, message, format_of(request.path))
+            if (response := prefix_error(request.path, 400, message)) is not None:
+                return response
             if request.path.startswith("/api/"):
                 return JsonResponse({"code": "invalid", "detail": message}, status=400)
             return HttpResponseBadRequest(message, content_type="text/plain; charset=utf-8")

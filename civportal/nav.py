@@ -122,14 +122,3 @@ def build(request) -> tuple[str, list[Group]]:
         if group.links:
             groups.append(group)
     return section, groups
-
-
-def dashboard_url(user) -> str:
-    """The user's dashboard: the office's for supervisors, their unit's for heads and leaders ('' for others)."""
-    from dashboards.views import is_supervisor, is_unit_reader
-
-    if is_supervisor(user):
-        return reverse("dashboards:supervisor")
-    if is_unit_reader(user):
-        return reverse("dashboards:unit")
-    return ""

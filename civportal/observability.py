@@ -196,7 +196,7 @@ def metrics(request):
 # --- /healthz additions --------------------------------------------------------------------------
 
 def storage_status() -> str:
-    from inspections.storage import photo_storage
+    from civportal.storage import photo_storage
 
     try:
         photo_storage().exists("healthz-probe")

@@ -91,6 +91,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "campaigns.middleware.ScopeMiddleware",  # request.scope: the user's roles and unit paths, read once
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -116,7 +117,9 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "civportal.context_processors.portal",
                 "civportal.context_processors.navigation",
+                "campaigns.context_processors.roles",
                 "notifications.context_processors.inbox",
+                "dashboards.context_processors.dashboard",
             ],
         },
     },
@@ -279,17 +282,21 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 
+# Errors answered outside an app's views (unknown URL, NUL bytes, too large) in
+# the format of the app that owns the path prefix (civportal.errors.prefix_error).
+PATH_ERROR_RESPONDERS = {"/open311/": "open311.formats.path_error"}
+
 # --- REST API -------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first: an unauthenticated call gets 401 with a WWW-Authenticate header.
         "rest_framework.authentication.TokenAuthentication",
         # Keys of external systems (API clients): "Authorization: Api-Key <key>".
-        "civportal.api.authentication.ApiKeyAuthentication",
+        "campaigns.api.authentication.ApiKeyAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     # Fairness between clients: per API key, per user, per address for anonymous calls.
-    "DEFAULT_THROTTLE_CLASSES": ["civportal.api.throttling.ClientRateThrottle"],
+    "DEFAULT_THROTTLE_CLASSES": ["campaigns.api.throttling.ClientRateThrottle"],
     "DEFAULT_PERMISSION_CLASSES": ["civportal.api.permissions.RolePermissions"],
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",

@@ -13,6 +13,7 @@ from campaigns.planning.api import (
 )
 from civportal.api.exceptions import api_not_found
 from civportal.api.views import TokenLoginView
+from dashboards.home import home
 from inspections.api.views import (
     FindingCategoryViewSet, FindingViewSet, InspectionViewSet, MyReportViewSet, TaskViewSet, VisitViewSet,
 )
@@ -65,7 +66,7 @@ api_urlpatterns = [
 ]
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("metrics", observability.metrics, name="metrics"),  # Prometheus; loopback, token or staff only
     path("favicon.ico", views.favicon),

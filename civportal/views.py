@@ -6,66 +6,15 @@ from django.core.exceptions import ObjectDoesNotExist, RequestDataTooBig
 from django.db import connection
 from django.http import HttpResponse, HttpResponsePermanentRedirect, JsonResponse
 from django.template import loader
-from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.templatetags.static import static
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 
-from campaigns.models import Membership
-from campaigns.scope import user_roles
 from civportal.api.exceptions import is_api, json_error, too_large_message
+from civportal.errors import prefix_error
 
 logger = logging.getLogger(__name__)
-
-# Rows shown under each section of the home workbench.
-HOME_ROWS = 3
-SECTION_TITLES = {
-    "due_today": gettext_lazy("Due today"),
-    "overdue": gettext_lazy("Overdue"),
-    "returned": gettext_lazy("Returned for rework"),
-    "awaiting": gettext_lazy("Awaiting acceptance"),
-    "extension": gettext_lazy("Extension pending"),
-    "submitted": gettext_lazy("Submitted, awaiting verification"),
-}
-
-
-@login_required
-def home(request):
-    # Supervisors start on their dashboard. Heads and assigned leaders answer for
-    # tasks too: they start on the workbench, their unit's dashboard one click away.
-    from dashboards.views import is_supervisor
-
-    if is_supervisor(request.user):
-        return redirect("dashboards:supervisor")
-    memberships = (
-        Membership.objects.filter(user=request.user, active=True).select_related("unit").order_by("unit__path", "role")
-    )
-    return render(request, "home.html", {"memberships": memberships, **home_context(request.user)})
-
-
-def home_context(user) -> dict:
-    """The workbench sections for staff with unit tasks (handlers and heads
-    always, anyone else when open tasks of their units exist) and the
-    volunteer's own links for a volunteer without a unit role."""
-    from inspections.selectors import workbench_summary
-
-    roles = user_roles(user)
-    context = {"workbench": None, "volunteer": None, "today": timezone.localdate()}
-    if roles and user.has_perm("inspections.view_rectificationtask"):
-        summary = workbench_summary(user, rows=HOME_ROWS)
-        if summary["total"] or roles & {Membership.Role.HANDLER, Membership.Role.HEAD}:
-            for section in summary["sections"]:
-                section["title"] = SECTION_TITLES[section["key"]]
-            context["workbench"] = summary
-    if not roles:
-        try:
-            context["volunteer"] = user.volunteer
-        except ObjectDoesNotExist:
-            pass
-    return context
-
 
 def broker_status() -> str:
     """Try one broker connection, bounded to ~2 s; 'ok' or the error class name."""
@@ -115,10 +64,8 @@ def favicon(request):
 
 
 def _error(request, *, template: str, status: int, code: str, detail, with_context: bool = True):
-    if request.path.startswith("/open311/"):
-        from open311.formats import error_response, format_of
-
-        return error_response(status, str(detail), format_of(request.path))
+    if (response := prefix_error(request.path, status, str(detail))) is not None:
+        return response
     if is_api(request):
         return json_error(code, str(detail), status)
     try:
@@ -132,10 +79,8 @@ def _error(request, *, template: str, status: int, code: str, detail, with_conte
 
 def bad_request(request, exception=None):
     if isinstance(exception, RequestDataTooBig) and is_api(request):
-        if request.path.startswith("/open311/"):
-            from open311.formats import error_response, format_of
-
-            return error_response(413, too_large_message(), format_of(request.path))
+        if (response := prefix_error(request.path, 413, too_large_message())) is not None:
+            return response
         return json_error("too_large", too_large_message(), 413)
     return _error(request, template="400.html", status=400, code="bad_request", detail=_("The request is malformed."))
 

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from campaigns.models import Membership, Unit
-from campaigns.scope import role_paths, scope_paths, user_roles
+from campaigns.scope import Scope, scope_of
 from inspections.models import Finding, RectificationTask
 from scores.selectors import costly_findings, default_campaign
 
@@ -29,16 +29,17 @@ UNIT_ROLES = (Role.HEAD, Role.LEADER)
 
 
 def is_supervisor(user) -> bool:
-    return user.is_superuser or Role.SUPERVISOR in user_roles(user)
+    return scope_of(user).is_supervisor
 
 
 def is_unit_reader(user) -> bool:
-    return user.is_superuser or bool(user_roles(user) & {Role.SUPERVISOR, Role.HEAD, Role.LEADER})
+    scope = scope_of(user)
+    return scope.superuser or bool(scope.roles & {Role.SUPERVISOR, Role.HEAD, Role.LEADER})
 
 
-def _scope_units(user) -> list[Unit]:
+def _scope_units(scope: Scope) -> list[Unit]:
     """The roots of the user's scope and their children (the unit select). One query."""
-    paths = scope_paths(user)
+    paths = scope.paths
     units = Unit.objects.exclude(kind=Unit.Kind.GRID)
     if paths is None:
         units = units.filter(depth__lte=2)
@@ -50,9 +51,9 @@ def _scope_units(user) -> list[Unit]:
     return list(units.order_by("path"))
 
 
-def _own_units(user) -> list[Unit]:
+def _own_units(scope: Scope) -> list[Unit]:
     """The units where the user is head or assigned leader. One query."""
-    paths = role_paths(user, UNIT_ROLES)
+    paths = scope.role_paths(UNIT_ROLES)
     return list(Unit.objects.filter(path__in=paths).order_by("path")) if paths else []
 
 
@@ -216,12 +217,12 @@ def _show_values(form: DashboardForm, fig: selectors.Figures) -> None:
 @login_required
 def supervisor(request):
     """The campaign office's dashboard over a unit subtree of its scope."""
-    user = request.user
-    if not is_supervisor(user):
+    user, scope = request.user, request.scope
+    if not scope.is_supervisor:
         raise PermissionDenied
-    units = _scope_units(user)
+    units = _scope_units(scope)
     form = DashboardForm(request.GET or None, user=user, units=units, default_campaign=default_campaign(user))
-    sup_paths = role_paths(user, [Role.SUPERVISOR])
+    sup_paths = scope.role_paths([Role.SUPERVISOR])
     default = next((u for u in units if u.path in sup_paths), units[0] if units else None)
     root = _root(form, default)
     if root is None:
@@ -233,11 +234,11 @@ def supervisor(request):
 @login_required
 def unit(request):
     """A unit's dashboard for its head and assigned leaders (supervisors: any unit in scope)."""
-    user = request.user
+    user, scope = request.user, request.scope
     if not is_unit_reader(user):
         raise PermissionDenied
-    own = _own_units(user)
-    units = own if own and not is_supervisor(user) else _scope_units(user)
+    own = _own_units(scope)
+    units = own if own and not scope.is_supervisor else _scope_units(scope)
     form = DashboardForm(request.GET or None, user=user, units=units, default_campaign=default_campaign(user))
     root = _root(form, units[0] if units else None)
     if root is None:

@@ -21,7 +21,7 @@ from .models import (
     ExtensionRequest, Finding, FindingCategory, FindingPhoto, Inspection, RectificationTask, Submission,
     SubmissionPhoto, TaskEvent, Visit,
 )
-from .storage import photo_storage
+from civportal.storage import photo_storage
 from .taxonomy import seed_default_categories
 
 MARK = "（演示）"

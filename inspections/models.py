@@ -22,7 +22,7 @@ from campaigns.models import Campaign, Indicator, Point, Unit
 from campaigns.scope import ScopePathsModel, ScopePathsQuerySet
 from civportal.models import TimeStampedModel
 
-from .storage import photo_storage
+from civportal.storage import photo_storage
 
 
 class Severity(models.TextChoices):

@@ -1,7 +1,8 @@
 """Notifications for the loop's own transitions, subscribed to ``hooks``
 (called after commit): finding.created, task.dispatched,
 task.status_changed, and manual task.escalated. Reminders and automatic
-escalations notify from ``reminders`` instead (inside their transaction)."""
+escalations notify from ``reminders`` instead (inside their transaction);
+``reminders`` imports this module, never the other way."""
 
 from __future__ import annotations
 
@@ -16,12 +17,19 @@ from notifications.services import Message, Text, notify, notify_many
 
 from . import hooks
 from .models import Finding, RectificationTask, TaskEvent
-from .reminders import task_payload
 
 Role = Membership.Role
 Action = TaskEvent.Action
 # Steps taken by the unit are news for the office; the office's decisions are news for the unit.
 UNIT_STEPS = {Action.ACCEPT, Action.SUBMIT, Action.EXTENSION_REQUEST}
+
+
+def task_payload(task: RectificationTask, **extra) -> dict:
+    """Language-neutral facts about a task for webhook subscribers."""
+    return {
+        "task_id": task.pk, "finding_id": task.finding_id, "unit_id": task.unit_id, "unit_code": task.unit.code,
+        "status": task.status, "supervision": task.supervision, "due_at": task.due_at.isoformat(), **extra,
+    }
 
 
 def _finding_message(finding: Finding, recipients) -> dict:
@@ -50,9 +58,7 @@ def findings_created_enqueue(finding_ids: list[int]) -> None:
     (batched), so nobody misses a new finding."""
     from notifications import queueing
 
-    from . import tasks
-
-    if not queueing.publish(tasks.findings_created, finding_ids=list(finding_ids)):
+    if not queueing.publish("inspections.findings_created", finding_ids=list(finding_ids)):
         findings_created(finding_ids)
 
 

@@ -12,29 +12,33 @@ deadlines) and fans out one small idempotent task per task × level:
 "N working days past the deadline" is the deadline's time of day on the N-th
 working day after the deadline's date, in the office's working-day calendar
 (``deadlines.WorkCalendar``: national holidays, 调休 and local overrides).
-Each level is sent once per task (``ReminderLog``, claimed in the same
-transaction that writes the inbox rows and the TaskEvent), so running the
-scan twice, concurrently, or redelivering a message sends nothing twice. A
-scan that did not run (broker down) is caught up by the next one."""
+This module keeps only the rule of who is due when and what each level says;
+the notifications reminder engine (``notifications.reminders``) claims each
+level once per task (``ReminderLog``, in the same transaction that writes the
+inbox rows and the TaskEvent), sends a task's levels in ladder order, and
+reports what it sent. Running the scan twice, concurrently, or redelivering a
+message sends nothing twice; a scan that did not run (broker down) or a worker
+killed mid-way is caught up by the next scan."""
 
 from __future__ import annotations
 
 import datetime as dt
 
 from django.contrib.contenttypes.models import ContentType
-from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from campaigns.models import Membership
+from notifications import reminders as engine
 from notifications.models import Event, ReminderLog
 from notifications.recipients import members_over, unique
-from notifications.services import Text, notify, reminder_claim, reminder_levels_logged
+from notifications.services import Text, notify
 
 from .deadlines import WorkCalendar
 from .models import RectificationTask, TaskEvent
+from .notify import task_payload
 
 DUE_SOON, OVERDUE, SUPERVISED, LISTED = "due_soon", "overdue", "supervised", "listed"
 LEVELS = [DUE_SOON, OVERDUE, SUPERVISED, LISTED]
@@ -77,16 +81,31 @@ def levels_reached(task: RectificationTask, now: dt.datetime, calendar: WorkCale
     return []
 
 
+def _candidates(now: dt.datetime):
+    """Open tasks past their 80% point, except those whose every level past the
+    deadline is logged (nothing left to send). A higher level logged first never
+    hides a lower one: each level is its own fact."""
+    logs = ReminderLog.objects.filter(
+        content_type=ContentType.objects.get_for_model(RectificationTask), object_id=OuterRef("pk"))
+    finished = Exists(logs.filter(level=OVERDUE)) & Exists(logs.filter(level=SUPERVISED)) & Exists(
+        logs.filter(level=LISTED))
+    return (RectificationTask.objects.open().filter(warn_at__lte=now).exclude(finished)
+            .only("pk", "status", "due_at", "warn_at").order_by("due_at", "pk"))
+
+
+def _reached(tasks: list[RectificationTask], now: dt.datetime) -> dict[int, list[str]]:
+    calendar = _calendar(tasks, now)
+    return {t.pk: levels_reached(t, now, calendar) for t in tasks}
+
+
+def _lock(task_id: int) -> RectificationTask | None:
+    return (RectificationTask.objects.select_for_update(of=("self",)).select_related("unit", "finding")
+            .filter(pk=task_id).first())
+
+
 def due_reminders(now: dt.datetime | None = None) -> list[tuple[int, str]]:
     """(task id, level) pairs reached and not yet sent, in level order (four queries)."""
-    now = now or timezone.now()
-    finished = ReminderLog.objects.filter(
-        content_type=ContentType.objects.get_for_model(RectificationTask), object_id=OuterRef("pk"), level=LISTED)
-    tasks = list(RectificationTask.objects.open().filter(warn_at__lte=now).exclude(Exists(finished))
-                 .only("pk", "status", "due_at", "warn_at").order_by("due_at", "pk"))
-    logged = reminder_levels_logged(RectificationTask, [t.pk for t in tasks])
-    calendar = _calendar(tasks, now)
-    return [(t.pk, level) for t in tasks for level in levels_reached(t, now, calendar) if (t.pk, level) not in logged]
+    return engine.due(LADDER, now)
 
 
 def _people(task: RectificationTask, level: str):
@@ -97,14 +116,6 @@ def _people(task: RectificationTask, level: str):
     if level == OVERDUE:
         return unique(unit_people, supervisors)
     return unique(supervisors, members_over(task.unit, [Role.LEADER]), unit_people)
-
-
-def task_payload(task: RectificationTask, **extra) -> dict:
-    """Language-neutral facts about a task for webhook subscribers."""
-    return {
-        "task_id": task.pk, "finding_id": task.finding_id, "unit_id": task.unit_id, "unit_code": task.unit.code,
-        "status": task.status, "supervision": task.supervision, "due_at": task.due_at.isoformat(), **extra,
-    }
 
 
 def _texts(task: RectificationTask, level: str) -> tuple[str, Text, Text]:
@@ -125,53 +136,47 @@ def _texts(task: RectificationTask, level: str) -> tuple[str, Text, Text]:
                    "supervision level is now “%(level)s”. Problem: %(problem)s"), params))
 
 
-def task_remind(*, task_id: int, level: str, now: dt.datetime | None = None) -> bool:
-    """Send one level for one task, exactly once; for 督办/挂牌督办 raise the
-    supervision level first (through ``services.task_escalate``). True if this call sent it."""
+def _send(task: RectificationTask, level: str, now: dt.datetime) -> RectificationTask:
+    """Send one claimed level; for 督办/挂牌督办 raise the supervision level first
+    (through ``services.task_escalate``)."""
     from .services import task_escalate
 
-    if level not in LEVELS:
-        raise ValueError(level)
-    now = now or timezone.now()
-    with transaction.atomic():
-        task = (RectificationTask.objects.select_for_update(of=("self",)).select_related("unit", "finding")
-                .filter(pk=task_id).first())
-        if task is None or level not in levels_reached(task, now, _calendar([task], now)):
-            return False
-        if not reminder_claim(obj=task, level=level):
-            return False
-        if level in ESCALATIONS:
-            target = ESCALATIONS[level][1]
-            order = RectificationTask.SUPERVISION_ORDER
-            if order.index(task.supervision) < order.index(target):
-                task = task_escalate(actor=None, task=task, level=target,
-                                     note=str(_("Automatic: %(days)s working day(s) past the deadline."))
-                                     % {"days": ESCALATIONS[level][0]})
-            else:
-                TaskEvent.objects.create(task=task, action=TaskEvent.Action.REMIND, from_status=task.status,
-                                         to_status=task.status, data={"level": level, "already": task.supervision})
+    if level in ESCALATIONS:
+        target = ESCALATIONS[level][1]
+        order = RectificationTask.SUPERVISION_ORDER
+        if order.index(task.supervision) < order.index(target):
+            task = task_escalate(actor=None, task=task, level=target,
+                                 note=str(_("Automatic: %(days)s working day(s) past the deadline."))
+                                 % {"days": ESCALATIONS[level][0]})
         else:
             TaskEvent.objects.create(task=task, action=TaskEvent.Action.REMIND, from_status=task.status,
-                                     to_status=task.status, data={"level": level})
-        event, title, body = _texts(task, level)
-        notify(event=event, recipients=_people(task, level), title=title, body=body, target=task, unit=task.unit,
-               url=reverse("inspections:task_detail", args=[task.pk]),
-               data=task_payload(task, level=level, automatic=True))
-    return True
+                                     to_status=task.status, data={"level": level, "already": task.supervision})
+    else:
+        TaskEvent.objects.create(task=task, action=TaskEvent.Action.REMIND, from_status=task.status,
+                                 to_status=task.status, data={"level": level})
+    event, title, body = _texts(task, level)
+    notify(event=event, recipients=_people(task, level), title=title, body=body, target=task, unit=task.unit,
+           url=reverse("inspections:task_detail", args=[task.pk]),
+           data=task_payload(task, level=level, automatic=True))
+    return task
+
+
+LADDER = engine.Ladder(model=RectificationTask, levels=tuple(LEVELS), task="inspections.remind_task",
+                       object_kwarg="task_id", candidates=_candidates, reached=_reached, lock=_lock, send=_send)
+
+
+def task_remind(*, task_id: int, level: str, now: dt.datetime | None = None) -> bool:
+    """Send one level for one task, exactly once. True if this call sent it."""
+    return bool(engine.remind(LADDER, object_id=task_id, levels=[level], now=now).sent)
+
+
+def scan(*, now: dt.datetime | None = None, inline: bool = False) -> engine.ScanReport:
+    """One scan through the engine: ``inline`` sends in this process (management
+    command, tests); otherwise one Celery message per task with its due levels."""
+    return engine.scan(LADDER, now=now, inline=inline)
 
 
 def run_scan(*, now: dt.datetime | None = None, inline: bool = False) -> list[tuple[int, str]]:
-    """One scan. ``inline`` sends in this process (management command, tests);
-    otherwise one Celery message per task × level (published now; a failed
-    publish is logged and the next scan finds the level still due)."""
-    from notifications.queueing import publish
-
-    from . import tasks
-
-    due = due_reminders(now)
-    for task_id, level in due:
-        if inline:
-            task_remind(task_id=task_id, level=level, now=now)
-        else:
-            publish(tasks.remind_task, task_id=task_id, level=level)
-    return due
+    """One scan: inline, the (task, level) pairs this scan sent; queued, those found due."""
+    report = scan(now=now, inline=inline)
+    return report.sent if inline else report.due

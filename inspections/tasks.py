@@ -12,11 +12,14 @@ def scan_task_reminders() -> int:
 
 
 @shared_task(name="inspections.remind_task", acks_late=True)
-def remind_task(*, task_id: int, level: str) -> bool:
-    """Send one level for one task (a second delivery of the message does nothing)."""
-    from . import reminders
+def remind_task(*, task_id: int, levels: list[str] | None = None, level: str | None = None) -> list[str]:
+    """Send a task's due levels in ladder order (``level``: one, as older messages
+    carry); a second delivery of the message sends nothing. Returns the levels sent."""
+    from notifications import reminders as engine
 
-    return reminders.task_remind(task_id=task_id, level=level)
+    from .reminders import LADDER
+
+    return engine.remind(LADDER, object_id=task_id, levels=levels or [level]).sent
 
 
 @shared_task(name="inspections.findings_created", acks_late=True)

@@ -30,9 +30,22 @@ def reset_breaker() -> None:
     _down_until = 0.0
 
 
+def task_named(task):
+    """A Celery task object from its registered name (or the task itself). Services
+    queue tasks by name, so a tasks module can import its services without a circle."""
+    if not isinstance(task, str):
+        return task
+    from civportal.celery import app
+
+    if task not in app.tasks:  # outside a worker the apps' tasks modules load on first use
+        app.loader.import_default_modules()
+    return app.tasks[task]
+
+
 def publish(task, **kwargs) -> bool:
-    """Send ``task`` with keyword arguments; False (logged) when the broker is unreachable."""
+    """Send ``task`` (a task or its name) with keyword arguments; False (logged) when the broker is unreachable."""
     global _down_until
+    task = task_named(task)
     if time.monotonic() < _down_until:
         logger.warning("broker marked unreachable; %s %s left for the sweeper", task.name, kwargs)
         return False
@@ -50,6 +63,7 @@ def publish_after_commit(task, kwargs_list: list[dict]) -> None:
     (immediately when there is none)."""
     if not kwargs_list:
         return
+    task = task_named(task)
 
     def send() -> None:
         for kwargs in kwargs_list:

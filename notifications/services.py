@@ -91,11 +91,9 @@ def notify(*, event: str, recipients: Iterable[User], title: Text | str, body: T
     with transaction.atomic():
         created = Notification.objects.bulk_create(rows)
         deliveries = _webhook_deliveries(event, event_id, now, url, target, unit, data or {})
-    from . import tasks
-
-    queueing.publish_after_commit(tasks.send_email, [
+    queueing.publish_after_commit("notifications.send_email", [
         {"notification_id": n.pk} for n in created if n.email_status == DeliveryStatus.PENDING])
-    queueing.publish_after_commit(tasks.deliver_webhook, [{"delivery_id": d.pk} for d in deliveries])
+    queueing.publish_after_commit("notifications.deliver_webhook", [{"delivery_id": d.pk} for d in deliveries])
     return created
 
 
@@ -189,10 +187,8 @@ def notify_many(messages: list[Message]) -> list[Notification]:
                                               message.unit, message.data or {}, subscriptions=subscriptions,
                                               save=False)
         deliveries = WebhookDelivery.objects.bulk_create(deliveries, batch_size=1000) if deliveries else []
-    from . import tasks
-
     emails = [n.pk for n in created if n.email_status == DeliveryStatus.PENDING]
-    queueing.publish_after_commit(tasks.deliver_many, [
+    queueing.publish_after_commit("notifications.deliver_many", [
         {"notification_ids": emails, "delivery_ids": [d.pk for d in deliveries]}] if emails or deliveries else [])
     return created
 

@@ -48,17 +48,15 @@ def sweep_pending() -> int:
 
 @shared_task(name="notifications.scan_workitem_reminders", acks_late=True)
 def scan_workitem_reminders() -> int:
-    """Fan out one small task per work item × level that is due."""
+    """Fan out one small task per work item with its due levels; returns the levels queued."""
     from . import workitems
 
-    due = workitems.due_reminders()
-    for item_id, level in due:
-        queueing.publish(remind_workitem, workitem_id=item_id, level=level)
-    return len(due)
+    return len(workitems.scan().queued)
 
 
 @shared_task(name="notifications.remind_workitem", acks_late=True)
-def remind_workitem(*, workitem_id: int, level: str) -> bool:
-    from . import workitems
+def remind_workitem(*, workitem_id: int, levels: list[str] | None = None, level: str | None = None) -> list[str]:
+    """Send a work item's due levels in ladder order (``level``: one, as older messages carry)."""
+    from . import reminders, workitems
 
-    return workitems.workitem_remind(workitem_id=workitem_id, level=level)
+    return reminders.remind(workitems.LADDER, object_id=workitem_id, levels=levels or [level]).sent

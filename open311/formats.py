@@ -98,6 +98,11 @@ def error_response(status: int, description: str, fmt: str = "json", headers: di
     return render(Open311Error(status, description, headers=headers).doc(), fmt)
 
 
+def path_error(path: str, status: int, message: str) -> HttpResponse:
+    """Errors under /open311/ answered outside its views (settings.PATH_ERROR_RESPONDERS)."""
+    return error_response(status, message, format_of(path))
+
+
 def format_of(path: str) -> str:
     """The format a URL asks for (``….xml`` → xml), JSON otherwise: for errors
     answered before the view (NUL bytes, unknown URLs)."""

@@ -105,7 +105,7 @@ def _authenticate(request, need: str) -> Caller:
 
 
 def _throttle(request, caller: Caller) -> None:
-    from civportal.api.throttling import ClientRateThrottle
+    from campaigns.api.throttling import ClientRateThrottle
 
     throttle = ClientRateThrottle()
     shim = SimpleNamespace(auth=caller.client, user=caller.user or request.user, META=request.META,

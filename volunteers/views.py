@@ -23,9 +23,9 @@ from django.views.decorators.http import require_POST
 
 from campaigns.forms import ImportForm
 from civportal.errors import Conflict
-from civportal.forms import add_service_errors
+from civportal.forms import add_service_errors, import_page, save_with_service
 from civportal.pagination import paginate
-from civportal.xlsx import ImportRejected, xlsx_response
+from civportal.xlsx import xlsx_response
 
 from . import imports, privacy, selectors, services
 from .filtersets import ActivityFilterSet, HourEntryFilterSet, TeamFilterSet, VolunteerFilterSet
@@ -134,20 +134,12 @@ def volunteer_export(request):
 @login_required
 @permission_required("volunteers.add_volunteer", raise_exception=True)
 def volunteer_import(request):
-    form = ImportForm(request.POST or None, request.FILES or None)
-    errors = []
-    if request.method == "POST" and form.is_valid():
-        try:
-            result = imports.import_volunteers(actor=request.user, upload=form.cleaned_data["file"])
-        except ImportRejected as exc:
-            errors = exc.errors
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
-            messages.success(request, _("Import finished: %(created)d volunteers registered.") % {"created": result.created})
-            return redirect("volunteers:volunteer_list")
-    status = 400 if errors or (request.method == "POST" and form.errors) else 200
-    return render(request, "volunteers/volunteer_import.html", {"form": form, "errors": errors}, status=status)
+    return import_page(
+        request, ImportForm(request.POST or None, request.FILES or None),
+        lambda upload: imports.import_volunteers(actor=request.user, upload=upload),
+        template="volunteers/volunteer_import.html", next_url="volunteers:volunteer_list",
+        done=lambda result: _("Import finished: %(created)d volunteers registered.") % {"created": result.created},
+    )
 
 
 @login_required
@@ -281,16 +273,11 @@ def team_list(request):
 @permission_required("volunteers.add_team", raise_exception=True)
 def team_create(request):
     form = TeamForm(request.POST or None, user=request.user)
-    if request.method == "POST" and form.is_valid():
-        try:
-            team = services.team_create(actor=request.user, **form.cleaned_data)
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        except PermissionDenied as exc:
-            form.add_error("unit", str(exc))
-        else:
-            messages.success(request, _("Team %(name)s created.") % {"name": team.name})
-            return redirect("volunteers:team_detail", pk=team.pk)
+    team = save_with_service(request, form, lambda: services.team_create(actor=request.user, **form.cleaned_data),
+                             denied_field="unit")
+    if team is not None:
+        messages.success(request, _("Team %(name)s created.") % {"name": team.name})
+        return redirect("volunteers:team_detail", pk=team.pk)
     return render(request, "volunteers/team_form.html", {"form": form})
 
 
@@ -364,16 +351,11 @@ def activity_list(request):
 @permission_required("volunteers.add_activity", raise_exception=True)
 def activity_create(request):
     form = ActivityForm(request.POST or None, user=request.user)
-    if request.method == "POST" and form.is_valid():
-        try:
-            activity = services.activity_create(actor=request.user, **form.cleaned_data)
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        except PermissionDenied as exc:
-            form.add_error("unit", str(exc))
-        else:
-            messages.success(request, _("Activity %(title)s created.") % {"title": activity.title})
-            return redirect("volunteers:activity_detail", pk=activity.pk)
+    activity = save_with_service(
+        request, form, lambda: services.activity_create(actor=request.user, **form.cleaned_data), denied_field="unit")
+    if activity is not None:
+        messages.success(request, _("Activity %(title)s created.") % {"title": activity.title})
+        return redirect("volunteers:activity_detail", pk=activity.pk)
     return render(request, "volunteers/activity_form.html", {"form": form})
 
 

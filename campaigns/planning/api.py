@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from civportal.xlsx import ImportRejected
 
 from ..models import Campaign, ImportJob, Indicator, IndicatorSystem, Point, PointType, WorkItem
-from . import indicator_io, ledger_io, selectors, services
+from . import background, indicator_io, ledger_io, selectors, services
 from .filtersets import (
     CampaignFilterSet, IndicatorFilterSet, IndicatorSystemFilterSet, PointFilterSet, PointTypeFilterSet,
     WorkItemFilterSet,
@@ -43,7 +43,7 @@ def run_import(request, *, kind: str, serializer_class, run, params=lambda data:
     data = serializer.validated_data
     upload = data["file"]
     if kind and upload.size > settings.INLINE_IMPORT_BYTES:
-        job = services.import_job_start(actor=request.user, kind=kind, upload=upload, params=params(data))
+        job = background.import_job_start(actor=request.user, kind=kind, upload=upload, params=params(data))
         return Response({"created": 0, "updated": 0, "unchanged": 0, "job": job.pk}, status=status.HTTP_202_ACCEPTED)
     try:
         result = run(data)

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from civportal.errors import Conflict
 
 from ..models import (
-    Campaign, ImportJob, Indicator, IndicatorSystem, Membership, Point, PointType, ProgressAttachment, ProgressReport,
+    Campaign, Indicator, IndicatorSystem, Membership, Point, PointType, ProgressAttachment, ProgressReport,
     Unit, User, WorkItem,
 )
 from ..scope import has_role, refresh_scope_paths, user_roles
@@ -353,27 +353,3 @@ def work_item_verify(*, actor: User, item: WorkItem, accept: bool, text: str = "
         item._history_user = actor
         item.save(update_fields=["status", "verified_at", "verified_by", "submitted_at", "updated_at"])
     return item
-
-
-# --- background imports ----------------------------------------------------------------------------
-
-
-def import_job_start(*, actor: User, kind: str, upload, params: dict) -> ImportJob:
-    """Record a background import and queue it once the row is committed. A
-    broker outage leaves the job queued (and says so) rather than failing the request."""
-    job = ImportJob(kind=kind, original_name=(upload.name or "upload.xlsx")[:200], params=params, created_by=actor)
-    job.file.save(f"{kind}.xlsx", upload, save=False)
-    job.save()
-
-    def _queue():
-        from ..tasks import run_import_job
-
-        try:
-            run_import_job.delay(job_id=job.pk)
-        except Exception:  # noqa: BLE001 — the broker is down; the job row says so
-            ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.QUEUED).update(
-                message=_("The background worker could not be reached; start the import again later.")
-            )
-
-    transaction.on_commit(_queue)
-    return job

@@ -23,7 +23,7 @@ from ..models import (
     Campaign, ImportJob, Indicator, IndicatorSystem, Point, PointType, ProgressAttachment, Unit, WorkItem,
 )
 from ..scope import has_role, user_roles
-from . import indicator_io, ledger_io, selectors, services
+from . import background, indicator_io, ledger_io, selectors, services
 from .filtersets import CampaignFilterSet, IndicatorSystemFilterSet, PointFilterSet, WorkItemFilterSet
 from .forms import (
     CampaignForm, CopyForm, EditionImportForm, IndicatorForm, IndicatorSystemForm, LedgerImportForm, PointForm,
@@ -324,7 +324,7 @@ def _import_page(request, *, kind: str, template: str, run, params: dict, done_u
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
         if upload.size > settings.INLINE_IMPORT_BYTES:
-            job = services.import_job_start(actor=request.user, kind=kind, upload=upload, params=params)
+            job = background.import_job_start(actor=request.user, kind=kind, upload=upload, params=params)
             return redirect("campaigns:import_job", pk=job.pk)
         try:
             result = run(upload)

@@ -143,7 +143,10 @@ def worker_inline():
 
     published = []
 
+    from notifications.queueing import task_named
+
     def publish(task, **kwargs):
+        task = task_named(task)  # services queue by name
         published.append((task.name, kwargs))
         if task.name == "inspections.findings_created":
             task.run(**kwargs)
@@ -193,7 +196,7 @@ def test_the_fan_out_is_one_message_and_runs_inline_without_a_broker(city, perso
     with mock.patch("notifications.queueing.publish", return_value=True) as publish, \
             django_capture_on_commit_callbacks(execute=True):
         hotline.post(URL, {"items": mixed(range(6), city, w)}, format="json")
-    assert [call.args[0] for call in publish.call_args_list] == [tasks.findings_created]
+    assert [call.args[0] for call in publish.call_args_list] == [tasks.findings_created.name]
     assert len(publish.call_args_list[0].kwargs["finding_ids"]) == 6
     assert not Notification.objects.filter(event="finding.created").exists()
     with mock.patch("notifications.queueing.publish", return_value=False), \

@@ -87,3 +87,17 @@ def test_query_counts_are_pinned_and_independent_of_data(login, personas, city, 
     if n == 40:  # the larger set really fills the figures
         assert fig.findings["open"] > 10 and fig.tasks["closed"] > 3 and len(fig.map_rows) > 5
         assert fig.lights["red"] and fig.lights["yellow"] and fig.lights["green"]
+
+
+@pytest.mark.parametrize("who, name", [("supervisor", "dashboards:supervisor"), ("head_a", "dashboards:unit"),
+                                        ("leader", "dashboards:unit")])
+def test_memberships_are_read_once_per_request(login, personas, city, who, name):
+    """Issue 15, acceptance 6: the view, the form, the selectors, the navigation and the permission
+    backend all ask the request's one Scope; the memberships table is read once."""
+    camp = seed(city, 3)
+    client = login(getattr(personas, who))
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(reverse(name), {"campaign": camp.pk, "month": "2026-10"})
+    assert response.status_code == 200
+    reads = [q["sql"] for q in ctx.captured_queries if 'FROM "campaigns_membership"' in q["sql"]]
+    assert len(reads) == 1, "\n".join(reads)

@@ -12,7 +12,7 @@ from django.utils import translation
 
 from inspections import services
 from inspections.models import Finding, FindingPhoto, RectificationTask, SubmissionPhoto, TaskEvent
-from inspections.storage import photo_storage
+from civportal.storage import photo_storage
 from tests.factories import PASSWORD
 
 from . import seed

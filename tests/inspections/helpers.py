@@ -102,7 +102,7 @@ def submitted(w, personas, **kw) -> RectificationTask:
 
 def stored_photo_names() -> set[str]:
     """Every file in the photo storage, on disk or in the bucket (walks listdir, so it works for both)."""
-    from inspections.storage import photo_storage
+    from civportal.storage import photo_storage
 
     storage, names, folders = photo_storage(), set(), [""]
     while folders:

@@ -14,7 +14,7 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 
 from inspections.models import FindingPhoto
-from inspections.storage import PrivateFileSystemStorage, photo_storage
+from civportal.storage import PrivateFileSystemStorage, photo_storage
 
 from .helpers import finding, world
 

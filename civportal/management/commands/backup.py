@@ -30,7 +30,7 @@ COUNTED = ["campaigns.Unit", "campaigns.User", "campaigns.Membership", "inspecti
 
 
 def storage_key(field) -> str:
-    from inspections.storage import photo_storage
+    from civportal.storage import photo_storage
 
     return "photos" if getattr(field, "_storage_callable", None) is photo_storage else "default"
 

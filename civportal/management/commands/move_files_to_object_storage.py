@@ -45,7 +45,7 @@ class Command(BaseCommand):
         parser.add_argument("--dry-run", action="store_true", help="only report what would be copied")
 
     def handle(self, *args, media_root=None, private_root=None, dry_run=False, **options):
-        from inspections.storage import PrivateFileSystemStorage, photo_storage
+        from civportal.storage import PrivateFileSystemStorage, photo_storage
 
         media = Path(media_root or settings.MEDIA_ROOT)
         private = Path(private_root or PrivateFileSystemStorage().location)

@@ -31,7 +31,7 @@ class Command(BaseCommand):
     def handle(self, *args, source, **options):
         from django.core.files.storage import default_storage
 
-        from inspections.storage import photo_storage
+        from civportal.storage import photo_storage
 
         folder = Path(source)
         manifest = json.loads((folder / "manifest.json").read_text())

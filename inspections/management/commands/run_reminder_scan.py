@@ -15,16 +15,13 @@ class Command(BaseCommand):
         from inspections import reminders
         from notifications import workitems
 
-        due = reminders.run_scan(inline=not queue)
-        if queue:
-            from notifications.tasks import scan_workitem_reminders
-
-            sent = scan_workitem_reminders()
-        else:
-            sent = sum(workitems.workitem_remind(workitem_id=item_id, level=level)
-                       for item_id, level in workitems.due_reminders())
-        done = "queued" if queue else "sent"
-        self.stdout.write(f"tasks: {len(due)} reminder level(s) {done}; work items: {sent} {done}")
+        tasks, items = reminders.scan(inline=not queue), workitems.scan(inline=not queue)
+        for name, report in (("tasks", tasks), ("work items", items)):
+            if queue:
+                self.stdout.write(f"{name}: {len(report.queued)} reminder level(s) queued of {len(report.due)} due")
+            else:
+                self.stdout.write(f"{name}: {len(report.sent)} reminder level(s) sent, "
+                                  f"{len(report.claimed)} already claimed")
         if volunteers:
             from volunteers.reminders import send_activity_reminders
 
