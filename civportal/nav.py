@@ -49,6 +49,9 @@ GROUPS = [
         ("scores.view_monthlyscore", _("Ranking"), "scores:ranking"),
         ("scores.view_monthlyscore", _("Bulletin"), "scores:bulletin"),
         ("scores.add_surveyscore", _("Score entries"), "scores:entries"),
+        ("materials.view_materialcall", _("Materials calls"), "materials:call_list"),
+        ("materials.view_materialsubmission", _("What we still owe"), "materials:owed"),
+        ("materials.add_archivejob", _("Materials archives"), "materials:archive_list"),
     ]),
     ("volunteer", _("Volunteer service"), [
         ("volunteers.view_volunteer", _("Volunteer register"), "volunteers:volunteer_list"),
@@ -77,6 +80,8 @@ SECTIONS = [
     ("campaigns", "api_client", "system"),
     ("campaigns", "", "planning"),
     ("scores", "", "index"),
+    ("materials", "", "index"),
+    ("surveys", "", "index"),
     ("volunteers", "", "volunteer"),
     ("notifications", "webhook", "system"),
     ("admin", "", "system"),

@@ -76,6 +76,8 @@ INSTALLED_APPS = [
     "notifications",
     "volunteers",
     "inspections",
+    "materials",
+    "surveys",
     "scores",
     "open311",
     "dashboards",
@@ -228,6 +230,8 @@ WHITENOISE_USE_FINDERS = DEBUG
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024
 MAX_IMPORT_BYTES = int(os.environ.get("MAX_IMPORT_BYTES", str(20 * 1024 * 1024)))
+# Largest evidence file a unit may upload for a materials call.
+MATERIAL_MAX_BYTES = int(os.environ.get("MATERIAL_MAX_BYTES", str(20 * 1024 * 1024)))
 
 # --- email ----------------------------------------------------------------
 EMAIL_BACKEND = os.environ.get(

@@ -16,6 +16,7 @@ from civportal.api.views import TokenLoginView
 from inspections.api.views import (
     FindingCategoryViewSet, FindingViewSet, InspectionViewSet, MyReportViewSet, TaskViewSet, VisitViewSet,
 )
+from materials.api.views import MaterialCallViewSet, MaterialCompletenessViewSet, MaterialSubmissionViewSet
 from open311.urls import not_found as open311_not_found
 from notifications.api.views import NotificationViewSet, WebhookDeliveryViewSet, WebhookSubscriptionViewSet
 from scores.api.views import ScoreViewSet, ScoringSchemeViewSet
@@ -51,6 +52,9 @@ router.register("notifications", NotificationViewSet, basename="notification")
 router.register("webhook-subscriptions", WebhookSubscriptionViewSet, basename="webhook-subscription")
 router.register("webhook-deliveries", WebhookDeliveryViewSet, basename="webhook-delivery")
 router.register("api-clients", ApiClientViewSet, basename="api-client")
+router.register("material-calls", MaterialCallViewSet, basename="material-call")
+router.register("material-submissions", MaterialSubmissionViewSet, basename="material-submission")
+router.register("material-completeness", MaterialCompletenessViewSet, basename="material-completeness")
 
 # Swagger UI styles itself with injected <style> elements and may start a
 # blob: worker; allow those on the docs page only (scripts stay 'self').
@@ -86,6 +90,7 @@ urlpatterns = [
     path("", include("scores.urls")),
     path("", include("notifications.urls")),
     path("", include("dashboards.urls")),
+    path("", include("materials.urls")),
 ]
 
 # Error pages: JSON under /api/, translated HTML pages elsewhere.
