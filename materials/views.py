@@ -199,7 +199,7 @@ def owed(request):
 @permission_required("materials.view_materialsubmission", raise_exception=True)
 def owed_export(request):
     today = timezone.localdate()
-    States = dict(MaterialSubmission.State.choices)
+    States = {value: str(label) for value, label in MaterialSubmission.State.choices}
     rows = ([cell(s.call.title), s.call.indicator.code, s.unit.code, cell(s.unit.name), s.call.deadline.isoformat(),
              States[s.state], cell(s.reason)] for s in selectors.owed(request.user, today))
     return xlsx_response(filename="materials-owed.xlsx", title=_("materials owed"), user=request.user,
@@ -242,7 +242,7 @@ def completeness(request, pk):
 @permission_required("materials.view_materialsubmission", raise_exception=True)
 def completeness_export(request, pk):
     campaign, form, matrix = _matrix(request, pk)
-    labels = dict(MaterialSubmission.State.choices)
+    labels = {value: str(label) for value, label in MaterialSubmission.State.choices}
     states = MaterialSubmission.State.values
     headers = [_("indicator code"), _("indicator"), *[f"{u.code} {u.name}" for u in matrix.units],
                *[labels[s] for s in states]]
