@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
+from types import SimpleNamespace
 
 from django.db.models import Case, Count, DecimalField, F, Q, Sum, Value, When
 
@@ -63,13 +64,18 @@ def completeness_cells(user, campaign: Campaign, today: dt.date, *, within: Unit
 
 def completeness(user, campaign: Campaign, today: dt.date, *, within: Unit | None = None,
                  section: Indicator | None = None) -> Matrix:
-    """Five queries whatever the size: calls, units, cells, row counts, column counts."""
+    """Four queries whatever the size: calls, cells (with their units), row counts, column counts."""
     cells = completeness_cells(user, campaign, today, within=within, section=section)
     call_list = list(MaterialCall.objects.filter(pk__in=cells.values("call_id")).select_related("indicator")
                      .order_by("indicator__path", "pk"))
-    unit_list = list(Unit.objects.filter(pk__in=cells.values("unit_id")).order_by("path"))
-    matrix = Matrix(calls=call_list, units=unit_list)
-    matrix.cells = {(c, u): s for c, u, s in cells.order_by().values_list("call_id", "unit_id", "state")}
+    matrix = Matrix(calls=call_list, units=[])
+    units: dict[int, SimpleNamespace] = {}
+    for c, u, code, name, path, state in cells.order_by().values_list(
+            "call_id", "unit_id", "unit__code", "unit__name", "unit__path", "state"):
+        matrix.cells[(c, u)] = state
+        if u not in units:
+            units[u] = SimpleNamespace(pk=u, code=code, name=name, path=path)
+    matrix.units = sorted(units.values(), key=lambda unit: unit.path)
     counts = _state_counts()
     matrix.row_counts = {row.pop("call_id"): row for row in cells.order_by().values("call_id").annotate(**counts)}
     matrix.col_counts = {row.pop("unit_id"): row for row in cells.order_by().values("unit_id").annotate(**counts)}
