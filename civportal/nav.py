@@ -52,6 +52,8 @@ GROUPS = [
         ("materials.view_materialcall", _("Materials calls"), "materials:call_list"),
         ("materials.view_materialsubmission", _("What we still owe"), "materials:owed"),
         ("materials.add_archivejob", _("Materials archives"), "materials:archive_list"),
+        ("surveys.add_survey", _("Surveys"), "surveys:survey_list"),
+        ("surveys.view_surveywave", _("Survey waves"), "surveys:wave_list"),
     ]),
     ("volunteer", _("Volunteer service"), [
         ("volunteers.view_volunteer", _("Volunteer register"), "volunteers:volunteer_list"),

@@ -232,6 +232,8 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024
 MAX_IMPORT_BYTES = int(os.environ.get("MAX_IMPORT_BYTES", str(20 * 1024 * 1024)))
 # Largest evidence file a unit may upload for a materials call.
 MATERIAL_MAX_BYTES = int(os.environ.get("MATERIAL_MAX_BYTES", str(20 * 1024 * 1024)))
+# Survey answers accepted per minute from one address on the public page (0: no limit).
+SURVEY_RATE_PER_MINUTE = int(os.environ.get("SURVEY_RATE_PER_MINUTE", "30"))
 
 # --- email ----------------------------------------------------------------
 EMAIL_BACKEND = os.environ.get(

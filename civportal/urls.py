@@ -18,6 +18,7 @@ from inspections.api.views import (
 )
 from materials.api.views import MaterialCallViewSet, MaterialCompletenessViewSet, MaterialSubmissionViewSet
 from open311.urls import not_found as open311_not_found
+from surveys.api.views import SurveyResultViewSet, SurveyViewSet, SurveyWaveViewSet
 from notifications.api.views import NotificationViewSet, WebhookDeliveryViewSet, WebhookSubscriptionViewSet
 from scores.api.views import ScoreViewSet, ScoringSchemeViewSet
 from volunteers.api.views import ActivityViewSet, TeamViewSet, VolunteerViewSet
@@ -55,6 +56,9 @@ router.register("api-clients", ApiClientViewSet, basename="api-client")
 router.register("material-calls", MaterialCallViewSet, basename="material-call")
 router.register("material-submissions", MaterialSubmissionViewSet, basename="material-submission")
 router.register("material-completeness", MaterialCompletenessViewSet, basename="material-completeness")
+router.register("surveys", SurveyViewSet, basename="survey")
+router.register("survey-waves", SurveyWaveViewSet, basename="survey-wave")
+router.register("survey-results", SurveyResultViewSet, basename="survey-result")
 
 # Swagger UI styles itself with injected <style> elements and may start a
 # blob: worker; allow those on the docs page only (scripts stay 'self').
@@ -91,6 +95,7 @@ urlpatterns = [
     path("", include("notifications.urls")),
     path("", include("dashboards.urls")),
     path("", include("materials.urls")),
+    path("", include("surveys.urls")),
 ]
 
 # Error pages: JSON under /api/, translated HTML pages elsewhere.
