@@ -356,6 +356,13 @@ SPECTACULAR_SETTINGS = {
         "AdjustmentKindEnum": "scores.models.ScoreAdjustment.Kind",
         "NotificationEventEnum": "notifications.models.Event",
         "DeliveryStatusEnum": "notifications.models.DeliveryStatus",
+        "OpenClosedEnum": "materials.models.MaterialCall.Status",  # also surveys.models.SurveyWave.Status
+        "MaterialSubmissionStatusEnum": "materials.models.MaterialSubmission.Status",
+        "MaterialStateEnum": "materials.models.MaterialSubmission.State",
+        "ApiClientStateEnum": ["active", "revoked", "expired"],
+        "MaterialEventKindEnum": "materials.models.MaterialEvent.Kind",
+        "QuestionKindEnum": "surveys.models.Question.Kind",
+        "QuestionRateEnum": "surveys.models.Question.Rate",
     },
 }
 
