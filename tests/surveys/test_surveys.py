@@ -66,9 +66,9 @@ def test_120_answers_give_the_hand_computed_rates_margins_and_s(wave, city, sett
     month = wave.ends_on.replace(day=1)
     assert selectors.survey_scores(wave.campaign, month) == {city.street_a1.path: Decimal("84.50")}
     # The quota is reached: the 121st answer is refused.
-    r = post(Client(), target, answers_for(wave, 0), HTTP_ACCEPT_LANGUAGE="en")
+    r = post(Client(), target, answers_for(wave, 0))
     assert r.status_code == 409
-    assert "all the answers it needs" in r.content.decode()
+    assert "本地区问卷已收集足够样本" in r.content.decode()
     # The API gives the same figures.
     body = api(personas.supervisor).get(f"/api/v1/survey-results/?wave={wave.pk}").json()["results"]
     row = next(x for x in body if x["unit"] == city.street_a1.pk)
@@ -90,16 +90,16 @@ def test_a_second_answer_from_the_same_device_is_refused_with_a_clear_message(wa
     phone = Client()
     assert phone.get(f"/s/{target.token}/").status_code == 200
     assert post(phone, target, answers_for(wave, 0)).status_code == 200
-    again = post(phone, target, answers_for(wave, 1), HTTP_ACCEPT_LANGUAGE="en")
+    again = post(phone, target, answers_for(wave, 1))
     assert again.status_code == 409
-    assert "This device has already answered this survey" in again.content.decode()
+    assert "此设备已填写过本问卷" in again.content.decode()
     # Even in the other unit of the same wave.
     other = wave.targets.get(unit=city.street_b1)
     assert post(phone, other, answers_for(wave, 1)).status_code == 409
     assert SurveyResponse.objects.count() == 1
     # Opening the page again says so straight away.
-    page = phone.get(f"/s/{target.token}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
-    assert "This device has already answered this survey" in page and "<form" not in page
+    page = phone.get(f"/s/{target.token}/").content.decode()
+    assert "此设备已填写过本问卷" in page and 'class="stack survey-form"' not in page
 
 
 def test_rate_limit_per_address_answers_429_with_retry_after(wave, city, settings):
@@ -117,9 +117,9 @@ def test_rate_limit_per_address_answers_429_with_retry_after(wave, city, setting
 def test_missing_required_answers_and_bad_values_are_refused_and_nothing_stored(wave, city):
     target = wave.targets.get(unit=city.street_a1)
     qs = q(wave)
-    r = post(Client(), target, {f"q{qs['awareness'].pk}": "maybe"}, HTTP_ACCEPT_LANGUAGE="en")
+    r = post(Client(), target, {f"q{qs['awareness'].pk}": "maybe"})
     assert r.status_code == 400
-    assert "Choose one of the offered answers" in r.content.decode() and "Please answer" in r.content.decode()
+    assert "请选择一个给定选项" in r.content.decode() and "请回答" in r.content.decode()
     assert SurveyResponse.objects.count() == 0
 
 
