@@ -430,6 +430,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute="7,37"),
         "options": {"expires": 1500},
     },
+    # Materials calls: owed answers due soon and overdue (the office hears of overdue ones).
+    "material-call-reminders": {
+        "task": "materials.scan_call_reminders",
+        "schedule": crontab(minute="17,47"),
+        "options": {"expires": 1500},
+    },
     # Emails and webhook deliveries left pending (broker outage, lost retry message).
     "sweep-pending-deliveries": {
         "task": "notifications.sweep_pending",
