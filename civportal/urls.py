@@ -18,7 +18,7 @@ from inspections.api.views import (
 )
 from materials.api.views import MaterialCallViewSet, MaterialCompletenessViewSet, MaterialSubmissionViewSet
 from open311.urls import not_found as open311_not_found
-from surveys.api.views import SurveyResultViewSet, SurveyViewSet, SurveyWaveViewSet
+from surveys.api.views import PublicSurveyAnswerView, SurveyResultViewSet, SurveyViewSet, SurveyWaveViewSet
 from notifications.api.views import NotificationViewSet, WebhookDeliveryViewSet, WebhookSubscriptionViewSet
 from scores.api.views import ScoreViewSet, ScoringSchemeViewSet
 from volunteers.api.views import ActivityViewSet, TeamViewSet, VolunteerViewSet
@@ -69,6 +69,8 @@ api_urlpatterns = [
     path("auth/token/", TokenLoginView.as_view(), name="api-token"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", docs_csp(SpectacularSwaggerSplitView.as_view(url_name="api-schema")), name="api-docs"),
+    # Public (anonymous, throttled per address): residents' survey answers by link token.
+    path("survey-answers/<str:token>/", PublicSurveyAnswerView.as_view(), name="survey-answer"),
     path("", include(router.urls)),
 ]
 

@@ -50,3 +50,31 @@ class SurveyResultSerializer(serializers.Serializer):
     final = serializers.BooleanField()
     score = serializers.DecimalField(max_digits=6, decimal_places=2, allow_null=True)
     rates = RateSerializer(source="rate_list", many=True)
+
+
+class PublicQuestionSerializer(serializers.Serializer):
+    key = serializers.CharField(help_text="the answer's key in `answers`")
+    kind = serializers.CharField()
+    text = serializers.CharField(source="label")
+    required = serializers.BooleanField()
+    options = serializers.SerializerMethodField()
+
+    def get_options(self, obj) -> list[dict]:
+        return [{"value": value, "label": str(label)} for value, label in obj.options()]
+
+
+class PublicSurveySerializer(serializers.Serializer):
+    survey = serializers.CharField()
+    unit = serializers.CharField()
+    questions = PublicQuestionSerializer(many=True)
+
+
+class PublicAnswerSerializer(serializers.Serializer):
+    device = serializers.RegexField(r"^[A-Za-z0-9_-]{8,64}$",
+                                    help_text="an opaque id of the answering device (one answer per device and wave)")
+    answers = serializers.DictField(child=serializers.JSONField(), help_text='e.g. {"q12": "yes", "q13": ["1", "2"]}')
+
+
+class PublicAnswerResultSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    counted = serializers.BooleanField(help_text="false when the answer failed the check question (kept, void)")

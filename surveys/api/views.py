@@ -1,16 +1,26 @@
 """REST endpoints for resident surveys (read; the office builds surveys and waves on the pages)."""
 
 import django_filters
+from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import mixins, viewsets
+from rest_framework import mixins, status, viewsets
 from rest_framework.exceptions import ValidationError
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.throttling import SimpleRateThrottle
+from rest_framework.views import APIView
 
 from campaigns.scope import scope_q
 
-from .. import selectors
+from .. import selectors, services
 from ..models import Survey, SurveyWave, WaveTarget
-from .serializers import SurveyResultSerializer, SurveySerializer, SurveyWaveSerializer
+from .serializers import (
+    PublicAnswerSerializer, PublicAnswerResultSerializer, PublicSurveySerializer, SurveyResultSerializer,
+    SurveySerializer, SurveyWaveSerializer,
+)
 
 READ = (mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet)
 
@@ -73,3 +83,58 @@ class SurveyResultViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         for row in rows:
             row.rate_list = list(row.rates.values())
         return rows
+
+
+class SurveyAnswerThrottle(SimpleRateThrottle):
+    """Per address, ``SURVEY_RATE_PER_MINUTE`` answers a minute (read per request; 0: no limit)."""
+
+    scope = "survey-answer"
+
+    def get_rate(self):
+        return None
+
+    def allow_request(self, request, view):
+        if request.method != "POST":
+            return True
+        per_minute = settings.SURVEY_RATE_PER_MINUTE
+        if per_minute <= 0:
+            return True
+        self.rate = f"{per_minute}/min"
+        self.num_requests, self.duration = self.parse_rate(self.rate)
+        return super().allow_request(request, view)
+
+    def get_cache_key(self, request, view):
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+
+class PublicSurveyAnswerView(APIView):
+    """The public questionnaire of one surveyed unit's link token, and its answer
+    endpoint: anonymous, throttled per address (429 with Retry-After), one
+    answer per device and wave (409), refused once the unit's quota is reached (409)."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+    throttle_classes = [SurveyAnswerThrottle]
+
+    def _target(self, token):
+        return get_object_or_404(WaveTarget.objects.select_related("wave__survey", "unit"), token=token)
+
+    @extend_schema(responses={200: PublicSurveySerializer}, tags=["survey-answers"])
+    def get(self, request, token):
+        target = self._target(token)
+        return Response(PublicSurveySerializer({
+            "survey": target.wave.survey.title, "unit": target.unit.name,
+            "questions": list(target.wave.survey.questions.all())}).data)
+
+    @extend_schema(request=PublicAnswerSerializer, responses={201: PublicAnswerResultSerializer},
+                   tags=["survey-answers"])
+    def post(self, request, token):
+        target = self._target(token)
+        serializer = PublicAnswerSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        try:
+            answer = services.response_submit(target=target, device=f"api-{data['device']}", data=data["answers"])
+        except DjangoValidationError as exc:
+            raise ValidationError({"answers": exc.messages})
+        return Response({"id": answer.pk, "counted": answer.voided_at is None}, status=status.HTTP_201_CREATED)

@@ -180,3 +180,29 @@ def test_poster_and_qr_code_are_served_to_the_office(wave, city, personas, login
     assert poster.status_code == 200 and target.token in poster.content.decode()
     svg = client.get(f"/surveys/targets/{target.pk}/qr.svg")
     assert svg.status_code == 200 and svg["Content-Type"] == "image/svg+xml" and b"<svg" in svg.content
+
+
+def test_public_answer_api_is_anonymous_throttled_and_one_per_device(wave, city, settings):
+    from rest_framework.test import APIClient
+
+    settings.SURVEY_RATE_PER_MINUTE = 2
+    target = wave.targets.get(unit=city.street_a1)
+    client = APIClient()
+    form = client.get(f"/api/v1/survey-answers/{target.token}/").json()
+    assert [x["kind"] for x in form["questions"]][:3] == ["yesno", "yesno", "rating"]
+    answers = {x["key"]: x["options"][0]["value"] for x in form["questions"] if x["required"]}
+    r = client.post(f"/api/v1/survey-answers/{target.token}/", {"device": "kiosk-0001", "answers": answers},
+                    format="json")
+    assert r.status_code == 201 and r.json()["counted"] is True
+    again = client.post(f"/api/v1/survey-answers/{target.token}/", {"device": "kiosk-0001", "answers": answers},
+                        format="json")
+    assert again.status_code == 409 and again.json()["code"] == "conflict"
+    limited = client.post(f"/api/v1/survey-answers/{target.token}/", {"device": "kiosk-0002", "answers": answers},
+                          format="json")
+    assert limited.status_code == 429 and int(limited["Retry-After"]) >= 1
+    assert SurveyResponse.objects.count() == 1
+    settings.SURVEY_RATE_PER_MINUTE = 0
+    bad = client.post(f"/api/v1/survey-answers/{target.token}/", {"device": "kiosk-0003", "answers": {}},
+                      format="json")
+    assert bad.status_code == 400 and "answers" in bad.json()["errors"]
+    assert client.get("/api/v1/survey-answers/nope/").status_code == 404
