@@ -106,3 +106,26 @@ def survey_scores(campaign, month: dt.date) -> dict[str, Decimal]:
             if result.final and result.score is not None:
                 scores[result.target.unit.path] = result.score
     return scores
+
+
+def distribution(wave: SurveyWave, responses) -> list[tuple[Question, int, list[tuple[str, int, int]]]]:
+    """Per choice/rating/yes-no question: (question, answered, [(option label, count, percent)]) over
+    ``responses`` (valid answers in the reader's scope), in one aggregate query."""
+    questions = [q for q in wave.survey.questions.all() if q.kind != Question.Kind.TEXT]
+    aggregates = {}
+    for q in questions:
+        aggregates[f"{q.key}_n"] = Count("pk", filter=Q(answers__has_key=q.key))
+        for i, (value, _label) in enumerate(q.options()):
+            lookup = ({f"answers__{q.key}__contains": [value]} if q.kind == Question.Kind.MULTIPLE
+                      else {f"answers__{q.key}": value})
+            aggregates[f"{q.key}_{i}"] = Count("pk", filter=Q(**lookup))
+    row = responses.valid().aggregate(**aggregates) if aggregates else {}
+    out = []
+    for q in questions:
+        n = row.get(f"{q.key}_n") or 0
+        options = []
+        for i, (_value, label) in enumerate(q.options()):
+            count = row.get(f"{q.key}_{i}") or 0
+            options.append((label, count, round(100 * count / n) if n else 0))
+        out.append((q, n, options))
+    return out

@@ -157,8 +157,9 @@ def wave_detail(request, pk):
     for row in rows:
         row.link = request.build_absolute_uri(reverse("surveys:answer", args=[row.target.token]))
         row.cells = [row.rates[r] for r in rates]
+    in_scope = SurveyResponse.objects.visible_to(request.user).filter(wave=wave)
     return render(request, "surveys/wave_detail.html", {
-        "wave": wave, "rows": rows, "rates": [dict(selectors.Rate.choices)[r] for r in rates]})
+        "wave": wave, "rows": rows, "distribution": selectors.distribution(wave, in_scope), "rates": [dict(selectors.Rate.choices)[r] for r in rates]})
 
 
 @login_required

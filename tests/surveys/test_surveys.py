@@ -69,6 +69,16 @@ def test_120_answers_give_the_hand_computed_rates_margins_and_s(wave, city, sett
     r = post(Client(), target, answers_for(wave, 0))
     assert r.status_code == 409
     assert "本地区问卷已收集足够样本" in r.content.decode()
+    # The results page shows each question's answers (120 answered the satisfaction question: 60 gave a 5).
+    from django.test import Client as C
+
+    office = C()
+    office.force_login(personas.supervisor)
+    dist = {x[0].rate or x[0].kind: x for x in selectors.distribution(wave, SurveyResponse.objects.filter(wave=wave))}
+    assert dist["satisfaction"][1] == 120
+    assert [c for _l, c, _p in dist["satisfaction"][2]] == [10, 14, 0, 36, 60]
+    assert [c for _l, c, _p in dist["awareness"][2]] == [102, 18]
+    assert "(n = 120)" in office.get(f"/surveys/waves/{wave.pk}/").content.decode()
     # The API gives the same figures.
     body = api(personas.supervisor).get(f"/api/v1/survey-results/?wave={wave.pk}").json()["results"]
     row = next(x for x in body if x["unit"] == city.street_a1.pk)
