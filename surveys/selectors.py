@@ -116,7 +116,8 @@ def distribution(wave: SurveyWave, responses) -> list[tuple[Question, int, list[
     for q in questions:
         aggregates[f"{q.key}_n"] = Count("pk", filter=Q(answers__has_key=q.key))
         for i, (value, _label) in enumerate(q.options()):
-            lookup = ({f"answers__{q.key}__contains": [value]} if q.kind == Question.Kind.MULTIPLE
+            # A list answer is matched as text ('"2"' inside '["1", "2"]'): JSON containment is PostgreSQL-only.
+            lookup = ({f"answers__{q.key}__icontains": f'"{value}"'} if q.kind == Question.Kind.MULTIPLE
                       else {f"answers__{q.key}": value})
             aggregates[f"{q.key}_{i}"] = Count("pk", filter=Q(**lookup))
     row = responses.valid().aggregate(**aggregates) if aggregates else {}

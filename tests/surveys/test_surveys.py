@@ -216,3 +216,15 @@ def test_public_answer_api_is_anonymous_throttled_and_one_per_device(wave, city,
                       format="json")
     assert bad.status_code == 400 and "answers" in bad.json()["errors"]
     assert client.get("/api/v1/survey-answers/nope/").status_code == 404
+
+
+def test_multiple_choice_answers_are_counted_per_option(wave, city, personas, settings):
+    settings.SURVEY_RATE_PER_MINUTE = 0
+    question = services.question_add(actor=personas.supervisor, survey=wave.survey, kind="multiple", text="您参加过哪些活动？",
+                                     choices=[{"value": "1", "zh": "植树"}, {"value": "2", "zh": "清扫"},
+                                              {"value": "10", "zh": "其他"}], required=False)
+    target = wave.targets.get(unit=city.street_a1)
+    for picks in (["1", "2"], ["10"], ["2"]):
+        assert post(Client(), target, {**answers_for(wave, 0), question.key: picks}).status_code == 200
+    dist = {q.pk: options for q, _n, options in selectors.distribution(wave, SurveyResponse.objects.all())}
+    assert [c for _l, c, _p in dist[question.pk]] == [1, 2, 1]
