@@ -76,6 +76,8 @@ INSTALLED_APPS = [
     "notifications",
     "volunteers",
     "inspections",
+    "materials",
+    "surveys",
     "scores",
     "open311",
     "dashboards",
@@ -231,6 +233,10 @@ WHITENOISE_USE_FINDERS = DEBUG
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024
 MAX_IMPORT_BYTES = int(os.environ.get("MAX_IMPORT_BYTES", str(20 * 1024 * 1024)))
+# Largest evidence file a unit may upload for a materials call.
+MATERIAL_MAX_BYTES = int(os.environ.get("MATERIAL_MAX_BYTES", str(20 * 1024 * 1024)))
+# Survey answers accepted per minute from one address on the public page (0: no limit).
+SURVEY_RATE_PER_MINUTE = int(os.environ.get("SURVEY_RATE_PER_MINUTE", "30"))
 
 # --- email ----------------------------------------------------------------
 EMAIL_BACKEND = os.environ.get(
@@ -357,6 +363,13 @@ SPECTACULAR_SETTINGS = {
         "AdjustmentKindEnum": "scores.models.ScoreAdjustment.Kind",
         "NotificationEventEnum": "notifications.models.Event",
         "DeliveryStatusEnum": "notifications.models.DeliveryStatus",
+        "OpenClosedEnum": "materials.models.MaterialCall.Status",  # also surveys.models.SurveyWave.Status
+        "MaterialSubmissionStatusEnum": "materials.models.MaterialSubmission.Status",
+        "MaterialStateEnum": "materials.models.MaterialSubmission.State",
+        "ApiClientStateEnum": ["active", "revoked", "expired"],
+        "MaterialEventKindEnum": "materials.models.MaterialEvent.Kind",
+        "QuestionKindEnum": "surveys.models.Question.Kind",
+        "QuestionRateEnum": "surveys.models.Question.Rate",
     },
 }
 
@@ -422,6 +435,12 @@ CELERY_BEAT_SCHEDULE = {
     "workitem-reminders": {
         "task": "notifications.scan_workitem_reminders",
         "schedule": crontab(minute="7,37"),
+        "options": {"expires": 1500},
+    },
+    # Materials calls: owed answers due soon and overdue (the office hears of overdue ones).
+    "material-call-reminders": {
+        "task": "materials.scan_call_reminders",
+        "schedule": crontab(minute="17,47"),
         "options": {"expires": 1500},
     },
     # Emails and webhook deliveries left pending (broker outage, lost retry message).

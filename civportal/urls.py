@@ -17,7 +17,9 @@ from dashboards.home import home
 from inspections.api.views import (
     FindingCategoryViewSet, FindingViewSet, InspectionViewSet, MyReportViewSet, TaskViewSet, VisitViewSet,
 )
+from materials.api.views import MaterialCallViewSet, MaterialCompletenessViewSet, MaterialSubmissionViewSet
 from open311.urls import not_found as open311_not_found
+from surveys.api.views import PublicSurveyAnswerView, SurveyResultViewSet, SurveyViewSet, SurveyWaveViewSet
 from notifications.api.views import NotificationViewSet, WebhookDeliveryViewSet, WebhookSubscriptionViewSet
 from scores.api.views import ScoreViewSet, ScoringSchemeViewSet
 from volunteers.api.views import ActivityViewSet, TeamViewSet, VolunteerViewSet
@@ -52,6 +54,12 @@ router.register("notifications", NotificationViewSet, basename="notification")
 router.register("webhook-subscriptions", WebhookSubscriptionViewSet, basename="webhook-subscription")
 router.register("webhook-deliveries", WebhookDeliveryViewSet, basename="webhook-delivery")
 router.register("api-clients", ApiClientViewSet, basename="api-client")
+router.register("material-calls", MaterialCallViewSet, basename="material-call")
+router.register("material-submissions", MaterialSubmissionViewSet, basename="material-submission")
+router.register("material-completeness", MaterialCompletenessViewSet, basename="material-completeness")
+router.register("surveys", SurveyViewSet, basename="survey")
+router.register("survey-waves", SurveyWaveViewSet, basename="survey-wave")
+router.register("survey-results", SurveyResultViewSet, basename="survey-result")
 
 # Swagger UI styles itself with injected <style> elements and may start a
 # blob: worker; allow those on the docs page only (scripts stay 'self').
@@ -62,6 +70,8 @@ api_urlpatterns = [
     path("auth/token/", TokenLoginView.as_view(), name="api-token"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", docs_csp(SpectacularSwaggerSplitView.as_view(url_name="api-schema")), name="api-docs"),
+    # Public (anonymous, throttled per address): residents' survey answers by link token.
+    path("survey-answers/<str:token>/", PublicSurveyAnswerView.as_view(), name="survey-answer"),
     path("", include(router.urls)),
 ]
 
@@ -88,6 +98,8 @@ urlpatterns = [
     path("", include("scores.urls")),
     path("", include("notifications.urls")),
     path("", include("dashboards.urls")),
+    path("", include("materials.urls")),
+    path("", include("surveys.urls")),
 ]
 
 # Error pages: JSON under /api/, translated HTML pages elsewhere.

@@ -33,6 +33,11 @@ from campaigns.models import Campaign, PointType, Unit
 from inspections.models import ExtensionRequest, Finding, FindingCategory, RectificationTask, TaskEvent, Visit
 
 from .models import HUNDRED, ListFlag, MaterialsScore, ScoreAdjustment, ScoringScheme, SurveyScore, next_month, q2
+from materials.selectors import materials_scores  # noqa: E402  (M from materials reviews, docs/materials.md)
+from surveys.selectors import survey_scores  # noqa: E402  (S from survey waves, docs/surveys.md)
+
+# S and M computed per unit path for a month; entered scores override them.
+DERIVED = {"survey": survey_scores, "materials": materials_scores}
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 ZERO = Decimal(0)
@@ -321,7 +326,10 @@ def _compute(campaign: Campaign, month: dt.date, scheme: ScoringScheme) -> list[
             a.reworks += cell["reworks"] or 0
             a.credit += _dec(cell["credit"])
     for model, attr in ((SurveyScore, "survey"), (MaterialsScore, "materials")):
-        for path, score in model.objects.filter(campaign=campaign, month=month).values_list("unit__path", "score"):
+        # Computed from survey answers / materials reviews; an entered score overrides it (with a reason).
+        scores_by_path = DERIVED[attr](campaign, month)
+        scores_by_path.update(model.objects.filter(campaign=campaign, month=month).values_list("unit__path", "score"))
+        for path, score in scores_by_path.items():
             for prefix in _prefixes(path):
                 pk = by_path.get(prefix)
                 if pk is None:

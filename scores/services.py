@@ -116,6 +116,10 @@ def entered_score_set(*, actor: User, kind: str, campaign: Campaign, unit: Unit,
     _require_supervisor_over(actor, unit)
     month = _check_month(campaign, month)
     _refuse_if_published(campaign, month)
+    from .compute import DERIVED
+
+    if not (note or "").strip() and unit.path in DERIVED[kind](campaign, month):
+        raise ValidationError({"note": _("This score is computed by the portal; give the reason for overriding it.")})
     entry = model.objects.filter(campaign=campaign, unit=unit, month=month).first() or model(
         campaign=campaign, unit=unit, month=month)
     entry.score, entry.note, entry.entered_by = score, (note or "").strip()[:300], actor

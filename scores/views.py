@@ -25,6 +25,7 @@ from civportal.errors import Conflict
 from civportal.forms import add_service_errors
 from civportal.pagination import paginate
 from civportal.xlsx import ImportRejected, xlsx_response
+from materials.selectors import materials_breakdown
 
 from . import selectors, services
 from .filtersets import MonthField
@@ -115,6 +116,8 @@ def score_detail(request, pk: int):
         "score": score, "findings": findings, "is_office": is_office,
         "adjustments": adjustments if can_adjust else [], "can_adjust": can_adjust and not score.is_published,
         "reason_form": ReasonForm(),
+        "materials": (materials_breakdown(score.campaign, score.unit, score.month)
+                      if score.materials_score is not None and not score.materials_from_subtree else None),
     })
 
 
