@@ -377,6 +377,11 @@ class Finding(TimeStampedModel):
             models.Index(fields=["campaign", "observed_at"], name="finding_campaign_observed_idx"),
             # Repeat detection and duplicate suggestions: same point and category, recent.
             models.Index(fields=["point", "category", "observed_at"], name="finding_point_cat_time_idx"),
+            # The dashboards' map: a campaign's open findings with coordinates, newest first.
+            models.Index(fields=["campaign", "-observed_at", "-id"], name="finding_open_map_idx",
+                         include=["unit", "latitude", "longitude"],
+                         condition=Q(status__in=["new", "dispatched"], latitude__isnull=False,
+                                     longitude__isnull=False)),
         ]
 
     def __str__(self) -> str:
@@ -508,6 +513,10 @@ class RectificationTask(TimeStampedModel):
 
     finding = models.ForeignKey(Finding, on_delete=models.PROTECT, related_name="tasks", verbose_name=_("finding"))
     unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="tasks", verbose_name=_("assigned unit"))
+    # The finding's campaign, copied at dispatch, so task figures never join the findings table.
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.PROTECT, null=True, blank=True, related_name="tasks", verbose_name=_("campaign")
+    )
     status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.ASSIGNED)
     supervision = models.CharField(
         _("supervision level"), max_length=20, choices=Supervision.choices, default=Supervision.NONE
@@ -558,10 +567,21 @@ class RectificationTask(TimeStampedModel):
             # Reminder scan and rectification score: open/closed tasks by deadline.
             models.Index(fields=["status", "due_at"], name="task_status_due_idx"),
             models.Index(fields=["status", "warn_at"], name="task_status_warn_idx"),
+            # Dashboards: a campaign's open tasks by deadline (lights, overdue, most overdue).
+            models.Index(fields=["campaign", "due_at", "id"], name="task_campaign_open_due_idx",
+                         include=["unit", "warn_at"], condition=Q(status__in=[
+                             "assigned", "in_progress", "submitted", "returned"])),
         ]
 
     def __str__(self) -> str:
         return f"{_('Task')} #{self.pk} · {self.unit}"
+
+    def save(self, *args, **kwargs) -> None:
+        # The campaign is a denormalised copy of the finding's (the services set it; this keeps
+        # direct creates — fixtures, the admin, loaders — consistent).
+        if self.campaign_id is None and self.finding_id is not None:
+            self.campaign_id = self.finding.campaign_id
+        super().save(*args, **kwargs)
 
     @property
     def is_open(self) -> bool:
@@ -735,3 +755,7 @@ class ExtensionRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.task_id} · {self.get_status_display()}"
+
+
+# Dashboard rollups (their own module: maintained by the services, rebuilt by `rebuild_rollups`).
+from .rollups import ClosureTally, FindingTally  # noqa: E402, F401

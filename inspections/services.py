@@ -21,7 +21,7 @@ from campaigns.models import Campaign, Indicator, Membership, Point, Unit, User
 from campaigns.scope import has_role, in_scope, user_roles
 from civportal.errors import Conflict
 
-from . import deadlines, hooks, photos
+from . import deadlines, hooks, photos, rollups
 from .models import (
     CalendarOverride, DeadlineRule, ExtensionRequest, Finding, FindingCategory, FindingPhoto, Inspection,
     RectificationTask, Severity, Submission, SubmissionPhoto, TaskEvent, Visit,
@@ -277,6 +277,7 @@ def _finding_insert(
         try:
             with transaction.atomic():
                 finding.save()
+                rollups.findings_added([finding])
                 photos.store(FindingPhoto, prepared, uploaded_by=actor, finding=finding, saved=saved)
                 if visit is not None and visit.is_clean:
                     visit.is_clean = False
@@ -372,8 +373,9 @@ def task_dispatch(*, actor: User, finding: Finding, unit: Unit | None = None, du
         finding.status = Finding.Status.DISPATCHED
         finding._history_user = actor
         finding.save(update_fields=["status", "updated_at"])
+        rollups.finding_moved(finding, Finding.Status.NEW)
         task = RectificationTask(
-            finding=finding, unit=unit, instructions=_note(instructions, required=False, field="instructions"),
+            finding=finding, unit=unit, campaign_id=finding.campaign_id, instructions=_note(instructions, required=False, field="instructions"),
             dispatched_at=now, dispatched_by=actor, original_due_at=due_at, due_at=due_at,
             warn_at=deadlines.warn_at_for(now, due_at, RectificationTask.WARN_SHARE),
         )
@@ -396,6 +398,7 @@ def finding_mark_duplicate(*, actor: User, finding: Finding, original: Finding, 
         finding.void_reason = _note(note, required=False)[:300]
         finding._history_user = actor
         finding.save(update_fields=["status", "duplicate_of", "void_reason", "updated_at"])
+        rollups.finding_moved(finding, Finding.Status.NEW)
     return finding
 
 
@@ -408,9 +411,11 @@ def finding_void(*, actor: User, finding: Finding, reason: str) -> Finding:
         open_task = finding.tasks.select_for_update().filter(status__in=RectificationTask.OPEN_STATUSES).first()
         if open_task is not None:
             _void_task(actor, open_task, reason)
+        before = finding.status
         finding.status, finding.void_reason = Finding.Status.VOID, reason[:300]
         finding._history_user = actor
         finding.save(update_fields=["status", "void_reason", "updated_at"])
+        rollups.finding_moved(finding, before)
     return finding
 
 
@@ -469,9 +474,13 @@ def task_verify(*, actor: User, task: RectificationTask, passed: bool, note: str
             task.status, task.closed_at, task.closed_by = Status.CLOSED, now, actor
             task.save(update_fields=["status", "closed_at", "closed_by", "updated_at"])
             finding = task.finding
+            finding_before = finding.status
             finding.status, finding.closed_at = Finding.Status.CLOSED, now
             finding._history_user = actor
             finding.save(update_fields=["status", "closed_at", "updated_at"])
+            rollups.finding_moved(finding, finding_before)
+            rollups.finding_closed(finding)
+            rollups.task_closed(task)
             _event(task, actor, Action.VERIFY_PASS, Status.SUBMITTED, note, on_time=now <= task.due_at)
         else:
             task.status, task.rework_count = Status.RETURNED, task.rework_count + 1
@@ -583,6 +592,7 @@ def task_void(*, actor: User, task: RectificationTask, reason: str) -> Rectifica
             finding.status = Finding.Status.NEW
             finding._history_user = actor
             finding.save(update_fields=["status", "updated_at"])
+            rollups.finding_moved(finding, Finding.Status.DISPATCHED)
     return task
 
 
