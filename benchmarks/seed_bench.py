@@ -38,6 +38,7 @@ from django.db import connection, transaction  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from campaigns.models import Campaign, Point, PointType, Unit  # noqa: E402
+from inspections import rollups  # noqa: E402
 from inspections.models import (  # noqa: E402
     ExtensionRequest, Finding, FindingCategory, Inspection, RectificationTask, TaskEvent, Visit,
 )
@@ -226,12 +227,13 @@ def seed(scale: float, rng: random.Random, out=print) -> dict:
                 events.append((eid, tid, None, "verify_fail", "submitted", "returned", "", "{}",
                                dispatched + dt.timedelta(hours=12)))
             yield (tid, fid, unit, status, "none", "", dispatched, None, due, final_due, dispatched, None, None,
-                   closed, None, voided, "", reworks, 1 if final_due != due else 0, None, now, now)
+                   closed, None, voided, "", reworks, 1 if final_due != due else 0, None, now, now, campaign.pk)
 
     nt = copy_rows(RectificationTask, [
         "id", "finding_id", "unit_id", "status", "supervision", "instructions", "dispatched_at", "dispatched_by_id",
         "original_due_at", "due_at", "warn_at", "accepted_at", "submitted_at", "closed_at", "closed_by_id",
         "voided_at", "void_reason", "rework_count", "extension_count", "escalated_at", "created_at", "updated_at",
+        "campaign_id",
     ], task_rows())
     from campaigns.models import User
 
@@ -244,6 +246,7 @@ def seed(scale: float, rng: random.Random, out=print) -> dict:
               iter(extensions))
     reset_sequences(Unit, Point, Visit, Finding, RectificationTask, TaskEvent, ExtensionRequest)
     settle_statuses(dt.datetime(YEAR, 12, 1, tzinfo=SH))
+    rollups.rebuild()  # the dashboards' summaries, from the rows as the loop leaves them
     out(f"tasks {nt:,}, rework events {len(events):,}, extensions {len(extensions):,} "
         f"({time.monotonic() - t0:.1f}s)")
     return {"campaign": campaign.pk, "units": len(units), "points": n_points, "visits": nv, "findings": nf,

@@ -13,6 +13,7 @@ from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from simple_history.utils import bulk_update_with_history
@@ -205,6 +206,29 @@ def _is_repeat(*, point: Point | None, category: FindingCategory, observed_at: d
     return earlier.exists()
 
 
+def findings_refresh_repeats(*, findings: list[Finding]) -> None:
+    """Keep the stored repeat flag right (DESIGN §6: an earlier *counting* finding of the same
+    category at the same point within the window) for the findings after ``findings`` — which
+    were just recorded, voided or marked duplicate. Two queries; rows whose flag changes are
+    updated with history."""
+    at_points = [f for f in findings if f.point_id is not None]
+    if not at_points:
+        return
+    earlier = Finding.objects.counting().filter(
+        point_id=OuterRef("point_id"), category_id=OuterRef("category_id"), observed_at__lt=OuterRef("observed_at"),
+        observed_at__gte=OuterRef("observed_at") - REPEAT_WINDOW)
+    changed = list(
+        Finding.objects.filter(point_id__in={f.point_id for f in at_points},
+                               category_id__in={f.category_id for f in at_points},
+                               observed_at__gt=min(f.observed_at for f in at_points),
+                               observed_at__lte=max(f.observed_at for f in at_points) + REPEAT_WINDOW)
+        .annotate(repeat_now=Exists(earlier)).exclude(repeat_now=F("is_repeat")).order_by("pk")
+    )
+    for finding in changed:
+        finding.is_repeat = finding.repeat_now
+    bulk_update_with_history(changed, Finding, ["is_repeat"], default_user=None)
+
+
 def finding_create(
     *, actor: User, source: str, category: FindingCategory, description: str, severity: str | None = None,
     campaign: Campaign | None = None, visit: Visit | None = None, point: Point | None = None,
@@ -278,6 +302,7 @@ def _finding_insert(
             with transaction.atomic():
                 finding.save()
                 rollups.findings_added([finding])
+                findings_refresh_repeats(findings=[finding])
                 photos.store(FindingPhoto, prepared, uploaded_by=actor, finding=finding, saved=saved)
                 if visit is not None and visit.is_clean:
                     visit.is_clean = False
@@ -399,6 +424,7 @@ def finding_mark_duplicate(*, actor: User, finding: Finding, original: Finding, 
         finding._history_user = actor
         finding.save(update_fields=["status", "duplicate_of", "void_reason", "updated_at"])
         rollups.finding_moved(finding, Finding.Status.NEW)
+        findings_refresh_repeats(findings=[finding])
     return finding
 
 
@@ -416,6 +442,7 @@ def finding_void(*, actor: User, finding: Finding, reason: str) -> Finding:
         finding._history_user = actor
         finding.save(update_fields=["status", "void_reason", "updated_at"])
         rollups.finding_moved(finding, before)
+        findings_refresh_repeats(findings=[finding])
     return finding
 
 
