@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from campaigns.models import Campaign, PointType, Unit
 from inspections.models import ClosureTally, Finding, FindingTally, RectificationTask
-from inspections.rollups import NONE
+from inspections.rollups import ALL_CATEGORIES, ALL_UNITS, NONE, TOTAL_TYPE
 from inspections.rollups import month_of as _month
 from scores.compute import month_bounds
 from scores.models import RANKABLE_KINDS, MonthlyScore, next_month
@@ -117,13 +117,22 @@ def _campaign_key(campaign) -> dict:
     return {"campaign_key": campaign.pk} if campaign is not None else {}
 
 
-def _tally(campaign, root):
-    """The rollup of findings (docs/dashboards.md, Rollups), limited to the campaign and subtree."""
-    return FindingTally.objects.filter(**_campaign_key(campaign), **_within(root, "unit__path")).order_by()
+def _tally(campaign, root, *, totals: bool = False):
+    """The rollup of findings (docs/dashboards.md, Rollups), limited to the campaign and subtree: for
+    the only root, the campaign-wide rows (``totals``: per month and status only); else the subtree's
+    units' rows (the join to the units table leaves the campaign-wide rows out)."""
+    qs = FindingTally.objects.filter(**_campaign_key(campaign)).order_by()
+    if getattr(root, "dash_everything", False):
+        shape = {"category_id": ALL_CATEGORIES, "point_type_key": TOTAL_TYPE} if totals else {"point_type_key__gte": 0}
+        return qs.filter(unit_id=ALL_UNITS, **shape)
+    return qs.filter(unit__path__startswith=root.path)
 
 
 def _closures(campaign, root):
-    return ClosureTally.objects.filter(**_campaign_key(campaign), **_within(root, "unit__path")).order_by()
+    qs = ClosureTally.objects.filter(**_campaign_key(campaign)).order_by()
+    if getattr(root, "dash_everything", False):
+        return qs.filter(unit_id=ALL_UNITS)
+    return qs.filter(unit__path__startswith=root.path)
 
 
 def _total(field: str = "n", **filter_) -> Coalesce:
@@ -137,13 +146,14 @@ def _scores(user, campaign, root):
 
 def finding_counts(campaign, root) -> dict:
     """Open (awaiting triage or being rectified) and untriaged findings, now. One query."""
-    return _tally(campaign, root).filter(status__in=Finding.OPEN_STATUSES).aggregate(
+    return _tally(campaign, root, totals=True).filter(status__in=Finding.OPEN_STATUSES).aggregate(
         open=_total(), untriaged=_total(status=Finding.Status.NEW))
 
 
 def month_finding_counts(campaign, root, start, end) -> dict:
     """Findings observed in the month (not void or duplicate). One query."""
-    return _tally(campaign, root).filter(status__in=COUNTING, month=_month(start)).aggregate(opened=_total())
+    return _tally(campaign, root, totals=True).filter(status__in=COUNTING, month=_month(start)).aggregate(
+        opened=_total())
 
 
 def month_task_counts(campaign, root, start, end) -> dict:
@@ -223,7 +233,7 @@ def map_rows(campaign, root, now, limit: int = MAP_LIMIT) -> list[dict]:
 def monthly_flow(campaign, root, months: list[dt.date]) -> tuple[dict, dict]:
     """Findings opened (observed) and closed per month over ``months``. Two queries."""
     span = {"month__gte": months[0], "month__lte": months[-1]}
-    opened = (_tally(campaign, root).filter(status__in=COUNTING, **span)
+    opened = (_tally(campaign, root, totals=True).filter(status__in=COUNTING, **span)
               .values("month").annotate(n=Sum("n")).values_list("month", "n"))
     closed = (_closures(campaign, root).filter(**span)
               .values("month").annotate(n=Sum("findings_closed")).values_list("month", "n"))

@@ -377,11 +377,6 @@ class Finding(TimeStampedModel):
             models.Index(fields=["campaign", "observed_at"], name="finding_campaign_observed_idx"),
             # Repeat detection and duplicate suggestions: same point and category, recent.
             models.Index(fields=["point", "category", "observed_at"], name="finding_point_cat_time_idx"),
-            # The dashboards' map: a campaign's open findings with coordinates, newest first.
-            models.Index(fields=["campaign", "-observed_at", "-id"], name="finding_open_map_idx",
-                         include=["unit", "latitude", "longitude"],
-                         condition=Q(status__in=["new", "dispatched"], latitude__isnull=False,
-                                     longitude__isnull=False)),
         ]
 
     def __str__(self) -> str:
@@ -567,10 +562,6 @@ class RectificationTask(TimeStampedModel):
             # Reminder scan and rectification score: open/closed tasks by deadline.
             models.Index(fields=["status", "due_at"], name="task_status_due_idx"),
             models.Index(fields=["status", "warn_at"], name="task_status_warn_idx"),
-            # Dashboards: a campaign's open tasks by deadline (lights, overdue, most overdue).
-            models.Index(fields=["campaign", "due_at", "id"], name="task_campaign_open_due_idx",
-                         include=["unit", "warn_at"], condition=Q(status__in=[
-                             "assigned", "in_progress", "submitted", "returned"])),
         ]
 
     def __str__(self) -> str:

@@ -24,6 +24,11 @@ from django.utils import timezone
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 NONE = 0  # campaign / point type key of findings without one
+# Campaign-wide rows (unit 0): what the city dashboard reads when its root is the only root, so the
+# most common page sums a few hundred rows, not one per grid. A unit move changes none of them.
+ALL_UNITS = 0
+ALL_CATEGORIES = 0
+TOTAL_TYPE = -1  # with unit 0 and category 0: the campaign's totals per month and status
 
 
 class FindingTally(models.Model):
@@ -46,10 +51,7 @@ class FindingTally(models.Model):
             models.UniqueConstraint(fields=["campaign_key", "month", "unit", "category", "point_type_key", "status"],
                                     name="finding_tally_key"),
         ]
-        indexes = [
-            # "Open now": every month of a campaign, one status.
-            models.Index(fields=["campaign_key", "status"], name="finding_tally_status_idx"),
-        ]
+        # Covering indexes for the dashboards' reads: inspections/migrations/0009 (INCLUDE on PostgreSQL).
 
 
 class ClosureTally(models.Model):
@@ -114,10 +116,27 @@ def _upsert(model, key: list[str], sums: list[str], rows: dict[tuple, tuple]) ->
                        f"ON CONFLICT ({key_cols}) DO UPDATE SET {sets}", params)
 
 
+def _add_finding_rows(deltas: Counter) -> None:
+    """Upsert leaf deltas with their campaign-wide rows (by category × point type, and totals)."""
+    rows = Counter()
+    for (c, m, u, k, p, s), n in deltas.items():
+        rows[(c, m, u, k, p, s)] += n
+        rows[(c, m, ALL_UNITS, k, p, s)] += n
+        rows[(c, m, ALL_UNITS, ALL_CATEGORIES, TOTAL_TYPE, s)] += n
+    _upsert(FindingTally, FINDING_KEY, ["n"], {k: (n,) for k, n in rows.items()})
+
+
+def _add_closure_rows(deltas: dict[tuple, tuple]) -> None:
+    rows: dict[tuple, list] = {}
+    for (c, m, u), values in deltas.items():
+        for key in ((c, m, u), (c, m, ALL_UNITS)):
+            rows[key] = [a + b for a, b in zip(rows.get(key, [0] * len(values)), values)]
+    _upsert(ClosureTally, CLOSURE_KEY, CLOSURE_SUMS, {k: tuple(v) for k, v in rows.items()})
+
+
 def findings_added(findings) -> None:
     """New findings (one, or a bulk intake batch) in their current status."""
-    counts = Counter(finding_key(f) for f in findings)
-    _upsert(FindingTally, FINDING_KEY, ["n"], {k: (n,) for k, n in counts.items()})
+    _add_finding_rows(Counter(finding_key(f) for f in findings))
 
 
 def finding_moved(finding, old_status: str, new_status: str | None = None) -> None:
@@ -126,13 +145,13 @@ def finding_moved(finding, old_status: str, new_status: str | None = None) -> No
     if old_status == new_status:
         return
     old, new = finding_key(finding, old_status), finding_key(finding, new_status)
-    _upsert(FindingTally, FINDING_KEY, ["n"], {old: (-1,), new: (1,)})
+    _add_finding_rows(Counter({old: -1, new: 1}))
 
 
 def finding_closed(finding) -> None:
     """A finding was closed: it counts in the month of ``finding.closed_at``, for its responsible unit."""
     key = (finding.campaign_id or NONE, month_of(finding.closed_at), finding.unit_id)
-    _upsert(ClosureTally, CLOSURE_KEY, CLOSURE_SUMS, {key: (1, 0, 0, 0, 0)})
+    _add_closure_rows({key: (1, 0, 0, 0, 0)})
 
 
 def task_closed(task) -> None:
@@ -141,7 +160,7 @@ def task_closed(task) -> None:
     key = (task.campaign_id or NONE, month_of(task.closed_at), task.unit_id)
     micros = (task.closed_at - task.dispatched_at) // dt.timedelta(microseconds=1)
     facts = (0, 1, int(task.closed_at <= task.due_at), int(task.rework_count > 0), micros)
-    _upsert(ClosureTally, CLOSURE_KEY, CLOSURE_SUMS, {key: facts})
+    _add_closure_rows({key: facts})
 
 
 # --- rebuild --------------------------------------------------------------------------------
@@ -176,6 +195,18 @@ def rebuild(finding_model=None, task_model=None, tally_model=None, closure_model
                  .annotate(n=Count("pk")).values_list("c", "m", "u", "k", "p", "s", "n"))
         _insert_select(tally_model, ["campaign_key", "month", "unit", "category", "point_type_key", "status", "n"],
                        tally)
+        table = connection.ops.quote_name(tally_model._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {table} (campaign_key, month, unit_id, category_id, point_type_key, status, n)"
+                f" SELECT campaign_key, month, %s, category_id, point_type_key, status, SUM(n) FROM {table}"
+                f" WHERE unit_id <> %s GROUP BY campaign_key, month, category_id, point_type_key, status",
+                [ALL_UNITS, ALL_UNITS])
+            cursor.execute(
+                f"INSERT INTO {table} (campaign_key, month, unit_id, category_id, point_type_key, status, n)"
+                f" SELECT campaign_key, month, %s, %s, %s, status, SUM(n) FROM {table}"
+                f" WHERE unit_id <> %s GROUP BY campaign_key, month, status",
+                [ALL_UNITS, ALL_CATEGORIES, TOTAL_TYPE, ALL_UNITS])
         closed_findings = (
             finding_model.objects.order_by().filter(status="closed", closed_at__isnull=False)
             .values(c=Coalesce("campaign_id", NONE), m=_month("closed_at"), u=F("unit_id"))
@@ -193,6 +224,9 @@ def rebuild(finding_model=None, task_model=None, tally_model=None, closure_model
         for c, m, u, n, on_time, reworked, spent in closed_tasks:
             row = closures.setdefault((c, _as_date(m), u), [0, 0, 0, 0, 0])
             row[1:] = [n, on_time, reworked, (spent or dt.timedelta()) // dt.timedelta(microseconds=1)]
+        for (c, m, u), values in list(closures.items()):
+            total = closures.setdefault((c, m, ALL_UNITS), [0, 0, 0, 0, 0])
+            total[:] = [a + b for a, b in zip(total, values)]
         closure_model.objects.bulk_create(
             [closure_model(campaign_key=c, month=m, unit_id=u, **dict(zip(CLOSURE_SUMS, v)))
              for (c, m, u), v in closures.items()], batch_size=2000)

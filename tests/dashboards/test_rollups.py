@@ -226,7 +226,12 @@ def test_rollup_month_follows_shanghai(city, personas):
     when = dt.datetime(2026, 10, 31, 23, 30, tzinfo=SHANGHAI)
     services.finding_create(actor=personas.inspector, source=Finding.Source.HOTLINE, category=cats[0],
                             description="深夜", campaign=camp, unit=city.street_a1, observed_at=when)
-    row = FindingTally.objects.get()
+    row = FindingTally.objects.get(unit=city.street_a1)
     assert (row.month, row.n, row.status) == (dt.date(2026, 10, 1), 1, "new")
+    # The campaign-wide rows (by category and point type; totals) follow the same month.
+    assert set(FindingTally.objects.values_list("month", "unit_id", "point_type_key", "n")) == {
+        (dt.date(2026, 10, 1), city.street_a1.pk, 0, 1), (dt.date(2026, 10, 1), 0, 0, 1),
+        (dt.date(2026, 10, 1), 0, -1, 1)}
     call_command("rebuild_rollups", stdout=open("/dev/null", "w"))
-    assert FindingTally.objects.get().month == dt.date(2026, 10, 1)
+    assert FindingTally.objects.get(unit=city.street_a1).month == dt.date(2026, 10, 1)
+    assert FindingTally.objects.count() == 3
