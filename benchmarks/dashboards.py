@@ -51,28 +51,33 @@ BAR_MS = 100.0
 # The floor: the supervisor dashboard's figures at the city, written by hand (same tables, same indexes).
 OPEN = "('assigned', 'in_progress', 'submitted', 'returned')"
 FLOOR_SQL = [
+    # Campaign-wide rollup rows (unit 0; category 0 and point type -1 are the totals), as the city reads them.
     """SELECT sum(n) FILTER (WHERE status IN ('new', 'dispatched')), sum(n) FILTER (WHERE status = 'new')
-       FROM inspections_findingtally WHERE campaign_key = %(c)s AND status IN ('new', 'dispatched')""",
-    """SELECT sum(n) FROM inspections_findingtally
-       WHERE campaign_key = %(c)s AND month = %(m)s AND status IN ('new', 'dispatched', 'closed')""",
+       FROM inspections_findingtally WHERE campaign_key = %(c)s AND unit_id = 0 AND category_id = 0
+       AND point_type_key = -1 AND status IN ('new', 'dispatched')""",
+    """SELECT sum(n) FROM inspections_findingtally WHERE campaign_key = %(c)s AND unit_id = 0 AND category_id = 0
+       AND point_type_key = -1 AND month = %(m)s AND status IN ('new', 'dispatched', 'closed')""",
     """SELECT sum(tasks_closed), sum(tasks_on_time), sum(tasks_reworked), sum(task_micros)
-       FROM inspections_closuretally WHERE campaign_key = %(c)s AND month = %(m)s""",
+       FROM inspections_closuretally WHERE campaign_key = %(c)s AND unit_id = 0 AND month = %(m)s""",
     f"""SELECT count(*) FILTER (WHERE due_at < %(now)s), count(*) FILTER (WHERE due_at >= %(now)s AND warn_at <= %(now)s),
        count(*) FILTER (WHERE warn_at > %(now)s) FROM inspections_rectificationtask
        WHERE campaign_id = %(c)s AND status IN {OPEN}""",
     """SELECT coalesce(k.group_id, k.id), sum(t.n) FROM inspections_findingtally t
        JOIN inspections_findingcategory k ON k.id = t.category_id
-       WHERE t.campaign_key = %(c)s AND t.month = %(m)s AND t.status IN ('new', 'dispatched', 'closed') GROUP BY 1""",
+       WHERE t.campaign_key = %(c)s AND t.unit_id = 0 AND t.point_type_key >= 0 AND t.month = %(m)s
+       AND t.status IN ('new', 'dispatched', 'closed') GROUP BY 1""",
     """SELECT point_type_key, sum(n) FROM inspections_findingtally
-       WHERE campaign_key = %(c)s AND month = %(m)s AND status IN ('new', 'dispatched', 'closed') GROUP BY 1""",
+       WHERE campaign_key = %(c)s AND unit_id = 0 AND point_type_key >= 0 AND month = %(m)s
+       AND status IN ('new', 'dispatched', 'closed') GROUP BY 1""",
     f"""SELECT id FROM inspections_rectificationtask WHERE campaign_id = %(c)s AND status IN {OPEN}
        AND due_at < %(now)s ORDER BY due_at, id LIMIT 10""",
     """SELECT id, latitude, longitude FROM inspections_finding WHERE campaign_id = %(c)s
        AND status IN ('new', 'dispatched') AND latitude IS NOT NULL AND longitude IS NOT NULL
        ORDER BY observed_at DESC, id DESC LIMIT 500""",
-    """SELECT month, sum(n) FROM inspections_findingtally WHERE campaign_key = %(c)s
-       AND month BETWEEN %(first)s AND %(m)s AND status IN ('new', 'dispatched', 'closed') GROUP BY month""",
-    """SELECT month, sum(findings_closed) FROM inspections_closuretally WHERE campaign_key = %(c)s
+    """SELECT month, sum(n) FROM inspections_findingtally WHERE campaign_key = %(c)s AND unit_id = 0
+       AND category_id = 0 AND point_type_key = -1 AND month BETWEEN %(first)s AND %(m)s
+       AND status IN ('new', 'dispatched', 'closed') GROUP BY month""",
+    """SELECT month, sum(findings_closed) FROM inspections_closuretally WHERE campaign_key = %(c)s AND unit_id = 0
        AND month BETWEEN %(first)s AND %(m)s GROUP BY month""",
 ]
 

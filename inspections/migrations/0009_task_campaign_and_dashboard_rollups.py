@@ -8,12 +8,13 @@ from django.db.models import OuterRef, Subquery
 # makes the reads index-only scans on PostgreSQL; SQLite (quick local runs) gets the key columns only.
 INDEXES = [
     # The month figures and the 12-month trend: a campaign's rollup rows of some months.
-    ("finding_tally_month_idx", "inspections_findingtally", "(campaign_key, month)",
-     "INCLUDE (unit_id, category_id, point_type_key, status, n)", ""),
+    ("finding_tally_month_idx", "inspections_findingtally", "(campaign_key, month, unit_id)",
+     "INCLUDE (category_id, point_type_key, status, n)", ""),
     # "Open now": a campaign's rows in the open statuses, every month.
-    ("finding_tally_status_idx", "inspections_findingtally", "(campaign_key, status)", "INCLUDE (unit_id, n)", ""),
-    ("closure_tally_month_idx", "inspections_closuretally", "(campaign_key, month)",
-     "INCLUDE (unit_id, findings_closed, tasks_closed, tasks_on_time, tasks_reworked, task_micros)", ""),
+    ("finding_tally_status_idx", "inspections_findingtally", "(campaign_key, status)",
+     "INCLUDE (unit_id, category_id, point_type_key, n)", ""),
+    ("closure_tally_month_idx", "inspections_closuretally", "(campaign_key, month, unit_id)",
+     "INCLUDE (findings_closed, tasks_closed, tasks_on_time, tasks_reworked, task_micros)", ""),
     # Lights, overdue count, most overdue: a campaign's open tasks by deadline.
     ("task_campaign_open_due_idx", "inspections_rectificationtask", "(campaign_id, due_at, id)",
      "INCLUDE (unit_id, warn_at)", "WHERE status IN ('assigned', 'in_progress', 'submitted', 'returned')"),

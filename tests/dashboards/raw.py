@@ -1,12 +1,7 @@
-"""The dashboards' figures: each one grouped SQL aggregate (or a short
-ordered slice), so a dashboard costs the same number of queries whatever the
-number of findings, tasks, scores or volunteers. Definitions: docs/dashboards.md.
-
-Every figure is limited to the campaign, to the unit subtree ``root`` (by the
-responsible unit of a finding, the assigned unit of a task, the unit of a
-score) and, for the month's figures, to the month in Asia/Shanghai. The
-callers pass a ``root`` inside the user's scope, so the subtree is already
-within what the user may see."""
+"""The dashboards' figures computed from the raw rows (findings and tasks grouped per request): the
+reference that tests/dashboards/test_rollups.py compares the rollup-based ``dashboards.selectors``
+with. This is the dashboards' selectors module as it was before the rollups (issue 13), kept verbatim
+so the two computations share nothing but the definitions in docs/dashboards.md."""
 
 from __future__ import annotations
 
