@@ -80,7 +80,11 @@ CLOSURE_SUMS = ["findings_closed", "tasks_closed", "tasks_on_time", "tasks_rewor
 
 
 def month_of(value: dt.datetime) -> dt.date:
-    return timezone.localtime(value, SHANGHAI).date().replace(day=1)
+    try:
+        value = timezone.localtime(value, SHANGHAI)
+    except OverflowError:  # the last hours of year 9999 (hostile input): keep the UTC month
+        pass
+    return value.date().replace(day=1)
 
 
 def _point_type_key(finding) -> int:

@@ -206,6 +206,13 @@ def _is_repeat(*, point: Point | None, category: FindingCategory, observed_at: d
     return earlier.exists()
 
 
+def _plus_window(value: dt.datetime) -> dt.datetime:
+    try:
+        return value + REPEAT_WINDOW
+    except OverflowError:  # observed at the end of the calendar (hostile input)
+        return value
+
+
 def findings_refresh_repeats(*, findings: list[Finding]) -> None:
     """Keep the stored repeat flag right (DESIGN §6: an earlier *counting* finding of the same
     category at the same point within the window) for the findings after ``findings`` — which
@@ -221,7 +228,7 @@ def findings_refresh_repeats(*, findings: list[Finding]) -> None:
         Finding.objects.filter(point_id__in={f.point_id for f in at_points},
                                category_id__in={f.category_id for f in at_points},
                                observed_at__gt=min(f.observed_at for f in at_points),
-                               observed_at__lte=max(f.observed_at for f in at_points) + REPEAT_WINDOW)
+                               observed_at__lte=_plus_window(max(f.observed_at for f in at_points)))
         .annotate(repeat_now=Exists(earlier)).exclude(repeat_now=F("is_repeat")).order_by("pk")
     )
     for finding in changed:
