@@ -101,8 +101,7 @@ WITH t AS (
            (SELECT COUNT(*) FROM inspections_taskevent e
             WHERE e.task_id = t.id AND e.action = 'verify_fail' AND e.created_at < %(end)s) AS reworks
     FROM inspections_rectificationtask t
-    JOIN inspections_finding f ON f.id = t.finding_id
-    WHERE f.campaign_id = %(campaign)s AND t.dispatched_at < %(end)s AND t.status <> 'void'
+    WHERE t.campaign_id = %(campaign)s AND t.dispatched_at < %(end)s AND t.status <> 'void'
       AND (t.due_at >= %(start)s OR t.closed_at IS NULL OR t.closed_at >= %(start)s)
 )
 SELECT u.path, COUNT(*), SUM(GREATEST(
@@ -181,8 +180,13 @@ def main() -> None:
     print(f"hand-written SQL aggregate   median {sql:7.3f} s  (runs: {', '.join(f'{t:.3f}' for t in t_sql)})")
     print(f"compute (no writes)          median {comp:7.3f} s  ratio {comp / sql:5.2f}×")
     print(f"recompute incl. upsert       median {rec:7.3f} s  ratio {rec / sql:5.2f}×")
-    print(f"P5 (≤ 3× and ≤ 10 s): {'met' if comp <= 3 * sql and comp <= 10 else 'NOT met'} for compute, "
-          f"{'met' if rec <= 3 * sql and rec <= 10 else 'NOT met'} for recompute")
+    print(f"compute alone (≤ 3× and ≤ 10 s): {'met' if comp <= 3 * sql and comp <= 10 else 'not met'}")
+    met = rec <= 3 * sql and rec <= 10
+    # The bar is the recompute including its writes (TARGETS P5).
+    print(f"P5 {'met' if met else 'not met'}: recompute {rec:.3f} s = {rec / sql:.2f}× the hand-written SQL "
+          f"aggregate ({sql:.3f} s; bar ≤ 3× and ≤ 10 s), {all_month:,} findings in the month, "
+          f"{Finding.objects.count():,} in all")
+    sys.exit(0 if met else 1)
 
 
 if __name__ == "__main__":

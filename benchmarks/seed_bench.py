@@ -38,6 +38,7 @@ from django.db import connection, transaction  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from campaigns.models import Campaign, Point, PointType, Unit  # noqa: E402
+from inspections import rollups  # noqa: E402
 from inspections.models import (  # noqa: E402
     ExtensionRequest, Finding, FindingCategory, Inspection, RectificationTask, TaskEvent, Visit,
 )
@@ -266,7 +267,7 @@ def seed(scale: float, rng: random.Random, out=print) -> dict:
         # Created when dispatched (the API pages by creation), last changed when closed.
         tasks.append((tid, fid, unit, status, "none", "", dispatched, None, due, final_due, dispatched, None, None,
                       closed, None, voided, "", reworks, 1 if final_due != due else 0, None, dispatched,
-                      closed or dispatched, path_of[unit], path_of[dept]))
+                      closed or dispatched, path_of[unit], path_of[dept], campaign.pk))
 
     def finding_rows():
         for fid, (severity, cat, status, observed, visit_id, point_id, unit, dept, source, dup_of, description,
@@ -296,7 +297,7 @@ def seed(scale: float, rng: random.Random, out=print) -> dict:
         "id", "finding_id", "unit_id", "status", "supervision", "instructions", "dispatched_at", "dispatched_by_id",
         "original_due_at", "due_at", "warn_at", "accepted_at", "submitted_at", "closed_at", "closed_by_id",
         "voided_at", "void_reason", "rework_count", "extension_count", "escalated_at", "created_at", "updated_at",
-        "unit_path", "department_path",
+        "unit_path", "department_path", "campaign_id",
     ], iter(tasks))
     copy_rows(TaskEvent, ["id", "task_id", "actor_id", "action", "from_status", "to_status", "note", "data",
                           "created_at"], iter(events))
@@ -308,6 +309,7 @@ def seed(scale: float, rng: random.Random, out=print) -> dict:
     took = create_indexes(deferred)
     out(f"{len(deferred)} indexes built after the load ({time.monotonic() - t1:.1f}s; slowest: "
         + ", ".join(f"{name} {sec:.1f}s" for sec, name in took[:3]) + ")")
+    rollups.rebuild()  # the dashboards' summaries, from the rows as the loop leaves them
     out(f"tasks {nt:,}, rework events {len(events):,}, extensions {len(extensions):,} "
         f"({time.monotonic() - t0:.1f}s)")
     return {"campaign": campaign.pk, "units": len(units), "points": n_points, "visits": nv, "findings": nf,

@@ -14,13 +14,15 @@ import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Avg, Case, CharField, Count, F, Min, OuterRef, Q, Subquery, Value, When
-from django.db.models.functions import Coalesce, TruncMonth
+from django.db.models import Avg, Case, CharField, Count, F, OuterRef, Q, Subquery, Sum, Value, When
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from campaigns.models import Campaign, Unit
-from inspections.models import Finding, RectificationTask
-from scores.compute import SHANGHAI, month_bounds
+from campaigns.models import Campaign, PointType, Unit
+from inspections.models import ClosureTally, Finding, FindingTally, RectificationTask
+from inspections.rollups import ALL_CATEGORIES, ALL_UNITS, NONE, TOTAL_TYPE
+from inspections.rollups import month_of as _month
+from scores.compute import month_bounds
 from scores.models import RANKABLE_KINDS, MonthlyScore, next_month
 from volunteers.selectors import unit_statistics
 
@@ -107,10 +109,34 @@ def _findings(campaign, root):
 
 def _tasks(campaign, root):
     qs = RectificationTask.objects.filter(**_within(root, "unit__path")).order_by()
-    if campaign is None:
-        return qs
-    # A semi-join on the campaign's finding ids (an index-only scan of dash_finding_camp_obs_idx).
-    return qs.filter(finding_id__in=Finding.objects.filter(campaign=campaign).order_by().values("id"))
+    # The task's own campaign column (copied from its finding at dispatch): no join to findings.
+    return qs.filter(campaign=campaign) if campaign is not None else qs
+
+
+def _campaign_key(campaign) -> dict:
+    return {"campaign_key": campaign.pk} if campaign is not None else {}
+
+
+def _tally(campaign, root, *, totals: bool = False):
+    """The rollup of findings (docs/dashboards.md, Rollups), limited to the campaign and subtree: for
+    the only root, the campaign-wide rows (``totals``: per month and status only); else the subtree's
+    units' rows (the join to the units table leaves the campaign-wide rows out)."""
+    qs = FindingTally.objects.filter(**_campaign_key(campaign)).order_by()
+    if getattr(root, "dash_everything", False):
+        shape = {"category_id": ALL_CATEGORIES, "point_type_key": TOTAL_TYPE} if totals else {"point_type_key__gte": 0}
+        return qs.filter(unit_id=ALL_UNITS, **shape)
+    return qs.filter(unit__path__startswith=root.path)
+
+
+def _closures(campaign, root):
+    qs = ClosureTally.objects.filter(**_campaign_key(campaign)).order_by()
+    if getattr(root, "dash_everything", False):
+        return qs.filter(unit_id=ALL_UNITS)
+    return qs.filter(unit__path__startswith=root.path)
+
+
+def _total(field: str = "n", **filter_) -> Coalesce:
+    return Coalesce(Sum(field, filter=Q(**filter_) if filter_ else None), 0)
 
 
 def _scores(user, campaign, root):
@@ -120,27 +146,25 @@ def _scores(user, campaign, root):
 
 def finding_counts(campaign, root) -> dict:
     """Open (awaiting triage or being rectified) and untriaged findings, now. One query."""
-    return _findings(campaign, root).filter(status__in=Finding.OPEN_STATUSES).aggregate(
-        open=Count("pk"), untriaged=Count("pk", filter=Q(status=Finding.Status.NEW)))
+    return _tally(campaign, root, totals=True).filter(status__in=Finding.OPEN_STATUSES).aggregate(
+        open=_total(), untriaged=_total(status=Finding.Status.NEW))
 
 
 def month_finding_counts(campaign, root, start, end) -> dict:
     """Findings observed in the month (not void or duplicate). One query."""
-    return _findings(campaign, root).filter(status__in=COUNTING, observed_at__gte=start, observed_at__lt=end).aggregate(
-        opened=Count("pk"))
+    return _tally(campaign, root, totals=True).filter(status__in=COUNTING, month=_month(start)).aggregate(
+        opened=_total())
 
 
 def month_task_counts(campaign, root, start, end) -> dict:
     """Tasks closed (verified) in the month: how many, how many by their deadline,
     how many returned at least once, the mean time from dispatch to closure. One query."""
-    return _tasks(campaign, root).filter(
-        status=RectificationTask.Status.CLOSED, closed_at__gte=start, closed_at__lt=end
-    ).aggregate(
-        closed=Count("pk"),
-        on_time=Count("pk", filter=Q(closed_at__lte=F("due_at"))),
-        reworked=Count("pk", filter=Q(rework_count__gt=0)),
-        avg_duration=Avg(F("closed_at") - F("dispatched_at")),
-    )
+    row = _closures(campaign, root).filter(month=_month(start)).aggregate(
+        closed=_total("tasks_closed"), on_time=_total("tasks_on_time"), reworked=_total("tasks_reworked"),
+        micros=_total("task_micros"))
+    micros = row.pop("micros")
+    row["avg_duration"] = dt.timedelta(microseconds=micros / row["closed"]) if row["closed"] else None
+    return row
 
 
 def task_lights(campaign, root, now) -> dict:
@@ -155,22 +179,25 @@ def task_lights(campaign, root, now) -> dict:
 def by_category(campaign, root, start, end) -> list[dict]:
     """The month's findings per top-level category (a sub-category counts in its group). One query."""
     rows = (
-        _findings(campaign, root).filter(status__in=COUNTING, observed_at__gte=start, observed_at__lt=end)
+        _tally(campaign, root).filter(status__in=COUNTING, month=_month(start))
         .values(top=Coalesce("category__group_id", "category_id"),
                 name=Coalesce("category__group__name", "category__name"))
-        .annotate(n=Count("pk")).order_by("-n", "top")
+        .annotate(n=Sum("n")).filter(n__gt=0).order_by("-n", "top")
     )
     return list(rows)
 
 
 def by_point_type(campaign, root, start, end) -> list[dict]:
     """The month's findings per point type (findings without a point in one bucket, ``type`` None). One query."""
-    rows = (
-        _findings(campaign, root).filter(status__in=COUNTING, observed_at__gte=start, observed_at__lt=end)
-        .values(type=F("point__point_type_id"), name=F("point__point_type__name"))
-        .annotate(n=Count("pk")).order_by("-n", "type")
+    rows = list(
+        _tally(campaign, root).filter(status__in=COUNTING, month=_month(start))
+        .values(type=F("point_type_key"))
+        .annotate(n=Sum("n"), name=Subquery(PointType.objects.filter(pk=OuterRef("point_type_key")).values("name")))
+        .filter(n__gt=0).order_by("-n", "type")
     )
-    return list(rows)
+    for row in rows:
+        row["type"] = None if row["type"] == NONE else row["type"]
+    return sorted(rows, key=lambda r: (-r["n"], r["type"] is None, r["type"] or 0))
 
 
 def most_overdue(campaign, root, now, limit: int = TOP_OVERDUE) -> list[RectificationTask]:
@@ -205,26 +232,12 @@ def map_rows(campaign, root, now, limit: int = MAP_LIMIT) -> list[dict]:
 
 def monthly_flow(campaign, root, months: list[dt.date]) -> tuple[dict, dict]:
     """Findings opened (observed) and closed per month over ``months``. Two queries."""
-    start, end = month_bounds(months[0])[0], month_bounds(months[-1])[1]
-    base = _findings(campaign, root)
-    opened = (
-        base.filter(status__in=COUNTING, observed_at__gte=start, observed_at__lt=end)
-        .annotate(m=TruncMonth("observed_at", tzinfo=SHANGHAI)).values("m").annotate(n=Count("pk"))
-    )
-    closed = (
-        base.filter(status=Finding.Status.CLOSED, closed_at__gte=start, closed_at__lt=end)
-        .annotate(m=TruncMonth("closed_at", tzinfo=SHANGHAI)).values("m").annotate(n=Count("pk"))
-    )
-
-    def by_month(rows):
-        out = {}
-        for row in rows:
-            m = row["m"]
-            key = (timezone.localtime(m, SHANGHAI).date() if isinstance(m, dt.datetime) else m).replace(day=1)
-            out[key] = out.get(key, 0) + row["n"]
-        return out
-
-    return by_month(opened), by_month(closed)
+    span = {"month__gte": months[0], "month__lte": months[-1]}
+    opened = (_tally(campaign, root, totals=True).filter(status__in=COUNTING, **span)
+              .values("month").annotate(n=Sum("n")).values_list("month", "n"))
+    closed = (_closures(campaign, root).filter(**span)
+              .values("month").annotate(n=Sum("findings_closed")).values_list("month", "n"))
+    return ({m: n for m, n in opened if n}, {m: n for m, n in closed if n})
 
 
 def score_cells(user, campaign, root, months: list[dt.date]) -> list[dict]:

@@ -21,6 +21,7 @@ from .models import (
     ExtensionRequest, Finding, FindingCategory, FindingPhoto, Inspection, RectificationTask, Submission,
     SubmissionPhoto, TaskEvent, Visit,
 )
+from . import rollups
 from civportal.storage import photo_storage
 from .taxonomy import seed_default_categories
 
@@ -141,7 +142,7 @@ def load(*, admin, stdout=None) -> None:
         dispatched = max(f.observed_at + dt.timedelta(hours=2), now - dt.timedelta(days=plan["age_days"]))
         due = dispatched + (now - dispatched) * 1.0 / plan["elapsed_share"]
         task = RectificationTask(
-            finding=f, unit=f.unit, status=plan["task_status"], supervision=plan["supervision"],
+            finding=f, unit=f.unit, campaign_id=f.campaign_id, status=plan["task_status"], supervision=plan["supervision"],
             dispatched_at=dispatched, dispatched_by=supervisor, original_due_at=due, due_at=due,
             warn_at=dispatched + (due - dispatched) * RectificationTask.WARN_SHARE,
             rework_count=plan["rework"], instructions="请按时整改并上传整改后照片。",
@@ -192,6 +193,7 @@ def load(*, admin, stdout=None) -> None:
                         uploaded_by=s.submitted_by, uploaded_at=s.submitted_at)
         for s in submissions])
     bulk_create_with_history(extensions, ExtensionRequest, default_user=admin)
+    rollups.rebuild()  # the rows above bypass the services that keep the dashboards' rollups
     if stdout is not None:
         stdout.write(f"Loop demo: {len(inspections)} inspections, {len(visits)} visits, {len(findings)} findings, "
                      f"{len(tasks)} tasks.")

@@ -38,8 +38,9 @@ from simple_history.utils import bulk_create_with_history
 from campaigns.models import Campaign, Membership, Point, Unit, User
 from campaigns.scope import has_role
 
-from . import hooks
+from . import hooks, rollups
 from .models import Finding, FindingCategory, RectificationTask
+from .services import findings_refresh_repeats
 
 BULK_MAX = 1000
 STATUS_MAX = 1000
@@ -260,6 +261,8 @@ def _ingest(actor: User, items: list[tuple[dict | None, dict, str | None]]) -> l
         _mark_repeats([f for _i, f in new])
         with transaction.atomic():
             created = bulk_create_with_history([f for _i, f in new], Finding, batch_size=500, default_user=actor)
+            rollups.findings_added(created)
+            findings_refresh_repeats(findings=created)
             hooks.findings_created_committed([f.pk for f in created])
         for (i, _f), finding in zip(new, created):
             outcomes[i].result, outcomes[i].id, outcomes[i].code = "created", finding.pk, None

@@ -528,6 +528,10 @@ class RectificationTask(ScopePathsModel, TimeStampedModel):
 
     finding = models.ForeignKey(Finding, on_delete=models.PROTECT, related_name="tasks", verbose_name=_("finding"))
     unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="tasks", verbose_name=_("assigned unit"))
+    # The finding's campaign, copied at dispatch, so task figures never join the findings table.
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.PROTECT, null=True, blank=True, related_name="tasks", verbose_name=_("campaign")
+    )
     status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.ASSIGNED)
     supervision = models.CharField(
         _("supervision level"), max_length=20, choices=Supervision.choices, default=Supervision.NONE
@@ -592,6 +596,13 @@ class RectificationTask(ScopePathsModel, TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{_('Task')} #{self.pk} · {self.unit}"
+
+    def save(self, *args, **kwargs) -> None:
+        # The campaign is a denormalised copy of the finding's (the services set it; this keeps
+        # direct creates — fixtures, the admin, loaders — consistent).
+        if self.campaign_id is None and self.finding_id is not None:
+            self.campaign_id = self.finding.campaign_id
+        super().save(*args, **kwargs)
 
     @property
     def is_open(self) -> bool:
@@ -765,3 +776,7 @@ class ExtensionRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.task_id} · {self.get_status_display()}"
+
+
+# Dashboard rollups (their own module: maintained by the services, rebuilt by `rebuild_rollups`).
+from .rollups import ClosureTally, FindingTally  # noqa: E402, F401

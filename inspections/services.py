@@ -13,6 +13,7 @@ from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from simple_history.utils import bulk_update_with_history
@@ -21,7 +22,7 @@ from campaigns.models import Campaign, Indicator, Membership, Point, Unit, User
 from campaigns.scope import has_role, in_scope, user_roles
 from civportal.errors import Conflict
 
-from . import deadlines, hooks, photos
+from . import deadlines, hooks, photos, rollups
 from .models import (
     CalendarOverride, DeadlineRule, ExtensionRequest, Finding, FindingCategory, FindingPhoto, Inspection,
     RectificationTask, Severity, Submission, SubmissionPhoto, TaskEvent, Visit,
@@ -205,6 +206,36 @@ def _is_repeat(*, point: Point | None, category: FindingCategory, observed_at: d
     return earlier.exists()
 
 
+def _plus_window(value: dt.datetime) -> dt.datetime:
+    try:
+        return value + REPEAT_WINDOW
+    except OverflowError:  # observed at the end of the calendar (hostile input)
+        return value
+
+
+def findings_refresh_repeats(*, findings: list[Finding]) -> None:
+    """Keep the stored repeat flag right (DESIGN §6: an earlier *counting* finding of the same
+    category at the same point within the window) for the findings after ``findings`` — which
+    were just recorded, voided or marked duplicate. Two queries; rows whose flag changes are
+    updated with history."""
+    at_points = [f for f in findings if f.point_id is not None]
+    if not at_points:
+        return
+    earlier = Finding.objects.counting().filter(
+        point_id=OuterRef("point_id"), category_id=OuterRef("category_id"), observed_at__lt=OuterRef("observed_at"),
+        observed_at__gte=OuterRef("observed_at") - REPEAT_WINDOW)
+    changed = list(
+        Finding.objects.filter(point_id__in={f.point_id for f in at_points},
+                               category_id__in={f.category_id for f in at_points},
+                               observed_at__gt=min(f.observed_at for f in at_points),
+                               observed_at__lte=_plus_window(max(f.observed_at for f in at_points)))
+        .annotate(repeat_now=Exists(earlier)).exclude(repeat_now=F("is_repeat")).order_by("pk")
+    )
+    for finding in changed:
+        finding.is_repeat = finding.repeat_now
+    bulk_update_with_history(changed, Finding, ["is_repeat"], default_user=None)
+
+
 def finding_create(
     *, actor: User, source: str, category: FindingCategory, description: str, severity: str | None = None,
     campaign: Campaign | None = None, visit: Visit | None = None, point: Point | None = None,
@@ -277,6 +308,8 @@ def _finding_insert(
         try:
             with transaction.atomic():
                 finding.save()
+                rollups.findings_added([finding])
+                findings_refresh_repeats(findings=[finding])
                 photos.store(FindingPhoto, prepared, uploaded_by=actor, finding=finding, saved=saved)
                 if visit is not None and visit.is_clean:
                     visit.is_clean = False
@@ -372,8 +405,9 @@ def task_dispatch(*, actor: User, finding: Finding, unit: Unit | None = None, du
         finding.status = Finding.Status.DISPATCHED
         finding._history_user = actor
         finding.save(update_fields=["status", "updated_at"])
+        rollups.finding_moved(finding, Finding.Status.NEW)
         task = RectificationTask(
-            finding=finding, unit=unit, instructions=_note(instructions, required=False, field="instructions"),
+            finding=finding, unit=unit, campaign_id=finding.campaign_id, instructions=_note(instructions, required=False, field="instructions"),
             dispatched_at=now, dispatched_by=actor, original_due_at=due_at, due_at=due_at,
             warn_at=deadlines.warn_at_for(now, due_at, RectificationTask.WARN_SHARE),
         )
@@ -396,6 +430,8 @@ def finding_mark_duplicate(*, actor: User, finding: Finding, original: Finding, 
         finding.void_reason = _note(note, required=False)[:300]
         finding._history_user = actor
         finding.save(update_fields=["status", "duplicate_of", "void_reason", "updated_at"])
+        rollups.finding_moved(finding, Finding.Status.NEW)
+        findings_refresh_repeats(findings=[finding])
     return finding
 
 
@@ -408,9 +444,12 @@ def finding_void(*, actor: User, finding: Finding, reason: str) -> Finding:
         open_task = finding.tasks.select_for_update().filter(status__in=RectificationTask.OPEN_STATUSES).first()
         if open_task is not None:
             _void_task(actor, open_task, reason)
+        before = finding.status
         finding.status, finding.void_reason = Finding.Status.VOID, reason[:300]
         finding._history_user = actor
         finding.save(update_fields=["status", "void_reason", "updated_at"])
+        rollups.finding_moved(finding, before)
+        findings_refresh_repeats(findings=[finding])
     return finding
 
 
@@ -469,9 +508,13 @@ def task_verify(*, actor: User, task: RectificationTask, passed: bool, note: str
             task.status, task.closed_at, task.closed_by = Status.CLOSED, now, actor
             task.save(update_fields=["status", "closed_at", "closed_by", "updated_at"])
             finding = task.finding
+            finding_before = finding.status
             finding.status, finding.closed_at = Finding.Status.CLOSED, now
             finding._history_user = actor
             finding.save(update_fields=["status", "closed_at", "updated_at"])
+            rollups.finding_moved(finding, finding_before)
+            rollups.finding_closed(finding)
+            rollups.task_closed(task)
             _event(task, actor, Action.VERIFY_PASS, Status.SUBMITTED, note, on_time=now <= task.due_at)
         else:
             task.status, task.rework_count = Status.RETURNED, task.rework_count + 1
@@ -583,6 +626,7 @@ def task_void(*, actor: User, task: RectificationTask, reason: str) -> Rectifica
             finding.status = Finding.Status.NEW
             finding._history_user = actor
             finding.save(update_fields=["status", "updated_at"])
+            rollups.finding_moved(finding, Finding.Status.DISPATCHED)
     return task
 
 

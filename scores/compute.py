@@ -168,7 +168,8 @@ def task_facts(campaign, start, end):
     due_before_ext = later_ext.order_by("decided_at", "id").values("previous_due_at")[:1]
     rework_count = events.order_by().values("task_id").annotate(c=Count("id")).values("c")
     base = (
-        RectificationTask.objects.filter(finding__campaign=campaign, dispatched_at__lt=end)
+        # The task's own campaign column (a copy of its finding's): no join to the findings table.
+        RectificationTask.objects.filter(campaign=campaign, dispatched_at__lt=end)
         .exclude(status=RectificationTask.Status.VOID)
         # Necessary for either case below (due_at is never before the deadline as of the end): keeps the
         # per-task lookups to the tasks that can count.

@@ -13,7 +13,7 @@ import logging
 from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -246,10 +246,7 @@ def scores_recompute(*, actor: User | None, campaign: Campaign, month: dt.date) 
                          kind=r.kind, status=ScoreMonth.Status.DRAFT, **r.values)
             for r in results
         ]
-        MonthlyScore.objects.bulk_create(
-            rows, batch_size=1000, update_conflicts=True, unique_fields=["campaign", "unit", "month"],
-            update_fields=["score_month", "scheme", "kind", "status", *SCORE_FIELDS],
-        )
+        _upsert_scores(rows, ["score_month", "scheme", "kind", "status", *SCORE_FIELDS])
         # Units no longer ranked (deactivated, kind no longer ranked) leave the draft.
         MonthlyScore.objects.filter(campaign=campaign, month=month, status=ScoreMonth.Status.DRAFT).exclude(
             unit_id__in=[r.unit_id for r in results]).delete()
@@ -258,6 +255,30 @@ def scores_recompute(*, actor: User | None, campaign: Campaign, month: dt.date) 
         score_month.save()
     logger.info("scores computed campaign=%s month=%s units=%d", campaign.pk, f"{month:%Y-%m}", len(rows))
     return score_month
+
+
+def _upsert_scores(rows: list[MonthlyScore], update_fields: list[str]) -> None:
+    """Insert or update the month's rows. On PostgreSQL: COPY into a temporary table and one
+    ``INSERT … SELECT … ON CONFLICT DO UPDATE`` (about twice as fast as a multi-row VALUES insert
+    of rows carrying their breakdowns); elsewhere Django's upsert."""
+    if connection.vendor != "postgresql":
+        MonthlyScore.objects.bulk_create(rows, batch_size=1000, update_conflicts=True,
+                                         unique_fields=["campaign", "unit", "month"], update_fields=update_fields)
+        return
+    fields = [f for f in MonthlyScore._meta.concrete_fields if not f.primary_key]
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in (
+        connection.ops.quote_name(MonthlyScore._meta.get_field(name).column) for name in update_fields))
+    table = connection.ops.quote_name(MonthlyScore._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE TEMPORARY TABLE score_upsert ON COMMIT DROP AS SELECT {columns} FROM {table} "
+                       f"WITH NO DATA")
+        with cursor.cursor.copy(f"COPY score_upsert ({columns}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row([f.get_db_prep_save(f.pre_save(row, add=True), connection) for f in fields])
+        cursor.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM score_upsert "
+                       f"ON CONFLICT (campaign_id, unit_id, month) DO UPDATE SET {updates}")
+        cursor.execute("DROP TABLE score_upsert")
 
 
 def scores_publish(*, actor: User, campaign: Campaign, month: dt.date) -> ScoreMonth:

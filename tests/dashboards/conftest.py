@@ -24,6 +24,7 @@ from types import SimpleNamespace
 import pytest
 from django.utils import timezone
 
+from inspections import rollups
 from inspections.models import Finding, FindingCategory, RectificationTask, TaskEvent
 from scores.models import MonthlyScore, ScoreMonth
 from scores.services import scheme_current
@@ -39,11 +40,16 @@ def at(month, day, hour=10, minute=0):
 
 def make_finding(camp, cat, unit, when, *, status=Finding.Status.NEW, pt=None, insp=None, closed=None, lat=None):
     v = visit(insp, pt, when) if pt is not None else None
-    return Finding.objects.create(
+    f = Finding.objects.create(
         campaign=camp, source=Finding.Source.INSPECTION if v else Finding.Source.HOTLINE, visit=v,
         point=pt, unit=unit, category=cat, severity="moderate", description="问题", observed_at=when, status=status,
         closed_at=closed, latitude=lat, longitude=Decimal("120.1") if lat is not None else None,
     )
+    # These rows bypass the services: add their share of the dashboards' rollups as the services do.
+    rollups.findings_added([f])
+    if closed is not None and status == Finding.Status.CLOSED:
+        rollups.finding_closed(f)
+    return f
 
 
 def make_task(f, *, dispatched, due, warn=None, closed=None, reworks=0, unit=None):
@@ -52,6 +58,8 @@ def make_task(f, *, dispatched, due, warn=None, closed=None, reworks=0, unit=Non
         finding=f, unit=unit or f.unit, dispatched_at=dispatched, original_due_at=due, due_at=due,
         warn_at=warn or due, status=status, closed_at=closed, rework_count=reworks,
     )
+    if closed:
+        rollups.task_closed(t)
     for n in range(reworks):
         TaskEvent.objects.create(task=t, action=TaskEvent.Action.VERIFY_FAIL, from_status="submitted",
                                  to_status="returned", created_at=dispatched + dt.timedelta(days=1, hours=n))
