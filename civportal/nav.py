@@ -63,6 +63,7 @@ GROUPS = [
     ("system", _("System"), [
         ("notifications.view_webhooksubscription", _("Webhooks"), "notifications:webhook_list"),
         ("campaigns.view_apiclient", _("API keys"), "campaigns:api_client_list"),
+        ("campaigns.view_user", _("Staff accounts"), "campaigns:account_list"),
         (lambda user, vol: user.is_staff, _("Admin"), "admin:index"),
         (lambda user, vol: True, _("API documentation"), "api-docs"),
     ]),
@@ -75,6 +76,7 @@ SECTIONS = [
     ("inspections", "volunteer_report", "volunteer"),
     ("inspections", "", "loop"),
     ("campaigns", "api_client", "system"),
+    ("campaigns", "account", "system"),
     ("campaigns", "", "planning"),
     ("scores", "", "index"),
     ("volunteers", "", "volunteer"),
