@@ -45,6 +45,10 @@ GROUPS = [
         ("campaigns.view_point", _("Evaluation points"), "campaigns:point_list"),
         ("campaigns.view_unit", _("Units"), "campaigns:unit_tree"),
     ]),
+    ("notices", _("Notices"), [
+        ("notices.view_notice", _("Notices"), "notices:notice_list"),
+        ("notices.add_notice", _("New notice"), "notices:notice_create"),
+    ]),
     ("index", _("Civility index"), [
         ("scores.view_monthlyscore", _("Ranking"), "scores:ranking"),
         ("scores.view_monthlyscore", _("Bulletin"), "scores:bulletin"),
@@ -79,6 +83,7 @@ SECTIONS = [
     ("campaigns", "account", "system"),
     ("campaigns", "", "planning"),
     ("scores", "", "index"),
+    ("notices", "", "notices"),
     ("volunteers", "", "volunteer"),
     ("notifications", "webhook", "system"),
     ("admin", "", "system"),

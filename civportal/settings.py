@@ -69,11 +69,12 @@ INSTALLED_APPS = [
     "csp",
     "simple_history",
     # Our apps; dependencies point one way:
-    # campaigns <- notifications <- volunteers <- inspections <- scores <- dashboards;
+    # campaigns <- notifications <- notices <- volunteers <- inspections <- scores <- dashboards;
     # open311 uses inspections.
     "civportal",
     "campaigns",
     "notifications",
+    "notices",
     "volunteers",
     "inspections",
     "scores",

@@ -19,6 +19,7 @@ from inspections.api.views import (
     FindingCategoryViewSet, FindingViewSet, InspectionViewSet, MyReportViewSet, TaskViewSet, VisitViewSet,
 )
 from open311.urls import not_found as open311_not_found
+from notices.api.views import NoticeViewSet
 from notifications.api.views import NotificationViewSet, WebhookDeliveryViewSet, WebhookSubscriptionViewSet
 from scores.api.views import ScoreViewSet, ScoringSchemeViewSet
 from volunteers.api.views import ActivityViewSet, TeamViewSet, VolunteerViewSet
@@ -54,6 +55,7 @@ router.register("webhook-subscriptions", WebhookSubscriptionViewSet, basename="w
 router.register("webhook-deliveries", WebhookDeliveryViewSet, basename="webhook-delivery")
 router.register("api-clients", ApiClientViewSet, basename="api-client")
 router.register("users", UserViewSet, basename="user")
+router.register("notices", NoticeViewSet, basename="notice")
 
 # Swagger UI styles itself with injected <style> elements and may start a
 # blob: worker; allow those on the docs page only (scripts stay 'self').
@@ -95,6 +97,7 @@ urlpatterns = [
     path("", include("volunteers.urls")),
     path("", include("scores.urls")),
     path("", include("notifications.urls")),
+    path("", include("notices.urls")),
     path("", include("dashboards.urls")),
 ]
 

@@ -58,6 +58,10 @@ def home_context(user) -> dict:
             for section in summary["sections"]:
                 section["title"] = SECTION_TITLES[section["key"]]
             context["workbench"] = summary
+    if roles and user.has_perm("notices.view_notice"):
+        from notices.selectors import unread_notices_for_home
+
+        context["notices"] = unread_notices_for_home(user)
     if not roles:
         try:
             context["volunteer"] = user.volunteer

@@ -32,6 +32,8 @@ class Event(models.TextChoices):
     WORKITEM_OVERDUE = "workitem.overdue", _("work item overdue")
     ACTIVITY_REMINDER = "activity.reminder", _("volunteer activity tomorrow")
     WEBHOOK_DISABLED = "webhook.disabled", _("webhook subscription disabled")
+    NOTICE_PUBLISHED = "notice.published", _("notice published")
+    NOTICE_REMINDER = "notice.reminder", _("notice reminder")
 
 
 class Channel(models.TextChoices):

@@ -22,11 +22,13 @@ EXPECTED = {
         "planning": PLANNING,
         "index": ["/scores/", "/scores/bulletin/", "/scores/entries/"],
         "volunteer": ["/volunteers/", "/volunteer-teams/", "/activities/", "/volunteers/statistics/"],
-        "system": ["/notifications/webhooks/", "/api-clients/", "/api/v1/docs/"],
+        "notices": ["/notices/", "/notices/new/"],
+        "system": ["/notifications/webhooks/", "/api-clients/", "/accounts/users/", "/api/v1/docs/"],
     },
     "handler_a": {
         "loop": ["/workbench/", "/tasks/", "/findings/", "/inspections/"],
         "planning": PLANNING,
+        "notices": ["/notices/"],
         "index": ["/scores/", "/scores/bulletin/"],
         "volunteer": ["/volunteers/", "/volunteer-teams/", "/activities/", "/volunteers/statistics/"],
         "system": ["/api/v1/docs/"],
@@ -34,6 +36,7 @@ EXPECTED = {
     "inspector": {
         "loop": ["/workbench/", "/tasks/", "/findings/new/", "/findings/", "/inspections/"],
         "planning": PLANNING,
+        "notices": ["/notices/"],
         "index": ["/scores/", "/scores/bulletin/"],
         "volunteer": ["/volunteers/", "/volunteer-teams/", "/activities/", "/volunteers/statistics/"],
         "system": ["/api/v1/docs/"],
