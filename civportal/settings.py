@@ -356,6 +356,8 @@ SPECTACULAR_SETTINGS = {
         "AdjustmentKindEnum": "scores.models.ScoreAdjustment.Kind",
         "NotificationEventEnum": "notifications.models.Event",
         "DeliveryStatusEnum": "notifications.models.DeliveryStatus",
+        "NoticeKindEnum": "notices.models.Notice.Kind",
+        "NoticeStatusEnum": "notices.models.Notice.Status",
     },
 }
 
