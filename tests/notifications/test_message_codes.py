@@ -57,3 +57,25 @@ def test_no_stray_spaces_around_name_placeholders_in_chinese(personas, city):
     with translation.override("zh-hans"):
         body = notification.display_body
     assert "新村社区 " not in body and " 新村社区" not in body
+
+
+def test_automatic_escalation_note_reads_in_the_readers_language(loop, login):
+    import time_machine
+
+    from inspections import reminders
+    from inspections.models import TaskEvent
+
+    from .conftest import at
+
+    task = loop.task(dispatched_at=at(2026, 9, 25, 9), due_at=at(2026, 9, 30, 23, 59, 59))
+    for now in (at(2026, 10, 7, 12), at(2026, 10, 9, 9)):
+        with time_machine.travel(now, tick=False):
+            reminders.run_scan(inline=True)
+    event = TaskEvent.objects.get(task=task, action=TaskEvent.Action.ESCALATE)
+    assert event.note.startswith("自动")  # stored in the office's language
+    with translation.override("en"):
+        assert event.display_note == "Automatic: 1 working day(s) past the deadline."
+    client = login(loop.personas.supervisor)
+    client.cookies["django_language"] = "en"
+    page = client.get(f"/tasks/{task.pk}/").content.decode()
+    assert "Automatic: 1 working day(s) past the deadline." in page
