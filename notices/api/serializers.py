@@ -79,7 +79,7 @@ class ReceiptSerializer(serializers.ModelSerializer):
 
 
 class RemindSerializer(serializers.Serializer):
-    expected = serializers.IntegerField(min_value=0, required=False, allow_null=True, default=None,
+    expected = serializers.IntegerField(min_value=0, max_value=2**31 - 1, required=False, allow_null=True, default=None,
                                         help_text="The number of reminders sent so far, as you saw it (guards "
                                                   "against sending the same reminder twice).")
 
