@@ -17,3 +17,12 @@ class CampaignsConfig(AppConfig):
         from . import demo as hooks
 
         hooks.register(demo.load)
+
+        # A login stamps last_login without a history row: account history records changes, not logins.
+        from django.contrib.auth import user_logged_in
+        from django.contrib.auth.models import update_last_login
+
+        from .accounts.signals import stamp_last_login
+
+        user_logged_in.disconnect(update_last_login, dispatch_uid="update_last_login")
+        user_logged_in.connect(stamp_last_login, dispatch_uid="civportal_stamp_last_login")

@@ -25,8 +25,14 @@ class User(AbstractUser):
         _("language"), max_length=10, choices=settings.LANGUAGES, default=settings.LANGUAGE_CODE,
         help_text=_("Language of emails and notifications sent to this person."),
     )
+    must_change_password = models.BooleanField(
+        _("must change password"), default=False,
+        help_text=_("Set by a password reset: the person must choose a new password before anything else."),
+    )
 
     objects = UserManager()
+    # Account changes (created, disabled, reset, edited) are on record; never the password hash.
+    history = HistoricalRecords(excluded_fields=["password", "last_login"])
 
     class Meta(AbstractUser.Meta):
         verbose_name = _("user")

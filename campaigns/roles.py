@@ -35,6 +35,9 @@ def register_defaults() -> None:
         # Keys of external systems, for units in their scope.
         "campaigns.view_apiclient", "campaigns.add_apiclient", "campaigns.change_apiclient",
     )
+    # Staff accounts: supervisors for their scope, heads for their own unit's handlers (campaigns/accounts).
+    grant([Membership.Role.SUPERVISOR, Membership.Role.HEAD],
+          "campaigns.view_user", "campaigns.add_user", "campaigns.change_user")
 
 
 def register_planning() -> None:

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from . import views
+from .accounts.urls import urlpatterns as account_urlpatterns
 from .planning.urls import urlpatterns as planning_urlpatterns
 
 app_name = "campaigns"
@@ -20,4 +21,4 @@ urlpatterns = [
     path("api-clients/", views.api_client_list, name="api_client_list"),
     path("api-clients/new/", views.api_client_create, name="api_client_create"),
     path("api-clients/<int:pk>/revoke/", views.api_client_revoke, name="api_client_revoke"),
-] + planning_urlpatterns
+] + planning_urlpatterns + account_urlpatterns

@@ -45,6 +45,10 @@ GROUPS = [
         ("campaigns.view_point", _("Evaluation points"), "campaigns:point_list"),
         ("campaigns.view_unit", _("Units"), "campaigns:unit_tree"),
     ]),
+    ("notices", _("Notices"), [
+        ("notices.view_notice", _("Notices"), "notices:notice_list"),
+        ("notices.add_notice", _("New notice"), "notices:notice_create"),
+    ]),
     ("index", _("Civility index"), [
         ("scores.view_monthlyscore", _("Ranking"), "scores:ranking"),
         ("scores.view_monthlyscore", _("Bulletin"), "scores:bulletin"),
@@ -68,6 +72,7 @@ GROUPS = [
     ("system", _("System"), [
         ("notifications.view_webhooksubscription", _("Webhooks"), "notifications:webhook_list"),
         ("campaigns.view_apiclient", _("API keys"), "campaigns:api_client_list"),
+        ("campaigns.view_user", _("Staff accounts"), "campaigns:account_list"),
         (lambda user, vol: user.is_staff, _("Admin"), "admin:index"),
         (lambda user, vol: True, _("API documentation"), "api-docs"),
     ]),
@@ -80,10 +85,12 @@ SECTIONS = [
     ("inspections", "volunteer_report", "volunteer"),
     ("inspections", "", "loop"),
     ("campaigns", "api_client", "system"),
+    ("campaigns", "account", "system"),
     ("campaigns", "", "planning"),
     ("scores", "", "index"),
     ("materials", "", "index"),
     ("surveys", "", "index"),
+    ("notices", "", "notices"),
     ("volunteers", "", "volunteer"),
     ("notifications", "webhook", "system"),
     ("admin", "", "system"),

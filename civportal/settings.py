@@ -69,11 +69,12 @@ INSTALLED_APPS = [
     "csp",
     "simple_history",
     # Our apps; dependencies point one way:
-    # campaigns <- notifications <- volunteers <- inspections <- scores <- dashboards;
+    # campaigns <- notifications <- notices <- volunteers <- inspections <- scores <- dashboards;
     # open311 uses inspections.
     "civportal",
     "campaigns",
     "notifications",
+    "notices",
     "volunteers",
     "inspections",
     "materials",
@@ -98,6 +99,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # After a password reset: every page leads to the password change until it is done.
+    "campaigns.accounts.middleware.ForcePasswordChangeMiddleware",
     # AxesMiddleware must be last: it turns a lockout into the lockout response.
     "axes.middleware.AxesMiddleware",
 ]
@@ -170,6 +173,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# "Forgot password" e-mails per address and per client address per hour (0 = no limit).
+PASSWORD_RESET_PER_HOUR = int(os.environ.get("PASSWORD_RESET_PER_HOUR", "3"))
+PASSWORD_RESET_TIMEOUT = int(os.environ.get("PASSWORD_RESET_TIMEOUT", str(24 * 3600)))
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -370,6 +376,8 @@ SPECTACULAR_SETTINGS = {
         "MaterialEventKindEnum": "materials.models.MaterialEvent.Kind",
         "QuestionKindEnum": "surveys.models.Question.Kind",
         "QuestionRateEnum": "surveys.models.Question.Rate",
+        "NoticeKindEnum": "notices.models.Notice.Kind",
+        "NoticeStatusEnum": "notices.models.Notice.Status",
     },
 }
 

@@ -6,6 +6,8 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
+from campaigns.accounts import views as account_views
+from campaigns.accounts.api import UserViewSet
 from campaigns.api.views import ApiClientViewSet, MembershipViewSet, UnitViewSet
 from campaigns.planning.api import (
     CampaignViewSet, ImportJobViewSet, IndicatorSystemViewSet, IndicatorViewSet, PointTypeViewSet, PointViewSet,
@@ -20,6 +22,7 @@ from inspections.api.views import (
 from materials.api.views import MaterialCallViewSet, MaterialCompletenessViewSet, MaterialSubmissionViewSet
 from open311.urls import not_found as open311_not_found
 from surveys.api.views import PublicSurveyAnswerView, SurveyResultViewSet, SurveyViewSet, SurveyWaveViewSet
+from notices.api.views import NoticeViewSet
 from notifications.api.views import NotificationViewSet, WebhookDeliveryViewSet, WebhookSubscriptionViewSet
 from scores.api.views import ScoreViewSet, ScoringSchemeViewSet
 from volunteers.api.views import ActivityViewSet, TeamViewSet, VolunteerViewSet
@@ -60,6 +63,8 @@ router.register("material-completeness", MaterialCompletenessViewSet, basename="
 router.register("surveys", SurveyViewSet, basename="survey")
 router.register("survey-waves", SurveyWaveViewSet, basename="survey-wave")
 router.register("survey-results", SurveyResultViewSet, basename="survey-result")
+router.register("users", UserViewSet, basename="user")
+router.register("notices", NoticeViewSet, basename="notice")
 
 # Swagger UI styles itself with injected <style> elements and may start a
 # blob: worker; allow those on the docs page only (scripts stay 'self').
@@ -82,8 +87,15 @@ urlpatterns = [
     path("favicon.ico", views.favicon),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("accounts/password/", auth_views.PasswordChangeView.as_view(), name="password_change"),
+    path("accounts/password/", account_views.PasswordChangeView.as_view(), name="password_change"),
     path("accounts/password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
+    # "Forgot password" (Django's e-mail flow; throttled, no user enumeration): docs/accounts.md.
+    path("accounts/password/reset/", account_views.PasswordResetView.as_view(), name="password_reset"),
+    path("accounts/password/reset/sent/", auth_views.PasswordResetDoneView.as_view(), name="password_reset_done"),
+    path("accounts/password/reset/<uidb64>/<token>/", account_views.PasswordResetConfirmView.as_view(),
+         name="password_reset_confirm"),
+    path("accounts/password/reset/done/", auth_views.PasswordResetCompleteView.as_view(),
+         name="password_reset_complete"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_urlpatterns)),
@@ -97,6 +109,7 @@ urlpatterns = [
     path("", include("volunteers.urls")),
     path("", include("scores.urls")),
     path("", include("notifications.urls")),
+    path("", include("notices.urls")),
     path("", include("dashboards.urls")),
     path("", include("materials.urls")),
     path("", include("surveys.urls")),

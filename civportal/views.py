@@ -1,8 +1,7 @@
 import logging
 
 from django.conf import settings
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ObjectDoesNotExist, RequestDataTooBig
+from django.core.exceptions import RequestDataTooBig
 from django.db import connection
 from django.http import HttpResponse, HttpResponsePermanentRedirect, JsonResponse
 from django.template import loader

@@ -168,6 +168,17 @@ def read_table(
         workbook.close()
 
 
+def _text_cell(sheet, value):
+    """A text that looks like a formula ("=HYPERLINK(…)") is written as text, never as a formula (TARGETS S10)."""
+    if isinstance(value, str) and value.startswith("="):
+        from openpyxl.cell import WriteOnlyCell
+
+        cell = WriteOnlyCell(sheet, value=None)
+        cell._value, cell.data_type = value, "s"
+        return cell
+    return value
+
+
 def xlsx_response(
     *, filename: str, title: str, headers: Sequence[str], rows: Iterable[Sequence], user=None
 ) -> FileResponse:
@@ -177,7 +188,7 @@ def xlsx_response(
     sheet.append([str(header) for header in headers])
     count = 0
     for row in rows:
-        sheet.append(list(row))
+        sheet.append([_text_cell(sheet, value) for value in row])
         count += 1
     spool = tempfile.TemporaryFile()
     workbook.save(spool)

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy
 from campaigns.models import Membership
 from campaigns.scope import user_roles
 from inspections.selectors import workbench_summary
+from notices.selectors import unread_notices_for_home
 
 from .views import is_supervisor
 
@@ -50,6 +51,8 @@ def home_context(user) -> dict:
             for section in summary["sections"]:
                 section["title"] = SECTION_TITLES[section["key"]]
             context["workbench"] = summary
+    if roles and user.has_perm("notices.view_notice"):
+        context["notices"] = unread_notices_for_home(user)
     if not roles:
         try:
             context["volunteer"] = user.volunteer

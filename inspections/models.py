@@ -676,6 +676,14 @@ class TaskEvent(models.Model):
             models.Index(fields=["task", "created_at"], name="taskevent_task_time_idx"),
         ]
 
+    @property
+    def display_note(self) -> str:
+        """The note in the reader's language when it is a system text (``data["note_code"]``, see
+        notifications/messages.py); a note written by a person as written."""
+        from notifications.messages import render
+
+        return render((self.data or {}).get("note_code"), self.note)
+
     def __str__(self) -> str:
         return f"{self.task_id} · {self.get_action_display()}"
 

@@ -108,8 +108,9 @@ def task_event(event_id: int) -> None:
     supervisors = members_over(task.unit, [Role.SUPERVISOR])
     params = {"task": task.pk, "unit": task.unit.name, "problem": task.finding.description[:80],
               "due": timezone.localtime(task.due_at).strftime("%Y-%m-%d %H:%M"),
-              "action": event.get_action_display(), "status": task.get_status_display(),
-              "level": task.get_supervision_display()}
+              # Choice labels stay lazy: stored by message id, shown in the reader's language.
+              "action": Action(event.action).label, "status": RectificationTask.Status(task.status).label,
+              "level": RectificationTask.Supervision(task.supervision).label}
     if event.action == Action.DISPATCH:
         kind, people = Event.TASK_DISPATCHED, unit_people
         title = Text(_("New rectification task #%(task)s, due %(due)s"), params)

@@ -32,6 +32,7 @@ from django.utils.translation import gettext_lazy as _
 
 from campaigns.models import Membership
 from notifications import reminders as engine
+from notifications.messages import encode
 from notifications.models import Event, ReminderLog
 from notifications.recipients import members_over, unique
 from notifications.services import Text, notify
@@ -145,9 +146,10 @@ def _send(task: RectificationTask, level: str, now: dt.datetime) -> Rectificatio
         target = ESCALATIONS[level][1]
         order = RectificationTask.SUPERVISION_ORDER
         if order.index(task.supervision) < order.index(target):
-            task = task_escalate(actor=None, task=task, level=target,
-                                 note=str(_("Automatic: %(days)s working day(s) past the deadline."))
-                                 % {"days": ESCALATIONS[level][0]})
+            note, params = _("Automatic: %(days)s working day(s) past the deadline."), {"days": ESCALATIONS[level][0]}
+            # The note is stored as a message code too, so each reader sees it in their language.
+            task = task_escalate(actor=None, task=task, level=target, note=str(note) % params,
+                                 note_code=encode(note, params))
         else:
             TaskEvent.objects.create(task=task, action=TaskEvent.Action.REMIND, from_status=task.status,
                                      to_status=task.status, data={"level": level, "already": task.supervision})

@@ -576,7 +576,7 @@ def task_decide_extension(*, actor: User, request: ExtensionRequest, approve: bo
 
 
 def task_escalate(*, actor: User | None, task: RectificationTask, level: str | None = None,
-                  note: str = "") -> RectificationTask:
+                  note: str = "", note_code: dict | None = None) -> RectificationTask:
     """Raise the supervision level (督办 → 挂牌督办). ``actor=None`` is the
     automatic escalation of the reminder job."""
     if actor is not None:
@@ -593,7 +593,7 @@ def task_escalate(*, actor: User | None, task: RectificationTask, level: str | N
         task._history_user = actor
         task.save(update_fields=["supervision", "escalated_at", "updated_at"])
         _event(task, actor, Action.ESCALATE, task.status, _note(note, required=False), from_level=before_level,
-               to_level=task.supervision, automatic=actor is None)
+               to_level=task.supervision, automatic=actor is None, **({"note_code": note_code} if note_code else {}))
     return task
 
 

@@ -32,6 +32,8 @@ class Event(models.TextChoices):
     WORKITEM_OVERDUE = "workitem.overdue", _("work item overdue")
     ACTIVITY_REMINDER = "activity.reminder", _("volunteer activity tomorrow")
     WEBHOOK_DISABLED = "webhook.disabled", _("webhook subscription disabled")
+    NOTICE_PUBLISHED = "notice.published", _("notice published")
+    NOTICE_REMINDER = "notice.reminder", _("notice reminder")
 
 
 class Channel(models.TextChoices):
@@ -82,6 +84,9 @@ class Notification(models.Model):
     email_next_attempt_at = models.DateTimeField(_("next email attempt"), null=True, blank=True)
     email_sent_at = models.DateTimeField(_("email sent at"), null=True, blank=True)
     email_error = models.CharField(_("last email error"), max_length=300, blank=True)
+    # {"title": {"msgid", "params"}, "body": {…}}: system texts rendered in the reader's language
+    # (notifications/messages.py); empty for free text and for rows from before the codes.
+    message = models.JSONField(_("message codes"), default=dict, blank=True)
 
     objects = NotificationQuerySet.as_manager()
 
@@ -104,6 +109,19 @@ class Notification(models.Model):
     @property
     def is_read(self) -> bool:
         return self.read_at is not None
+
+    @property
+    def display_title(self) -> str:
+        """The title in the active language (the stored text for free text and old rows)."""
+        from .messages import render
+
+        return render((self.message or {}).get("title"), self.title)
+
+    @property
+    def display_body(self) -> str:
+        from .messages import render
+
+        return render((self.message or {}).get("body"), self.body)
 
 
 class NotificationPreference(models.Model):

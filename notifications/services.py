@@ -40,6 +40,19 @@ class Text:
         return text
 
 
+def _codes(title, body) -> dict:
+    """The message codes of system texts (see ``messages``); free text has none."""
+    from .messages import encode
+
+    codes = {}
+    for key, text in (("title", title), ("body", body)):
+        if isinstance(text, Text):
+            stored = encode(text.message, text.params)
+            if stored is not None:
+                codes[key] = stored
+    return codes
+
+
 def _render(text: Text | str | None) -> str:
     if text is None:
         return ""
@@ -78,12 +91,14 @@ def notify(*, event: str, recipients: Iterable[User], title: Text | str, body: T
         users.append(user)
     target_type = ContentType.objects.get_for_model(target) if target is not None else None
     by_email = email_wanted(users, event) if users else set()
+    codes = _codes(title, body)
     rows = []
     for user in users:
         with translation.override(user.language or None):
             rendered_title, rendered_body = _render(title)[:300], _render(body)
         rows.append(Notification(
             recipient=user, event=event, event_id=event_id, title=rendered_title, body=rendered_body, url=url,
+            message=codes,
             target_type=target_type, target_id=target.pk if target is not None else None, created_at=now,
             email_status=DeliveryStatus.PENDING if user.pk in by_email else DeliveryStatus.NONE,
             email_next_attempt_at=now if user.pk in by_email else None,
@@ -167,12 +182,14 @@ def notify_many(messages: list[Message]) -> list[Notification]:
     for message, event_id, users in plans:
         target = message.target
         target_type = ContentType.objects.get_for_model(target) if target is not None else None
+        codes = _codes(message.title, message.body)
         for user in users:
             by_email = bool(user.email) and (((user.pk, message.event) in off) != DEFAULT_EMAIL)
             with translation.override(user.language or None):
                 rendered_title, rendered_body = _render(message.title)[:300], _render(message.body)
             rows.append(Notification(
                 recipient=user, event=message.event, event_id=event_id, title=rendered_title, body=rendered_body,
+                message=codes,
                 url=message.url, target_type=target_type, target_id=target.pk if target is not None else None,
                 created_at=now, email_status=DeliveryStatus.PENDING if by_email else DeliveryStatus.NONE,
                 email_next_attempt_at=now if by_email else None,

@@ -23,7 +23,7 @@ from .models import Notification, WebhookDelivery, WebhookSubscription
 @login_required
 def inbox(request):
     notifications = Notification.objects.for_user(request.user).only(
-        "pk", "event", "title", "body", "url", "created_at", "read_at")
+        "pk", "event", "title", "body", "message", "url", "created_at", "read_at")
     if request.GET.get("unread"):
         notifications = notifications.unread()
     return render(request, "notifications/inbox.html", {"page": paginate(request, notifications),

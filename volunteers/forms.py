@@ -1,5 +1,6 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from campaigns.models import Unit
 from civportal.forms import DateTimeInput
@@ -15,7 +16,7 @@ class CommunityChoiceField(forms.ModelChoiceField):
 class SelfRegistrationForm(forms.Form):
     """A citizen applies; the community's handling clerk reviews the application."""
 
-    name = forms.CharField(label=_("name"), max_length=50)
+    name = forms.CharField(label=pgettext_lazy("person", "name"), max_length=50)
     phone = forms.CharField(label=_("mobile phone"), max_length=20)
     unit = CommunityChoiceField(
         label=_("community"), queryset=Unit.objects.filter(kind=Unit.Kind.COMMUNITY, active=True),
@@ -43,7 +44,7 @@ class SelfRegistrationForm(forms.Form):
 
 
 class VolunteerForm(forms.Form):
-    name = forms.CharField(label=_("name"), max_length=50)
+    name = forms.CharField(label=pgettext_lazy("person", "name"), max_length=50)
     phone = forms.CharField(label=_("mobile phone"), max_length=20)
     unit = CommunityChoiceField(label=_("community"), queryset=Unit.objects.none())
     id_number = forms.CharField(label=_("ID card number"), max_length=18, required=False)

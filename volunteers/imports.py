@@ -14,7 +14,7 @@ from decimal import Decimal
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from simple_history.utils import bulk_create_with_history
 
 from campaigns.models import Unit, User
@@ -38,7 +38,7 @@ COLUMNS = {
 REQUIRED = ("name", "phone", "unit_code")
 
 COLUMN_LABELS = {
-    "name": gettext_lazy("name"),
+    "name": pgettext_lazy("person", "name"),
     "phone": gettext_lazy("mobile phone"),
     "unit_code": gettext_lazy("community code"),
     "gender": gettext_lazy("gender"),

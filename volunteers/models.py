@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import Count, Exists, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
 from campaigns.models import Unit
@@ -70,7 +71,7 @@ class Volunteer(TimeStampedModel):
         OFFICE = "office", _("registered by the office")
         IMPORT = "import", _("Excel import")
 
-    name = models.CharField(_("name"), max_length=50)
+    name = models.CharField(pgettext_lazy("person", "name"), max_length=50)
     phone = models.CharField(_("phone"), max_length=11)
     id_number = models.CharField(_("ID card number"), max_length=18, blank=True)
     gender = models.CharField(_("gender"), max_length=10, choices=Gender.choices, blank=True)

@@ -19,6 +19,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views.decorators.http import require_POST
 
 from campaigns.forms import ImportForm
@@ -423,7 +424,7 @@ def activity_signups_export(request, pk):
                    timezone.localtime(s.checked_out_at).strftime("%Y-%m-%d %H:%M") if s.checked_out_at else "",
                    s.minutes, entry.minutes if entry else None]
 
-    headers = [_("name"), _("mobile phone"), _("community"), _("status"), _("checked in at"), _("checked out at"),
+    headers = [pgettext("person", "name"), _("mobile phone"), _("community"), _("status"), _("checked in at"), _("checked out at"),
                _("minutes from check-in/out"), _("approved minutes")]
     return xlsx_response(filename=f"activity-{activity.pk}-signups.xlsx", title=_("sign-ups"), headers=headers,
                          rows=rows(), user=request.user)

@@ -40,5 +40,11 @@ class TokenLoginView(APIView):
                 {"code": "authentication_failed", "detail": _("Wrong username or password.")},
                 status=status.HTTP_400_BAD_REQUEST,
             )
+        if getattr(user, "must_change_password", False):
+            return Response(
+                {"code": "password_change_required",
+                 "detail": _("Your password was reset: log in on the portal and choose a new password first.")},
+                status=status.HTTP_403_FORBIDDEN,
+            )
         token, _created = Token.objects.get_or_create(user=user)
         return Response({"token": token.key})

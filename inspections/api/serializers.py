@@ -266,6 +266,7 @@ class TaskSerializer(serializers.ModelSerializer):
 
 class TaskEventSerializer(serializers.ModelSerializer):
     actor_name = serializers.CharField(source="actor.__str__", read_only=True, allow_null=True)
+    note = serializers.CharField(source="display_note", read_only=True)
 
     class Meta:
         model = TaskEvent

@@ -6,6 +6,9 @@ from ..models import Event, Notification, WebhookDelivery, WebhookSubscription
 class NotificationSerializer(serializers.ModelSerializer):
     target_type = serializers.SerializerMethodField()
     is_read = serializers.BooleanField(read_only=True)
+    # System texts in the caller's language (Accept-Language); free text as written.
+    title = serializers.CharField(source="display_title", read_only=True)
+    body = serializers.CharField(source="display_body", read_only=True)
 
     class Meta:
         model = Notification

@@ -182,7 +182,7 @@ def test_a_volunteer_waiting_for_review_sees_their_status_only(city, login):
 # --- query count: pinned, and independent of the number of tasks ----------------------------------
 
 # session, user (+ bell), memberships (scope), my roles list, one aggregate, one query per non-empty section (6).
-HOME_QUERIES = 11
+HOME_QUERIES = 12  # 11 + the unread notices box (notices)
 
 
 def more_tasks(tasks, city, user, n):

@@ -23,11 +23,13 @@ EXPECTED = {
         "index": ["/scores/", "/scores/bulletin/", "/scores/entries/", "/materials/calls/", "/materials/owed/",
                   "/materials/archives/", "/surveys/", "/surveys/waves/"],
         "volunteer": ["/volunteers/", "/volunteer-teams/", "/activities/", "/volunteers/statistics/"],
-        "system": ["/notifications/webhooks/", "/api-clients/", "/api/v1/docs/"],
+        "notices": ["/notices/", "/notices/new/"],
+        "system": ["/notifications/webhooks/", "/api-clients/", "/accounts/users/", "/api/v1/docs/"],
     },
     "handler_a": {
         "loop": ["/workbench/", "/tasks/", "/findings/", "/inspections/"],
         "planning": PLANNING,
+        "notices": ["/notices/"],
         "index": ["/scores/", "/scores/bulletin/", "/materials/calls/", "/materials/owed/", "/surveys/waves/"],
         "volunteer": ["/volunteers/", "/volunteer-teams/", "/activities/", "/volunteers/statistics/"],
         "system": ["/api/v1/docs/"],
@@ -35,6 +37,7 @@ EXPECTED = {
     "inspector": {
         "loop": ["/workbench/", "/tasks/", "/findings/new/", "/findings/", "/inspections/"],
         "planning": PLANNING,
+        "notices": ["/notices/"],
         "index": ["/scores/", "/scores/bulletin/", "/materials/calls/", "/materials/owed/", "/surveys/waves/"],
         "volunteer": ["/volunteers/", "/volunteer-teams/", "/activities/", "/volunteers/statistics/"],
         "system": ["/api/v1/docs/"],
@@ -106,7 +109,7 @@ def test_volunteer_pages_belong_to_the_volunteer_section(people, login):
 def test_menus_need_no_script_and_the_supervisor_has_the_dashboard_link(people, login):
     page = login(people["supervisor"]).get(reverse("home"), follow=True).content.decode()
     assert '<details class="navwrap">' in page and '<summary class="menu-btn">' in page
-    assert page.count('<details class="navgroup"') == 5
+    assert page.count('<details class="navgroup"') == 6
     assert "<script>" not in page and " onclick=" not in page
     assert '<script src="/static/js/nav.js" defer></script>' in page
     assert '<a class="navtop current" href="/dashboard/" aria-current="page">' in page

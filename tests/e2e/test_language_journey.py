@@ -17,6 +17,8 @@ from django.utils import timezone
 
 from campaigns.models import Campaign, Point, PointType, Unit, User
 from inspections import services as loop
+from notices import services as notices
+from notices.models import Notice
 from inspections.models import Finding, FindingCategory, Inspection, RectificationTask, Submission, TaskEvent
 from scores import services as scoring
 from tests.factories import PASSWORD
@@ -56,7 +58,7 @@ def _data_strings() -> list[str]:
         (Finding, ["description", "address", "void_reason", "reporter_name"]), (Inspection, ["title", "notes"]),
         (RectificationTask, ["instructions", "void_reason"]), (Submission, ["note", "review_note"]),
         (TaskEvent, ["note"]), (Volunteer, ["name", "skills"]), (Team, ["name", "description"]),
-        (Activity, ["title", "address", "description", "status_note"]),
+        (Activity, ["title", "address", "description", "status_note"]), (Notice, ["title", "body"]),
     ]
     for model, fields in sources:
         for row in model.objects.values_list(*fields):
@@ -95,6 +97,8 @@ def test_english_shows_no_chinese_ui_text_and_chinese_comes_back(journey, city, 
     month = timezone.localdate().replace(day=1)
     scoring.scores_recompute(actor=personas.supervisor, campaign=w.campaign, month=month)
     _volunteers(city)
+    notice = notices.notice_publish(actor=personas.supervisor, title="关于开展背街小巷整治的通知", body="请各街道本周内完成自查。",
+                                    target_root=city.district_a, target_kinds=[Unit.Kind.STREET], reply_required=True)
     data = _data_strings()
 
     j = journey(DESKTOP)
@@ -114,6 +118,13 @@ def test_english_shows_no_chinese_ui_text_and_chinese_comes_back(journey, city, 
         "workbench": "/workbench/",
         "ranking": f"/scores/?campaign={w.campaign.pk}&month={month:%Y-%m}",
         "bulletin": f"/scores/bulletin/?campaign={w.campaign.pk}&month={month:%Y-%m}",
+        "inbox": "/notifications/",
+        "notices": "/notices/",
+        "notice": f"/notices/{notice.pk}/",
+        "notice receipts": f"/notices/{notice.pk}/receipts/",
+        "staff accounts": "/accounts/users/",
+        "staff account": f"/accounts/users/{personas.handler_a.pk}/",
+        "new notice": "/notices/new/",
         "volunteers": "/volunteers/",
         "activities": "/activities/",
     }
