@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
@@ -34,6 +35,7 @@ RECORDERS = [Role.INSPECTOR, Role.SUPERVISOR]
 Status = RectificationTask.Status
 Action = TaskEvent.Action
 REPEAT_WINDOW = dt.timedelta(days=30)
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 # --- checks ---------------------------------------------------------------------------------
@@ -205,6 +207,22 @@ def _is_repeat(*, point: Point | None, category: FindingCategory, observed_at: d
     return earlier.exists()
 
 
+def finding_observed_on_visit(*, visit: Visit, observed_at: dt.datetime | None) -> dt.datetime:
+    """DESIGN §6: a finding recorded on a visit takes the visit's time unless
+    given (not the upload time: a night inspection uploaded next morning stays
+    in the visit's month), and cannot be observed after the end of the visit's
+    day (Asia/Shanghai)."""
+    if observed_at is None:
+        return visit.visited_at
+    local_day = timezone.localtime(visit.visited_at, SHANGHAI).date()
+    day_end = dt.datetime.combine(local_day + dt.timedelta(days=1), dt.time(), tzinfo=SHANGHAI)
+    if observed_at >= day_end:
+        raise ValidationError({"observed_at": _(
+            "A finding on a visit cannot be observed after the end of the visit's day (%(day)s)."
+        ) % {"day": local_day.isoformat()}})
+    return observed_at
+
+
 def finding_create(
     *, actor: User, source: str, category: FindingCategory, description: str, severity: str | None = None,
     campaign: Campaign | None = None, visit: Visit | None = None, point: Point | None = None,
@@ -221,6 +239,7 @@ def finding_create(
         campaign = campaign or visit.inspection.campaign
         if point.pk != visit.point_id:
             raise ValidationError({"point": _("The point must be the visit's point.")})
+        observed_at = finding_observed_on_visit(visit=visit, observed_at=observed_at)
     if point is not None:
         unit = unit or point.unit
         department = department or point.department

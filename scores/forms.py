@@ -73,6 +73,8 @@ class SchemeForm(forms.Form):
                                            max_digits=5, decimal_places=2)
     black_bottom_min_group = forms.IntegerField(label=_("Smallest group with a bottom black list"), min_value=1,
                                                 max_value=1000)
+    bottom_list_ceiling = forms.DecimalField(label=_("Bottom black list ceiling"), min_value=0, max_value=100,
+                                             max_digits=5, decimal_places=2, initial=90)
     notes = forms.CharField(label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
 
     def __init__(self, *args, **kwargs):
@@ -94,6 +96,7 @@ class SchemeForm(forms.Form):
             "repeat_window_days": scheme.repeat_window_days, "repeat_factor": scheme.repeat_factor,
             "list_share": scheme.list_share, "red_min_total": scheme.red_min_total,
             "black_below_total": scheme.black_below_total, "black_bottom_min_group": scheme.black_bottom_min_group,
+            "bottom_list_ceiling": scheme.bottom_list_ceiling,
             "notes": "",
         }
         for sev in ("minor", "moderate", "severe"):
@@ -124,6 +127,7 @@ class SchemeForm(forms.Form):
             "repeat_window_days": d["repeat_window_days"], "repeat_factor": d["repeat_factor"],
             "list_share": d["list_share"], "red_min_total": d["red_min_total"],
             "black_below_total": d["black_below_total"], "black_bottom_min_group": d["black_bottom_min_group"],
+            "bottom_list_ceiling": d["bottom_list_ceiling"],
             "grade_bands": [[g, str(d[f"band_{g}"])] for g in Grade.values[:-1]] + [[Grade.POOR.value, "0"]],
             "notes": d.get("notes") or "",
         }

@@ -13,6 +13,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -83,6 +84,11 @@ class ScoringScheme(TimeStampedModel):
     black_below_total = models.DecimalField(_("black list below total"), max_digits=5, decimal_places=2, default=70)
     black_bottom_min_group = models.PositiveSmallIntegerField(
         _("smallest group with a bottom black list"), default=3,
+    )
+    bottom_list_ceiling = models.DecimalField(
+        _("bottom black list ceiling"), max_digits=5, decimal_places=2, default=90,
+        validators=[MinValueValidator(0), MaxValueValidator(100)],
+        help_text=_("Only units whose total is below this can be black-listed as the group's bottom."),
     )
     grade_bands = models.JSONField(_("grade bands"), default=list)
     ranked_kinds = models.JSONField(_("ranked unit kinds"), default=list)

@@ -88,7 +88,8 @@ def scheme_current() -> ScoringScheme:
 
 def scheme_create(*, actor: User, name: str, weights: dict, severity_factors: dict, repeat_window_days: int,
                   repeat_factor: Decimal, list_share: Decimal, red_min_total: Decimal, black_below_total: Decimal,
-                  black_bottom_min_group: int, grade_bands: list, ranked_kinds: list, notes: str = "") -> ScoringScheme:
+                  black_bottom_min_group: int, grade_bands: list, ranked_kinds: list, notes: str = "",
+                  bottom_list_ceiling: Decimal = Decimal(90)) -> ScoringScheme:
     """Save a changed scheme as the next version; months already published keep theirs."""
     _require_city_office(actor)
     with transaction.atomic():
@@ -98,6 +99,7 @@ def scheme_create(*, actor: User, name: str, weights: dict, severity_factors: di
             severity_factors=severity_factors, repeat_window_days=repeat_window_days, repeat_factor=repeat_factor,
             list_share=list_share, red_min_total=red_min_total, black_below_total=black_below_total,
             black_bottom_min_group=black_bottom_min_group, grade_bands=grade_bands, ranked_kinds=ranked_kinds,
+            bottom_list_ceiling=bottom_list_ceiling,
             notes=notes.strip(), created_by=actor,
         )
         scheme.full_clean()

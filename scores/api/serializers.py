@@ -96,7 +96,7 @@ class ScoringSchemeSerializer(serializers.ModelSerializer):
         model = ScoringScheme
         fields = ["id", "version", "name", "weights", "severity_factors", "repeat_window_days", "repeat_factor",
                   "list_share", "red_min_total", "black_below_total", "black_bottom_min_group", "grade_bands",
-                  "ranked_kinds", "notes", "created_at", "created_by"]
+                  "ranked_kinds", "notes", "bottom_list_ceiling", "created_at", "created_by"]
         read_only_fields = ["id", "version", "created_at", "created_by"]
 
     def service_kwargs(self) -> dict:
