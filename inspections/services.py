@@ -24,7 +24,8 @@ from civportal.errors import Conflict
 
 from . import deadlines, hooks, photos
 from .models import (
-    CalendarOverride, DeadlineRule, ExtensionRequest, Finding, FindingCategory, FindingPhoto, Inspection,
+    CalendarOverride, DeadlineRule, ExtensionRequest, Finding, FindingCategory, FindingPhoto, HolidaySchedule,
+    Inspection,
     RectificationTask, Severity, Submission, SubmissionPhoto, TaskEvent, Visit,
 )
 
@@ -140,6 +141,32 @@ def calendar_override_set(*, actor: User, date: dt.date, is_workday: bool, reaso
     override.is_workday, override.reason = is_workday, _note(reason, required=True, field="reason")
     _save(override, actor, validate_unique=False)
     return override
+
+
+def calendar_year_import(*, actor: User, upload) -> HolidaySchedule:
+    """Import a year's holidays (休) and make-up working days (班) from xlsx as
+    calendar overrides, in one step: every row is checked first, then all
+    dates are written together and the year is recorded as known, so its
+    deadlines are no longer provisional. Deadlines already set are not moved."""
+    from .calendar_io import read_schedule
+
+    _require_office(actor)
+    year, rows = read_schedule(upload)
+    with transaction.atomic():
+        existing = {o.date: o for o in CalendarOverride.objects.select_for_update().filter(
+            date__in=[r.date for r in rows])}
+        for row in rows:
+            override = existing.get(row.date) or CalendarOverride(date=row.date, created_by=actor)
+            override.is_workday = row.is_workday
+            override.reason = row.name or (_("make-up working day") if row.is_workday else _("holiday"))
+            _save(override, actor, validate_unique=False)
+        schedule = HolidaySchedule.objects.select_for_update().filter(year=year).first() or HolidaySchedule(year=year)
+        schedule.source_name = (getattr(upload, "name", "") or "")[:200]
+        schedule.holiday_count = sum(1 for r in rows if not r.is_workday)
+        schedule.workday_count = sum(1 for r in rows if r.is_workday)
+        schedule.imported_by = actor
+        _save(schedule, actor, validate_unique=False)
+    return schedule
 
 
 # --- inspections and visits -----------------------------------------------------------------
