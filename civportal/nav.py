@@ -48,6 +48,7 @@ GROUPS = [
     ("index", _("Civility index"), [
         ("scores.view_monthlyscore", _("Ranking"), "scores:ranking"),
         ("scores.view_monthlyscore", _("Bulletin"), "scores:bulletin"),
+        ("scores.view_appeal", _("Appeals"), "scores:appeal_list"),
         ("scores.add_surveyscore", _("Score entries"), "scores:entries"),
     ]),
     ("volunteer", _("Volunteer service"), [

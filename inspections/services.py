@@ -460,6 +460,24 @@ def finding_void(*, actor: User, finding: Finding, reason: str) -> Finding:
     return finding
 
 
+def finding_set_severity(*, actor: User, finding: Finding, severity: str, reason: str) -> Finding:
+    """Correct a finding's severity (e.g. an accepted appeal); the record keeps
+    its history. Drafts computed afterwards use the new severity."""
+    _require_supervisor_over(actor, finding.unit)
+    reason = _note(reason, required=True, field="reason")
+    if severity not in Severity.values:
+        raise ValidationError({"severity": _("Choose minor, moderate or severe.")})
+    with transaction.atomic():
+        finding = Finding.objects.select_for_update().get(pk=finding.pk)
+        if finding.status in (Finding.Status.VOID, Finding.Status.DUPLICATE):
+            raise Conflict(_("This finding is void or a duplicate; it deducts nothing."))
+        finding.severity = severity
+        finding._history_user = actor
+        finding._change_reason = reason[:100]
+        finding.save(update_fields=["severity", "updated_at"])
+    return finding
+
+
 # --- the task loop --------------------------------------------------------------------------
 
 

@@ -32,6 +32,7 @@ class Event(models.TextChoices):
     WORKITEM_OVERDUE = "workitem.overdue", _("work item overdue")
     ACTIVITY_REMINDER = "activity.reminder", _("volunteer activity tomorrow")
     WEBHOOK_DISABLED = "webhook.disabled", _("webhook subscription disabled")
+    APPEAL_DECIDED = "appeal.decided", _("appeal decided")
 
 
 class Channel(models.TextChoices):

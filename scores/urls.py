@@ -14,4 +14,8 @@ urlpatterns = [
     path("scores/adjustments/<int:pk>/withdraw/", views.adjustment_withdraw, name="adjustment_withdraw"),
     path("scores/schemes/", views.scheme_list, name="scheme_list"),
     path("scores/schemes/new/", views.scheme_create, name="scheme_create"),
+    path("scores/<int:pk>/appeal/", views.appeal_create, name="appeal_create"),
+    path("scores/appeals/", views.appeal_list, name="appeal_list"),
+    path("scores/appeals/<int:pk>/<str:action>/", views.appeal_decide, name="appeal_decide"),
+    path("scores/appeal-attachments/<int:pk>/", views.appeal_attachment, name="appeal_attachment"),
 ]

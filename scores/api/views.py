@@ -4,13 +4,14 @@ recompute/publish actions of the city office."""
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from .. import selectors, services
-from ..filtersets import MonthlyScoreFilterSet
+from ..filtersets import AppealFilterSet, MonthlyScoreFilterSet
 from ..models import ScoringScheme
 from . import serializers as s
 
@@ -26,7 +27,8 @@ class ScoreViewSet(*READ):
     filterset_class = MonthlyScoreFilterSet
     ordering_fields = ["month", "total", "rank", "field_score", "rectification_score"]
     ordering = ["-month", "kind", "rank", "unit__path"]
-    action_permissions = {"recompute": ["scores.change_monthlyscore"], "publish": ["scores.change_monthlyscore"]}
+    action_permissions = {"recompute": ["scores.change_monthlyscore"], "publish": ["scores.change_monthlyscore"],
+                          "open_review": ["scores.change_monthlyscore"]}
 
     def get_queryset(self):
         return selectors.scores_for(self.request.user)
@@ -46,8 +48,18 @@ class ScoreViewSet(*READ):
     @extend_schema(request=s.MonthActionSerializer, responses={200: s.ScoreMonthSerializer})
     @action(detail=False, methods=["post"])
     def publish(self, request):
-        """Publish a computed month: its scores freeze and the units are notified."""
-        return self._month_action(request, services.scores_publish, status.HTTP_200_OK)
+        """Publish a computed month: its scores freeze and the units are notified. 409 while appeals are
+        open, unless ``override_reason`` says why not to wait (recorded on the bulletin)."""
+        serializer = s.PublishSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        month = services.scores_publish(actor=request.user, **serializer.validated_data)
+        return Response(s.ScoreMonthSerializer(month).data)
+
+    @extend_schema(request=s.MonthActionSerializer, responses={200: s.ScoreMonthSerializer})
+    @action(detail=False, methods=["post"], url_path="open-review")
+    def open_review(self, request):
+        """Open a computed draft for review: unit heads see their drafts and may appeal within the window."""
+        return self._month_action(request, services.score_month_open_review, status.HTTP_200_OK)
 
 
 @extend_schema(tags=["score-schemes"])
@@ -64,3 +76,52 @@ class ScoringSchemeViewSet(mixins.CreateModelMixin, *READ):
 
     def perform_create(self, serializer):
         serializer.instance = services.scheme_create(actor=self.request.user, **serializer.service_kwargs())
+
+
+@extend_schema(tags=["appeals"])
+class AppealViewSet(mixins.CreateModelMixin, *READ):
+    """Appeals (申诉) of units against a draft month's deductions. Heads create them (multipart with
+    ``files`` for attachments); the city office accepts or rejects them."""
+
+    serializer_class = s.AppealSerializer
+    filterset_class = AppealFilterSet
+    ordering_fields = ["created_at", "month", "status"]
+    ordering = ["-created_at", "-id"]
+    action_permissions = {"accept": ["scores.change_appeal"], "reject": ["scores.change_appeal"]}
+
+    def get_queryset(self):
+        return selectors.appeals_for(self.request.user)
+
+    def perform_create(self, serializer):
+        from django.core.exceptions import ValidationError
+
+        from inspections.models import Finding, RectificationTask, Visit
+
+        d = serializer.validated_data
+        score = selectors.scores_for(self.request.user).filter(pk=d["score"]).first()
+        if score is None:
+            raise ValidationError({"score": _("No such draft score in your scope.")})
+        model = {"finding": Finding, "visit": Visit, "task": RectificationTask}[d["target"]]
+        obj = model.objects.filter(pk=d["object_id"]).first()
+        serializer.instance = services.appeal_submit(
+            actor=self.request.user, score=score, target=d["target"], obj=obj, reason=d["reason"],
+            files=d.get("files") or [])
+
+    def _decide(self, request, serializer_class, service):
+        appeal = self.get_object()
+        serializer = serializer_class(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        decided = service(actor=request.user, appeal=appeal, **serializer.validated_data)
+        return Response(s.AppealSerializer(selectors.appeals_for(request.user).get(pk=decided.pk)).data)
+
+    @extend_schema(request=s.AppealAcceptSerializer, responses={200: s.AppealSerializer})
+    @action(detail=True, methods=["post"])
+    def accept(self, request, pk=None):
+        """Accept: the finding is voided or its severity changed, or the task left out of the credit."""
+        return self._decide(request, s.AppealAcceptSerializer, services.appeal_accept)
+
+    @extend_schema(request=s.AppealRejectSerializer, responses={200: s.AppealSerializer})
+    @action(detail=True, methods=["post"])
+    def reject(self, request, pk=None):
+        """Reject with a reason; nothing else changes."""
+        return self._decide(request, s.AppealRejectSerializer, services.appeal_reject)
