@@ -188,6 +188,10 @@ class ScoreMonthQuerySet(models.QuerySet):
     def published(self) -> ScoreMonthQuerySet:
         return self.filter(status=ScoreMonth.Status.PUBLISHED)
 
+    def announced(self) -> ScoreMonthQuerySet:
+        """Published months the office made public (公示)."""
+        return self.published().filter(announced_at__isnull=False)
+
 
 class ScoreMonth(TimeStampedModel):
     """One campaign's scoring of one month: draft until a supervisor publishes
@@ -219,6 +223,11 @@ class ScoreMonth(TimeStampedModel):
     )
     review_opened_at = models.DateTimeField(_("opened for review at"), null=True, blank=True)
     appeal_deadline = models.DateTimeField(_("appeals accepted until"), null=True, blank=True)
+    announced_at = models.DateTimeField(_("announced to the public at"), null=True, blank=True)
+    announced_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        verbose_name=_("announced by"),
+    )
     publish_override_reason = models.TextField(
         _("published with open appeals because"), blank=True,
         help_text=_("Recorded on the bulletin when the office publishes while appeals are still open."),

@@ -484,3 +484,22 @@ def appeal_reject(*, actor: User, appeal: Appeal, reason: str) -> Appeal:
         appeal.save()
         _tell_unit(appeal, actor)
     return appeal
+
+
+# --- public announcement (公示) ------------------------------------------------------------------
+
+
+def score_month_announce(*, actor: User, campaign: Campaign, month: dt.date, announce: bool = True) -> ScoreMonth:
+    """Make a published month's ranking, lists and bulletin public (or withdraw
+    them): only published months, explicitly, by the city office."""
+    _require_city_office(actor)
+    month = _check_month(campaign, month)
+    with transaction.atomic():
+        score_month = ScoreMonth.objects.select_for_update().filter(campaign=campaign, month=month).first()
+        if score_month is None or not score_month.is_published:
+            raise Conflict(_("Only published scores can be announced to the public."))
+        score_month.announced_at = timezone.now() if announce else None
+        score_month.announced_by = actor if announce else None
+        score_month._history_user = actor
+        score_month.save()
+    return score_month

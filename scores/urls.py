@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import public, views
 
 app_name = "scores"
 
@@ -16,6 +16,10 @@ urlpatterns = [
     path("scores/schemes/new/", views.scheme_create, name="scheme_create"),
     path("scores/<int:pk>/appeal/", views.appeal_create, name="appeal_create"),
     path("scores/appeals/", views.appeal_list, name="appeal_list"),
+    path("public/", public.index, name="public_index"),
+    path("public/feed.atom", public.feed, name="public_feed"),
+    path("public/scores/<int:campaign_id>/<str:month>/", public.month_page, name="public_month"),
+    path("public/scores/<int:campaign_id>/<str:month>.json", public.month_json, name="public_month_json"),
     path("scores/appeals/<int:pk>/<str:action>/", views.appeal_decide, name="appeal_decide"),
     path("scores/appeal-attachments/<int:pk>/", views.appeal_attachment, name="appeal_attachment"),
 ]

@@ -182,7 +182,7 @@ def bulletin_xlsx(request):
 @permission_required("scores.change_monthlyscore", raise_exception=True)
 def month_action(request, action: str):
     service = {"recompute": services.scores_recompute, "publish": services.scores_publish,
-               "open-review": services.score_month_open_review}.get(action)
+               "open-review": services.score_month_open_review, "announce": services.score_month_announce}.get(action)
     if service is None:
         raise Http404
     raw = request.POST.get("campaign") or ""
@@ -197,7 +197,8 @@ def month_action(request, action: str):
         messages.error(request, _error_text(exc))
     else:
         done = {"recompute": _("Scores of %(month)s computed."), "publish": _("Scores of %(month)s published."),
-                "open-review": _("%(month)s is open for review: unit heads may appeal its deductions.")}
+                "open-review": _("%(month)s is open for review: unit heads may appeal its deductions."),
+                "announce": _("%(month)s is announced to the public.")}
         messages.success(request, done[action] % {"month": f"{month:%Y-%m}"})
     return redirect(f"{reverse('scores:ranking')}?{urlencode({'campaign': campaign.pk, 'month': f'{month:%Y-%m}'})}")
 

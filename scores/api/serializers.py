@@ -122,8 +122,10 @@ class AppealAttachmentSerializer(serializers.Serializer):
 class AppealSerializer(serializers.ModelSerializer):
     unit_name = serializers.CharField(source="unit.name", read_only=True)
     month = MonthField(read_only=True)
-    score = serializers.IntegerField(write_only=True, help_text="The draft monthly score appealed.")
-    object_id = serializers.IntegerField(write_only=True, help_text="Id of the finding, visit or task appealed.")
+    score = serializers.IntegerField(write_only=True, min_value=1, max_value=2**62,
+                                     help_text="The draft monthly score appealed.")
+    object_id = serializers.IntegerField(write_only=True, min_value=1, max_value=2**62,
+                                         help_text="Id of the finding, visit or task appealed.")
     files = serializers.ListField(child=serializers.FileField(), write_only=True, required=False, max_length=5)
     attachments = AppealAttachmentSerializer(many=True, read_only=True)
 
