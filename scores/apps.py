@@ -21,7 +21,7 @@ class ScoresConfig(AppConfig):
             "scores.view_surveyscore", "scores.add_surveyscore", "scores.change_surveyscore",
             "scores.view_materialsscore", "scores.add_materialsscore", "scores.change_materialsscore",
             "scores.view_scoreadjustment", "scores.add_scoreadjustment", "scores.change_scoreadjustment",
-            "scores.change_appeal",
+            "scores.change_appeal", "scores.view_exposure", "scores.add_exposure", "scores.change_exposure",
         )
 
         from . import demo

@@ -582,3 +582,52 @@ class AppealAttachment(models.Model):
 
     def __str__(self) -> str:
         return self.original_name
+
+
+# --- 曝光台 (exposures) ------------------------------------------------------------------------
+
+
+class ExposureQuerySet(models.QuerySet):
+    def public(self) -> ExposureQuerySet:
+        """Shown on the public 曝光台: photos reviewed (faces, number plates) and not withdrawn."""
+        return self.filter(photos_reviewed_at__isnull=False, withdrawn_at__isnull=True)
+
+
+class Exposure(TimeStampedModel):
+    """A finding the office exposes publicly (曝光台) — overdue, repeated or
+    severe — with its before photos, place, responsible unit and deadline,
+    later the after photo. No photo goes public before someone confirmed the
+    photos were reviewed for faces and number plates; exposure, review and
+    withdrawal are kept in the history."""
+
+    finding = models.ForeignKey("inspections.Finding", on_delete=models.PROTECT, related_name="exposures",
+                                verbose_name=_("finding"))
+    note = models.CharField(_("public note"), max_length=300, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
+                                   verbose_name=_("exposed by"))
+    photos_reviewed_at = models.DateTimeField(_("photos reviewed at"), null=True, blank=True)
+    photos_reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True,
+                                           blank=True, related_name="+", verbose_name=_("photos reviewed by"))
+    withdrawn_at = models.DateTimeField(_("withdrawn at"), null=True, blank=True)
+    withdrawn_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                                     related_name="+", verbose_name=_("withdrawn by"))
+    withdraw_reason = models.CharField(_("reason for withdrawal"), max_length=300, blank=True)
+
+    objects = ExposureQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("exposure")
+        verbose_name_plural = _("exposures")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["finding"], condition=Q(withdrawn_at__isnull=True),
+                                    name="exposure_one_active_per_finding"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.finding_id} · {self.created_at:%Y-%m-%d}"
+
+    @property
+    def is_public(self) -> bool:
+        return self.photos_reviewed_at is not None and self.withdrawn_at is None

@@ -123,3 +123,66 @@ def feed(request):
     response = HttpResponse(content_type="application/atom+xml; charset=utf-8")
     atom.write(response, "utf-8")
     return _cacheable(response, max((m.announced_at for m in months), default=None))
+
+
+# --- 曝光台 ---------------------------------------------------------------------------------------
+
+
+def _public_exposures():
+    from .models import Exposure
+
+    return Exposure.objects.public().select_related(
+        "finding__category", "finding__point", "finding__unit").order_by("-photos_reviewed_at", "-id")
+
+
+def exposures(request):
+    """The public 曝光台: reviewed, not withdrawn exposures with before (and later after) photos."""
+    from django.db.models import Prefetch
+
+    from inspections.models import FindingPhoto, RectificationTask, SubmissionPhoto
+
+    _enabled()
+    rows = list(_public_exposures().prefetch_related(
+        Prefetch("finding__photos", queryset=FindingPhoto.objects.order_by("pk").only("pk", "finding_id")),
+        Prefetch("finding__tasks", queryset=RectificationTask.objects.exclude(status="void").order_by("pk")
+                 .only("pk", "finding_id", "due_at", "status", "closed_at")),
+    )[:100])
+    task_ids = [t.pk for e in rows for t in e.finding.tasks.all()]
+    after: dict[int, list[int]] = {}
+    for photo_id, task_id in (SubmissionPhoto.objects.filter(submission__task_id__in=task_ids,
+                                                             submission__task__status="closed")
+                              .order_by("pk").values_list("pk", "submission__task__finding_id")):
+        after.setdefault(task_id, []).append(photo_id)
+    items = []
+    for e in rows:
+        tasks = list(e.finding.tasks.all())
+        items.append({"exposure": e, "finding": e.finding, "before": [p.pk for p in e.finding.photos.all()],
+                      "after": after.get(e.finding_id, []), "task": tasks[-1] if tasks else None})
+    return _cacheable(render(request, "public/exposures.html", {"items": items}),
+                      max((e.photos_reviewed_at for e in rows), default=None))
+
+
+def exposure_photo(request, kind: str, pk: int):
+    """A before (finding) or after (submission) photo, only while its finding is publicly exposed."""
+    from django.http import FileResponse
+
+    from inspections.models import FindingPhoto, SubmissionPhoto
+
+    _enabled()
+    public = _public_exposures().values("finding_id")
+    if kind == "before":
+        photo = FindingPhoto.objects.filter(pk=pk, finding_id__in=public).first()
+    elif kind == "after":
+        photo = SubmissionPhoto.objects.filter(pk=pk, submission__task__finding_id__in=public,
+                                               submission__task__status="closed").first()
+    else:
+        photo = None
+    if photo is None:
+        raise Http404
+    try:
+        handle = photo.thumbnail.open("rb")
+    except (FileNotFoundError, ValueError):
+        raise Http404 from None
+    response = FileResponse(handle, content_type="image/jpeg")
+    response["Cache-Control"] = f"public, max-age={CACHE_SECONDS}"
+    return response

@@ -24,7 +24,7 @@ from civportal.errors import Conflict
 
 from . import compute, hooks
 from .models import (
-    Appeal, AppealAttachment, MaterialsScore, MonthlyScore, ScoreAdjustment, ScoreMonth, ScoringScheme, SurveyScore, month_start,
+    Appeal, AppealAttachment, Exposure, MaterialsScore, MonthlyScore, ScoreAdjustment, ScoreMonth, ScoringScheme, SurveyScore, month_start,
 )
 
 logger = logging.getLogger(__name__)
@@ -503,3 +503,56 @@ def score_month_announce(*, actor: User, campaign: Campaign, month: dt.date, ann
         score_month._history_user = actor
         score_month.save()
     return score_month
+
+
+# --- 曝光台 (exposures) ---------------------------------------------------------------------------
+
+
+def exposure_create(*, actor: User, finding, note: str = "", photos_reviewed: bool = False) -> Exposure:
+    """Select a finding for the 曝光台. It goes public only once the photos are
+    confirmed reviewed (faces, number plates): here or with ``exposure_confirm_review``."""
+    from inspections.models import Finding
+
+    _require_city_office(actor)
+    if finding.status in (Finding.Status.VOID, Finding.Status.DUPLICATE):
+        raise ValidationError({"finding": _("A void or duplicate finding cannot be exposed.")})
+    now = timezone.now()
+    exposure = Exposure(finding=finding, note=(note or "").strip()[:300], created_by=actor,
+                        photos_reviewed_at=now if photos_reviewed else None,
+                        photos_reviewed_by=actor if photos_reviewed else None)
+    exposure._history_user = actor
+    try:
+        with transaction.atomic():
+            exposure.save()
+    except IntegrityError as exc:
+        raise Conflict(_("This finding is already exposed.")) from exc
+    return exposure
+
+
+def exposure_confirm_review(*, actor: User, exposure: Exposure) -> Exposure:
+    """Confirm the photos were reviewed for faces and number plates: the exposure goes public."""
+    _require_city_office(actor)
+    with transaction.atomic():
+        locked = Exposure.objects.select_for_update().get(pk=exposure.pk)
+        if locked.withdrawn_at is not None:
+            raise Conflict(_("This exposure was withdrawn."))
+        if locked.photos_reviewed_at is None:
+            locked.photos_reviewed_at, locked.photos_reviewed_by = timezone.now(), actor
+            locked._history_user = actor
+            locked.save()
+    return locked
+
+
+def exposure_withdraw(*, actor: User, exposure: Exposure, reason: str) -> Exposure:
+    _require_city_office(actor)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": _("Please give a reason.")})
+    with transaction.atomic():
+        locked = Exposure.objects.select_for_update().get(pk=exposure.pk)
+        if locked.withdrawn_at is not None:
+            raise Conflict(_("This exposure was withdrawn."))
+        locked.withdrawn_at, locked.withdrawn_by, locked.withdraw_reason = timezone.now(), actor, reason[:300]
+        locked._history_user = actor
+        locked.save()
+    return locked

@@ -8,7 +8,7 @@ from rest_framework import serializers
 
 from campaigns.models import Campaign
 
-from ..models import COMPONENTS, RANKABLE_KINDS, Appeal, Grade, MonthlyScore, ScoreMonth, ScoringScheme
+from ..models import COMPONENTS, RANKABLE_KINDS, Appeal, Exposure, Grade, MonthlyScore, ScoreMonth, ScoringScheme
 
 
 @extend_schema_field({"type": "string", "pattern": r"^\d{4}-\d{2}$", "example": "2026-10"})
@@ -146,3 +146,30 @@ class AppealAcceptSerializer(serializers.Serializer):
 
 class AppealRejectSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=4000)
+
+
+class ExposureSerializer(serializers.ModelSerializer):
+    is_public = serializers.BooleanField(read_only=True)
+    photos_reviewed = serializers.BooleanField(
+        write_only=True, required=False, default=False,
+        help_text="Confirms the photos were reviewed for faces and number plates (required before going public).")
+
+    class Meta:
+        model = Exposure
+        fields = ["id", "finding", "note", "photos_reviewed", "is_public", "photos_reviewed_at", "withdrawn_at",
+                  "withdraw_reason", "created_by", "created_at"]
+        read_only_fields = ["id", "is_public", "photos_reviewed_at", "withdrawn_at", "withdraw_reason", "created_by",
+                            "created_at"]
+
+    def get_fields(self):
+        from inspections.models import Finding
+
+        fields = super().get_fields()
+        request = self.context.get("request")
+        if "finding" in fields and request is not None:
+            fields["finding"] = serializers.PrimaryKeyRelatedField(queryset=Finding.objects.visible_to(request.user))
+        return fields
+
+
+class ExposureWithdrawSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=300)

@@ -125,3 +125,45 @@ class AppealViewSet(mixins.CreateModelMixin, *READ):
     def reject(self, request, pk=None):
         """Reject with a reason; nothing else changes."""
         return self._decide(request, s.AppealRejectSerializer, services.appeal_reject)
+
+
+@extend_schema(tags=["exposures"])
+class ExposureViewSet(mixins.CreateModelMixin, *READ):
+    """The 曝光台: findings the city office exposes publicly. An exposure is public (``/public/exposures/``)
+    only after the photo-review confirmation; withdrawal removes it. Both are in the history."""
+
+    serializer_class = s.ExposureSerializer
+    filterset_class = None
+    ordering_fields = ["created_at"]
+    ordering = ["-created_at", "-id"]
+    action_permissions = {"confirm_review": ["scores.change_exposure"], "withdraw": ["scores.change_exposure"]}
+
+    def get_queryset(self):
+        from inspections.models import Finding
+
+        from ..models import Exposure
+
+        return Exposure.objects.filter(finding__in=Finding.objects.visible_to(self.request.user))
+
+    def perform_create(self, serializer):
+        d = serializer.validated_data
+        serializer.instance = services.exposure_create(actor=self.request.user, finding=d["finding"],
+                                                       note=d.get("note", ""),
+                                                       photos_reviewed=d.get("photos_reviewed", False))
+
+    @extend_schema(request=None, responses={200: s.ExposureSerializer})
+    @action(detail=True, methods=["post"], url_path="confirm-review")
+    def confirm_review(self, request, pk=None):
+        """Confirm the photos were reviewed for faces and number plates: the exposure goes public."""
+        exposure = services.exposure_confirm_review(actor=request.user, exposure=self.get_object())
+        return Response(s.ExposureSerializer(exposure, context={"request": request}).data)
+
+    @extend_schema(request=s.ExposureWithdrawSerializer, responses={200: s.ExposureSerializer})
+    @action(detail=True, methods=["post"])
+    def withdraw(self, request, pk=None):
+        """Withdraw from the 曝光台 with a reason."""
+        serializer = s.ExposureWithdrawSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        exposure = services.exposure_withdraw(actor=request.user, exposure=self.get_object(),
+                                              reason=serializer.validated_data["reason"])
+        return Response(s.ExposureSerializer(exposure, context={"request": request}).data)
