@@ -18,7 +18,10 @@ from inspections.api.views import (
 )
 from open311.urls import not_found as open311_not_found
 from notifications.api.views import NotificationViewSet, WebhookDeliveryViewSet, WebhookSubscriptionViewSet
-from scores.api.views import AppealViewSet, ExposureViewSet, ScoreViewSet, ScoringSchemeViewSet
+from scores.api.views import (
+    AccountabilityRecordViewSet, AnnualReportViewSet, AppealViewSet, ExposureViewSet, ScoreViewSet,
+    ScoringSchemeViewSet,
+)
 from volunteers.api.views import ActivityViewSet, TeamViewSet, VolunteerViewSet
 
 from . import views
@@ -45,6 +48,8 @@ router.register("import-jobs", ImportJobViewSet, basename="import-job")
 router.register("scores", ScoreViewSet, basename="score")
 router.register("appeals", AppealViewSet, basename="appeal")
 router.register("exposures", ExposureViewSet, basename="exposure")
+router.register("accountability-records", AccountabilityRecordViewSet, basename="accountability-record")
+router.register("annual-reports", AnnualReportViewSet, basename="annual-report")
 router.register("score-schemes", ScoringSchemeViewSet, basename="score-scheme")
 router.register("volunteers", VolunteerViewSet, basename="volunteer")
 router.register("teams", TeamViewSet, basename="team")

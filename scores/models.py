@@ -631,3 +631,62 @@ class Exposure(TimeStampedModel):
     @property
     def is_public(self) -> bool:
         return self.photos_reviewed_at is not None and self.withdrawn_at is None
+
+
+# --- accountability (问责) -----------------------------------------------------------------------
+
+
+class AccountabilityRecordQuerySet(models.QuerySet):
+    def visible_to(self, user) -> AccountabilityRecordQuerySet:
+        from campaigns.scope import scope_paths
+
+        paths = scope_paths(user)
+        if paths is None:
+            return self
+        if not paths:
+            return self.none()
+        q = Q(pk__in=[])
+        for path in paths:
+            q |= Q(unit__path__startswith=path)
+        return self.filter(q)
+
+
+class AccountabilityRecord(TimeStampedModel):
+    """A measure taken against a unit (通报批评, 约谈, 书面检查, 问责), optionally
+    about a task, a finding or a month's result, with the decision's date,
+    decision maker and document number. Results feed the annual assessment."""
+
+    class Kind(models.TextChoices):
+        CRITICISM = "criticism", _("public criticism (通报批评)")
+        INTERVIEW = "interview", _("admonishing talk (约谈)")
+        SELF_CRITICISM = "written_review", _("written self-criticism (书面检查)")
+        ACCOUNTABILITY = "accountability", _("accountability (问责)")
+
+    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="accountability_records",
+                             verbose_name=_("unit"))
+    kind = models.CharField(_("measure"), max_length=30, choices=Kind.choices)
+    decided_on = models.DateField(_("date"))
+    decision_maker = models.CharField(_("decision maker"), max_length=200)
+    document_number = models.CharField(_("document number"), max_length=100, blank=True)
+    attachment = models.FileField(_("attachment"), upload_to="accountability/%Y/", max_length=300, blank=True)
+    task = models.ForeignKey("inspections.RectificationTask", on_delete=models.PROTECT, null=True, blank=True,
+                             related_name="accountability_records", verbose_name=_("task"))
+    finding = models.ForeignKey("inspections.Finding", on_delete=models.PROTECT, null=True, blank=True,
+                                related_name="accountability_records", verbose_name=_("finding"))
+    score = models.ForeignKey(MonthlyScore, on_delete=models.PROTECT, null=True, blank=True,
+                              related_name="accountability_records", verbose_name=_("month's result"))
+    note = models.TextField(_("note"), blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
+                                   verbose_name=_("recorded by"))
+
+    objects = AccountabilityRecordQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("accountability record")
+        verbose_name_plural = _("accountability records")
+        ordering = ["-decided_on", "-id"]
+        indexes = [models.Index(fields=["unit", "decided_on"], name="accountability_unit_date_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.unit} · {self.get_kind_display()} · {self.decided_on}"

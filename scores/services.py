@@ -24,7 +24,8 @@ from civportal.errors import Conflict
 
 from . import compute, hooks
 from .models import (
-    Appeal, AppealAttachment, Exposure, MaterialsScore, MonthlyScore, ScoreAdjustment, ScoreMonth, ScoringScheme, SurveyScore, month_start,
+    AccountabilityRecord, Appeal, AppealAttachment, Exposure, MaterialsScore, MonthlyScore, ScoreAdjustment,
+    ScoreMonth, ScoringScheme, SurveyScore, month_start, q2,
 )
 
 logger = logging.getLogger(__name__)
@@ -556,3 +557,88 @@ def exposure_withdraw(*, actor: User, exposure: Exposure, reason: str) -> Exposu
         locked._history_user = actor
         locked.save()
     return locked
+
+
+# --- accountability records and the annual report -----------------------------------------------
+
+
+def accountability_record_create(*, actor: User, unit: Unit, kind: str, decided_on: dt.date, decision_maker: str,
+                                 document_number: str = "", note: str = "", attachment=None, task=None,
+                                 finding=None, score: MonthlyScore | None = None) -> AccountabilityRecord:
+    """Record 通报批评/约谈/书面检查/问责 against a unit (supervisors over it)."""
+    _require_supervisor_over(actor, unit)
+    for obj, name in ((task, "task"), (finding, "finding"), (score, "score")):
+        if obj is not None and not (obj.unit.path.startswith(unit.path)):
+            raise ValidationError({name: _("This record is not about the unit.")})
+    record = AccountabilityRecord(unit=unit, kind=kind, decided_on=decided_on,
+                                  decision_maker=(decision_maker or "").strip(),
+                                  document_number=(document_number or "").strip(), note=(note or "").strip(),
+                                  task=task, finding=finding, score=score, created_by=actor)
+    if attachment is not None:
+        record.attachment = attachment
+    record.full_clean()
+    record._history_user = actor
+    record.save()
+    return record
+
+
+def accountability_suggestions(*, user: User, campaign: Campaign) -> list[dict]:
+    """Measures to consider (suggested, never created): units black-listed in two
+    consecutive published months, and tasks at 挂牌督办 — each without a record yet."""
+    from inspections.models import RectificationTask
+
+    from .models import ListFlag, previous_month
+
+    out = []
+    black = (MonthlyScore.objects.visible_to(user).filter(campaign=campaign, status=ScoreMonth.Status.PUBLISHED,
+                                                          list_flag=ListFlag.BLACK)
+             .select_related("unit").order_by("unit_id", "month"))
+    months_of: dict[int, list] = {}
+    for row in black:
+        months_of.setdefault(row.unit_id, []).append(row)
+    recorded_scores = set(AccountabilityRecord.objects.filter(score__campaign=campaign).values_list("score_id",
+                                                                                                   flat=True))
+    for rows in months_of.values():
+        for before, after in zip(rows, rows[1:]):
+            if previous_month(after.month) == before.month and after.pk not in recorded_scores:
+                out.append({"reason": "black_twice", "unit": after.unit_id, "unit_name": after.unit.name,
+                            "score": after.pk, "months": [f"{before.month:%Y-%m}", f"{after.month:%Y-%m}"]})
+    from inspections.selectors import tasks_for
+
+    listed = (tasks_for(user).filter(finding__campaign=campaign, supervision=RectificationTask.Supervision.LISTED)
+              .exclude(accountability_records__isnull=False).select_related("unit").order_by("pk"))
+    for task in listed:
+        out.append({"reason": "listed_task", "unit": task.unit_id, "unit_name": task.unit.name, "task": task.pk})
+    return out
+
+
+def annual_report(*, user: User, campaign: Campaign, year: int, unit: Unit) -> dict:
+    """A unit's year for the city's 年度考核 system: published scores per month
+    (total, rank, list flag, grade, rectification counts and rate), appeals and
+    accountability records (only what the user may see)."""
+    start, end = dt.date(year, 1, 1), dt.date(year, 12, 1)
+    scores = (MonthlyScore.objects.visible_to(user).filter(campaign=campaign, unit=unit, month__range=(start, end),
+                                                           status=ScoreMonth.Status.PUBLISHED).order_by("month"))
+    months = []
+    for s in scores:
+        closed = s.task_on_time_count + s.task_late_count
+        months.append({
+            "month": f"{s.month:%Y-%m}", "total": None if s.total is None else str(s.total), "rank": s.rank,
+            "ranked_count": s.ranked_count, "list_flag": s.list_flag, "grade": s.grade,
+            "field_score": None if s.field_score is None else str(s.field_score),
+            "rectification_score": None if s.rectification_score is None else str(s.rectification_score),
+            "tasks": s.task_count, "tasks_closed": closed, "tasks_on_time": s.task_on_time_count,
+            "rectification_rate": None if not s.task_count else str(q2(Decimal(closed) * 100 / s.task_count)),
+        })
+    appeals = Appeal.objects.visible_to(user).filter(campaign=campaign, unit=unit, month__range=(start, end))
+    records = AccountabilityRecord.objects.visible_to(user).filter(unit=unit, decided_on__year=year)
+    return {
+        "campaign": campaign.name, "year": year, "unit": unit.name, "unit_code": unit.code, "months": months,
+        "red_months": sum(1 for m in months if m["list_flag"] == "red"),
+        "black_months": sum(1 for m in months if m["list_flag"] == "black"),
+        "appeals": [{"id": a.pk, "month": f"{a.month:%Y-%m}", "target": a.target, "status": a.status,
+                     "resolution": a.resolution} for a in appeals.order_by("month", "pk")],
+        "accountability_records": [{"id": r.pk, "kind": r.kind, "date": r.decided_on.isoformat(),
+                                    "decision_maker": r.decision_maker, "document_number": r.document_number}
+                                   for r in records.order_by("decided_on", "pk")],
+    }

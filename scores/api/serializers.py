@@ -8,7 +8,7 @@ from rest_framework import serializers
 
 from campaigns.models import Campaign
 
-from ..models import COMPONENTS, RANKABLE_KINDS, Appeal, Exposure, Grade, MonthlyScore, ScoreMonth, ScoringScheme
+from ..models import COMPONENTS, RANKABLE_KINDS, AccountabilityRecord, Appeal, Exposure, Grade, MonthlyScore, ScoreMonth, ScoringScheme
 
 
 @extend_schema_field({"type": "string", "pattern": r"^\d{4}-\d{2}$", "example": "2026-10"})
@@ -173,3 +173,36 @@ class ExposureSerializer(serializers.ModelSerializer):
 
 class ExposureWithdrawSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=300)
+
+
+class AccountabilityRecordSerializer(serializers.ModelSerializer):
+    unit_name = serializers.CharField(source="unit.name", read_only=True)
+
+    class Meta:
+        model = AccountabilityRecord
+        fields = ["id", "unit", "unit_name", "kind", "decided_on", "decision_maker", "document_number", "attachment",
+                  "task", "finding", "score", "note", "created_by", "created_at"]
+        read_only_fields = ["id", "created_by", "created_at"]
+
+    def get_fields(self):
+        from campaigns.models import Unit
+        from inspections.models import Finding, RectificationTask
+
+        fields = super().get_fields()
+        request = self.context.get("request")
+        if request is not None:
+            user = request.user
+            fields["unit"] = serializers.PrimaryKeyRelatedField(queryset=Unit.objects.visible_to(user))
+            fields["task"] = serializers.PrimaryKeyRelatedField(
+                queryset=RectificationTask.objects.visible_to(user), required=False, allow_null=True)
+            fields["finding"] = serializers.PrimaryKeyRelatedField(
+                queryset=Finding.objects.visible_to(user), required=False, allow_null=True)
+            fields["score"] = serializers.PrimaryKeyRelatedField(
+                queryset=MonthlyScore.objects.visible_to(user), required=False, allow_null=True)
+        return fields
+
+
+class AnnualReportQuerySerializer(serializers.Serializer):
+    campaign = serializers.PrimaryKeyRelatedField(queryset=Campaign.objects.all())
+    year = serializers.IntegerField(min_value=2000, max_value=2099)
+    unit = serializers.IntegerField(min_value=1, max_value=2**62)

@@ -167,3 +167,67 @@ class ExposureViewSet(mixins.CreateModelMixin, *READ):
         exposure = services.exposure_withdraw(actor=request.user, exposure=self.get_object(),
                                               reason=serializer.validated_data["reason"])
         return Response(s.ExposureSerializer(exposure, context={"request": request}).data)
+
+
+@extend_schema(tags=["accountability-records"])
+class AccountabilityRecordViewSet(mixins.CreateModelMixin, *READ):
+    """通报批评, 约谈, 书面检查 and 问责 recorded against units (supervisors over the unit record them).
+    ``GET suggestions/?campaign=`` lists measures to consider: units black-listed two months in a row and
+    tasks at 挂牌督办 without a record (suggested, never created)."""
+
+    serializer_class = s.AccountabilityRecordSerializer
+    filterset_fields = ["unit", "kind"]
+    filterset_class = None
+    ordering_fields = ["decided_on", "created_at"]
+    ordering = ["-decided_on", "-id"]
+    action_permissions = {"suggestions": ["scores.view_accountabilityrecord"]}
+
+    def get_queryset(self):
+        from ..models import AccountabilityRecord
+
+        return AccountabilityRecord.objects.visible_to(self.request.user).select_related("unit")
+
+    def perform_create(self, serializer):
+        d = dict(serializer.validated_data)
+        serializer.instance = services.accountability_record_create(actor=self.request.user, **d)
+
+    @extend_schema(responses={200: dict})
+    @action(detail=False, methods=["get"])
+    def suggestions(self, request):
+        from django.core.exceptions import ValidationError
+
+        from campaigns.models import Campaign
+
+        raw = request.query_params.get("campaign", "")
+        campaign = Campaign.objects.visible_to(request.user).filter(pk=raw).first() if raw.isdigit() and len(
+            raw) < 19 else None
+        if campaign is None:
+            raise ValidationError({"campaign": _("Choose a campaign.")})
+        return Response(services.accountability_suggestions(user=request.user, campaign=campaign))
+
+
+@extend_schema(tags=["annual-reports"])
+class AnnualReportViewSet(viewsets.ViewSet):
+    """A unit's year for the 年度考核 system: ``GET /api/v1/annual-reports/?campaign=&year=&unit=`` as JSON,
+    add ``export=xlsx`` for a workbook. Units outside the caller's scope answer 404."""
+
+    action_permissions = {"list": ["scores.view_monthlyscore"]}
+
+    @extend_schema(parameters=[s.AnnualReportQuerySerializer], responses={200: dict})
+    def list(self, request):
+        from django.http import Http404
+
+        from campaigns.models import Unit
+
+        q = s.AnnualReportQuerySerializer(data=request.query_params)
+        q.is_valid(raise_exception=True)
+        unit = Unit.objects.visible_to(request.user).filter(pk=q.validated_data["unit"]).first()
+        if unit is None:
+            raise Http404
+        report = services.annual_report(user=request.user, campaign=q.validated_data["campaign"],
+                                        year=q.validated_data["year"], unit=unit)
+        if request.query_params.get("export") == "xlsx":
+            from ..exports import annual_report_xlsx
+
+            return annual_report_xlsx(report, user=request.user)
+        return Response(report)
