@@ -52,6 +52,7 @@ GROUPS = [
     ("index", _("Civility index"), [
         ("scores.view_monthlyscore", _("Ranking"), "scores:ranking"),
         ("scores.view_monthlyscore", _("Bulletin"), "scores:bulletin"),
+        ("scores.view_appeal", _("Appeals"), "scores:appeal_list"),
         ("scores.add_surveyscore", _("Score entries"), "scores:entries"),
         ("materials.view_materialcall", _("Materials calls"), "materials:call_list"),
         ("materials.view_materialsubmission", _("What we still owe"), "materials:owed"),

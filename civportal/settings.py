@@ -330,6 +330,9 @@ API_ANON_RATE_PER_MINUTE = int(os.environ.get("API_ANON_RATE_PER_MINUTE", "60"))
 OPEN311_JURISDICTION_ID = os.environ.get("OPEN311_JURISDICTION_ID", "") or (urlsplit(SITE_URL).hostname or "localhost")
 OPEN311_PUBLIC_READ = os.environ.get("OPEN311_PUBLIC_READ", "0") == "1"
 OPEN311_POINT_RADIUS_M = int(os.environ.get("OPEN311_POINT_RADIUS_M", "300"))
+# Public announcement (公示, docs/scores.md): /public/ pages, Atom feed and JSON of the months the office
+# announced, readable without login. Off by default: every /public/ URL answers 404.
+PUBLIC_ANNOUNCEMENTS = os.environ.get("PUBLIC_ANNOUNCEMENTS", "0") == "1"
 SPECTACULAR_SETTINGS = {
     "TITLE": "civportal API",
     "DESCRIPTION": "REST API of the civilized-city campaign portal (units, roles, plans, inspections, "

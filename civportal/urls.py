@@ -24,7 +24,10 @@ from open311.urls import not_found as open311_not_found
 from surveys.api.views import PublicSurveyAnswerView, SurveyResultViewSet, SurveyViewSet, SurveyWaveViewSet
 from notices.api.views import NoticeViewSet
 from notifications.api.views import NotificationViewSet, WebhookDeliveryViewSet, WebhookSubscriptionViewSet
-from scores.api.views import ScoreViewSet, ScoringSchemeViewSet
+from scores.api.views import (
+    AccountabilityRecordViewSet, AnnualReportViewSet, AppealViewSet, ExposureViewSet, ScoreViewSet,
+    ScoringSchemeViewSet,
+)
 from volunteers.api.views import ActivityViewSet, TeamViewSet, VolunteerViewSet
 
 from . import observability, views
@@ -49,6 +52,10 @@ router.register("tasks", TaskViewSet, basename="task")
 router.register("my-reports", MyReportViewSet, basename="my-report")
 router.register("import-jobs", ImportJobViewSet, basename="import-job")
 router.register("scores", ScoreViewSet, basename="score")
+router.register("appeals", AppealViewSet, basename="appeal")
+router.register("exposures", ExposureViewSet, basename="exposure")
+router.register("accountability-records", AccountabilityRecordViewSet, basename="accountability-record")
+router.register("annual-reports", AnnualReportViewSet, basename="annual-report")
 router.register("score-schemes", ScoringSchemeViewSet, basename="score-scheme")
 router.register("volunteers", VolunteerViewSet, basename="volunteer")
 router.register("teams", TeamViewSet, basename="team")

@@ -178,6 +178,10 @@ class DeadlineRuleForm(forms.ModelForm):
         fields = ["category", "severity", "amount", "measure"]
 
 
+class CalendarImportForm(forms.Form):
+    file = forms.FileField(label=_("Holiday schedule (.xlsx: 日期, 类型 休/班, 名称)"))
+
+
 class CalendarOverrideForm(forms.ModelForm):
     class Meta:
         model = CalendarOverride

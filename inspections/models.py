@@ -135,6 +135,33 @@ class CalendarOverride(TimeStampedModel):
         return f"{self.date} · {self.reason}"
 
 
+class HolidaySchedule(TimeStampedModel):
+    """A year's holidays and make-up workdays imported by the office (from the
+    State Council's notice) for a year the holiday library does not know yet.
+    The dates themselves are stored as ``CalendarOverride`` rows; this record
+    says the year's schedule is complete, so its deadlines are no longer
+    provisional."""
+
+    year = models.PositiveSmallIntegerField(_("year"), unique=True)
+    source_name = models.CharField(_("file"), max_length=200, blank=True)
+    holiday_count = models.PositiveSmallIntegerField(_("days off"), default=0)
+    workday_count = models.PositiveSmallIntegerField(_("make-up working days"), default=0)
+    imported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+        related_name="holiday_schedules", verbose_name=_("imported by"),
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("holiday schedule")
+        verbose_name_plural = _("holiday schedules")
+        ordering = ["year"]
+
+    def __str__(self) -> str:
+        return str(self.year)
+
+
 # --- inspections and visits -----------------------------------------------------------------
 
 

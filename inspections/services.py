@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
@@ -24,7 +25,8 @@ from civportal.errors import Conflict
 
 from . import deadlines, hooks, photos, rollups
 from .models import (
-    CalendarOverride, DeadlineRule, ExtensionRequest, Finding, FindingCategory, FindingPhoto, Inspection,
+    CalendarOverride, DeadlineRule, ExtensionRequest, Finding, FindingCategory, FindingPhoto, HolidaySchedule,
+    Inspection,
     RectificationTask, Severity, Submission, SubmissionPhoto, TaskEvent, Visit,
 )
 
@@ -35,6 +37,7 @@ RECORDERS = [Role.INSPECTOR, Role.SUPERVISOR]
 Status = RectificationTask.Status
 Action = TaskEvent.Action
 REPEAT_WINDOW = dt.timedelta(days=30)
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 # --- checks ---------------------------------------------------------------------------------
@@ -141,6 +144,32 @@ def calendar_override_set(*, actor: User, date: dt.date, is_workday: bool, reaso
     return override
 
 
+def calendar_year_import(*, actor: User, upload) -> HolidaySchedule:
+    """Import a year's holidays (休) and make-up working days (班) from xlsx as
+    calendar overrides, in one step: every row is checked first, then all
+    dates are written together and the year is recorded as known, so its
+    deadlines are no longer provisional. Deadlines already set are not moved."""
+    from .calendar_io import read_schedule
+
+    _require_office(actor)
+    year, rows = read_schedule(upload)
+    with transaction.atomic():
+        existing = {o.date: o for o in CalendarOverride.objects.select_for_update().filter(
+            date__in=[r.date for r in rows])}
+        for row in rows:
+            override = existing.get(row.date) or CalendarOverride(date=row.date, created_by=actor)
+            override.is_workday = row.is_workday
+            override.reason = row.name or (_("make-up working day") if row.is_workday else _("holiday"))
+            _save(override, actor, validate_unique=False)
+        schedule = HolidaySchedule.objects.select_for_update().filter(year=year).first() or HolidaySchedule(year=year)
+        schedule.source_name = (getattr(upload, "name", "") or "")[:200]
+        schedule.holiday_count = sum(1 for r in rows if not r.is_workday)
+        schedule.workday_count = sum(1 for r in rows if r.is_workday)
+        schedule.imported_by = actor
+        _save(schedule, actor, validate_unique=False)
+    return schedule
+
+
 # --- inspections and visits -----------------------------------------------------------------
 
 
@@ -236,6 +265,22 @@ def findings_refresh_repeats(*, findings: list[Finding]) -> None:
     bulk_update_with_history(changed, Finding, ["is_repeat"], default_user=None)
 
 
+def finding_observed_on_visit(*, visit: Visit, observed_at: dt.datetime | None) -> dt.datetime:
+    """DESIGN §6: a finding recorded on a visit takes the visit's time unless
+    given (not the upload time: a night inspection uploaded next morning stays
+    in the visit's month), and cannot be observed after the end of the visit's
+    day (Asia/Shanghai)."""
+    if observed_at is None:
+        return visit.visited_at
+    local_day = timezone.localtime(visit.visited_at, SHANGHAI).date()
+    day_end = dt.datetime.combine(local_day + dt.timedelta(days=1), dt.time(), tzinfo=SHANGHAI)
+    if observed_at >= day_end:
+        raise ValidationError({"observed_at": _(
+            "A finding on a visit cannot be observed after the end of the visit's day (%(day)s)."
+        ) % {"day": local_day.isoformat()}})
+    return observed_at
+
+
 def finding_create(
     *, actor: User, source: str, category: FindingCategory, description: str, severity: str | None = None,
     campaign: Campaign | None = None, visit: Visit | None = None, point: Point | None = None,
@@ -252,6 +297,7 @@ def finding_create(
         campaign = campaign or visit.inspection.campaign
         if point.pk != visit.point_id:
             raise ValidationError({"point": _("The point must be the visit's point.")})
+        observed_at = finding_observed_on_visit(visit=visit, observed_at=observed_at)
     if point is not None:
         unit = unit or point.unit
         department = department or point.department
@@ -450,6 +496,24 @@ def finding_void(*, actor: User, finding: Finding, reason: str) -> Finding:
         finding.save(update_fields=["status", "void_reason", "updated_at"])
         rollups.finding_moved(finding, before)
         findings_refresh_repeats(findings=[finding])
+    return finding
+
+
+def finding_set_severity(*, actor: User, finding: Finding, severity: str, reason: str) -> Finding:
+    """Correct a finding's severity (e.g. an accepted appeal); the record keeps
+    its history. Drafts computed afterwards use the new severity."""
+    _require_supervisor_over(actor, finding.unit)
+    reason = _note(reason, required=True, field="reason")
+    if severity not in Severity.values:
+        raise ValidationError({"severity": _("Choose minor, moderate or severe.")})
+    with transaction.atomic():
+        finding = Finding.objects.select_for_update().get(pk=finding.pk)
+        if finding.status in (Finding.Status.VOID, Finding.Status.DUPLICATE):
+            raise Conflict(_("This finding is void or a duplicate; it deducts nothing."))
+        finding.severity = severity
+        finding._history_user = actor
+        finding._change_reason = reason[:100]
+        finding.save(update_fields=["severity", "updated_at"])
     return finding
 
 

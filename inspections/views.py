@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Q
-from django.http import Http404, JsonResponse
+from django.http import Http404, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -19,16 +21,17 @@ from campaigns.scope import has_role, user_roles
 from civportal.errors import Conflict
 from civportal.forms import add_service_errors
 from civportal.pagination import paginate
-from civportal.xlsx import xlsx_response
+from civportal.xlsx import ImportRejected, xlsx_response
 
 from . import exports, selectors, services
 from .filtersets import FindingFilterSet, InspectionFilterSet, TaskFilterSet
 from .forms import (
-    CalendarOverrideForm, CategoryForm, DeadlineRuleForm, DecideExtensionForm, DispatchForm, DuplicateForm,
+    CalendarImportForm, CalendarOverrideForm, CategoryForm, DeadlineRuleForm, DecideExtensionForm, DispatchForm, DuplicateForm,
     EscalateForm, ExtensionForm, FindingRecordForm, InspectionForm, NoteForm, ReasonForm, SubmitForm, VisitForm,
     VolunteerReportForm,
 )
-from .models import CalendarOverride, DeadlineRule, ExtensionRequest, Finding, RectificationTask
+from . import deadlines
+from .models import CalendarOverride, DeadlineRule, ExtensionRequest, Finding, HolidaySchedule, RectificationTask
 
 Role = Membership.Role
 UNIT_ROLES = [Role.HANDLER, Role.HEAD]
@@ -112,9 +115,18 @@ def finding_detail(request, pk):
         "can_void": finding.is_open and has_role(request.user, finding.unit, [Role.SUPERVISOR]),
         "candidates": services.duplicate_candidates(finding) if can_triage else [],
         "dispatch_form": DispatchForm(user=request.user), "duplicate_form": DuplicateForm(),
+        "rule_deadline": _rule_deadline(finding) if can_triage else None,
         "void_form": ReasonForm(),
         "history": finding.history.select_related("history_user").order_by("-history_date")[:20],
     })
+
+
+def _rule_deadline(finding: Finding) -> dict:
+    """The deadline a dispatch now would get by the rule, and whether it is provisional (a year the holiday
+    library does not know and the office has not imported)."""
+    now = timezone.now()
+    due = deadlines.due_at_for(now, deadlines.allowance_for(finding.category, finding.severity))
+    return {"due_at": due, "provisional": deadlines.deadline_is_provisional(now, due)}
 
 
 @login_required
@@ -295,6 +307,7 @@ def task_detail(request, pk):
         "before_photos": selectors.finding_photos(task.finding),
         "events": selectors.task_timeline(task), "submissions": selectors.task_submissions(task),
         "pending": pending,
+        "due_provisional": task.is_open and deadlines.deadline_is_provisional(task.dispatched_at, task.due_at),
         "can_accept": is_unit and task.status in (S.ASSIGNED, S.RETURNED),
         "can_submit": is_unit and task.status in (S.IN_PROGRESS, S.RETURNED),
         "can_extend": is_unit and task.status in (S.ASSIGNED, S.IN_PROGRESS, S.RETURNED) and pending is None,
@@ -478,11 +491,24 @@ def category_list(request):
 @login_required
 @permission_required("inspections.view_calendaroverride", raise_exception=True)
 def calendar(request):
+    year = _calendar_year(request)
+    if year is None:
+        return HttpResponseBadRequest(_("Give the year as four digits between 2000 and 2099."))
     override_form = CalendarOverrideForm(request.POST if request.POST.get("form") == "override" else None,
                                          prefix="o")
     rule_form = DeadlineRuleForm(request.POST if request.POST.get("form") == "rule" else None, prefix="r")
+    import_form = CalendarImportForm(request.POST if request.POST.get("form") == "import" else None,
+                                     request.FILES or None, prefix="i")
+    import_errors = []
     if request.method == "POST":
         try:
+            if import_form.is_bound and import_form.is_valid():
+                schedule = services.calendar_year_import(actor=request.user, upload=import_form.cleaned_data["file"])
+                messages.success(request, _("The %(year)s schedule is imported: %(off)d days off, %(work)d make-up "
+                                            "working days. Deadlines set from now on follow it.")
+                                 % {"year": schedule.year, "off": schedule.holiday_count,
+                                    "work": schedule.workday_count})
+                return redirect(f"{reverse('inspections:calendar')}?year={schedule.year}")
             if override_form.is_bound and override_form.is_valid():
                 services.calendar_override_set(actor=request.user, **override_form.cleaned_data)
                 messages.success(request, _("Calendar updated; deadlines set from now on follow it."))
@@ -491,11 +517,24 @@ def calendar(request):
                 services.deadline_rule_save(actor=request.user, **rule_form.cleaned_data)
                 messages.success(request, _("Deadline rule saved."))
                 return redirect("inspections:calendar")
+        except ImportRejected as exc:
+            import_errors = exc.errors
         except (ValidationError, PermissionDenied) as exc:
             messages.error(request, _error_text(exc))
     return render(request, "inspections/calendar.html", {
-        "overrides": CalendarOverride.objects.filter(date__gte=timezone.localdate().replace(month=1, day=1))
-        .select_related("created_by"),
+        "overrides": CalendarOverride.objects.filter(date__year=year).select_related("created_by"),
         "rules": DeadlineRule.objects.select_related("category"),
-        "override_form": override_form, "rule_form": rule_form,
+        "override_form": override_form, "rule_form": rule_form, "import_form": import_form,
+        "import_errors": import_errors, "year": year, "months": deadlines.year_calendar(year),
+        "provisional": bool(deadlines.provisional_years(dt.date(year, 1, 1), dt.date(year, 1, 1))),
+        "library_knows": deadlines.library_knows(year), "schedules": HolidaySchedule.objects.order_by("-year"),
+        "previous_year": year - 1, "next_year": year + 1,
+        "weekdays": [_("Mon"), _("Tue"), _("Wed"), _("Thu"), _("Fri"), _("Sat"), _("Sun")],
     })
+
+
+def _calendar_year(request) -> int | None:
+    raw = request.GET.get("year")
+    if raw in (None, ""):
+        return timezone.localdate().year
+    return int(raw) if raw.isascii() and raw.isdigit() and 2000 <= int(raw) <= 2099 else None

@@ -34,6 +34,7 @@ class Event(models.TextChoices):
     WEBHOOK_DISABLED = "webhook.disabled", _("webhook subscription disabled")
     NOTICE_PUBLISHED = "notice.published", _("notice published")
     NOTICE_REMINDER = "notice.reminder", _("notice reminder")
+    APPEAL_DECIDED = "appeal.decided", _("appeal decided")
 
 
 class Channel(models.TextChoices):

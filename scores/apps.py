@@ -13,13 +13,17 @@ class ScoresConfig(AppConfig):
 
         Role = Membership.Role
         # Published rankings are public inside the portal; who sees drafts is a queryset rule.
-        grant(Role.values, "scores.view_monthlyscore", "scores.view_scoringscheme")
+        grant(Role.values, "scores.view_monthlyscore", "scores.view_scoringscheme", "scores.view_appeal")
+        grant([Role.HEAD], "scores.add_appeal")
+        grant([Role.SUPERVISOR, Role.LEADER, Role.HEAD], "scores.view_accountabilityrecord")
         grant(
             [Role.SUPERVISOR],
             "scores.change_monthlyscore", "scores.add_scoringscheme",
             "scores.view_surveyscore", "scores.add_surveyscore", "scores.change_surveyscore",
             "scores.view_materialsscore", "scores.add_materialsscore", "scores.change_materialsscore",
             "scores.view_scoreadjustment", "scores.add_scoreadjustment", "scores.change_scoreadjustment",
+            "scores.change_appeal", "scores.view_exposure", "scores.add_exposure", "scores.change_exposure",
+            "scores.add_accountabilityrecord",
         )
 
         from . import demo

@@ -84,11 +84,28 @@ def month_visits(campaign: Campaign, start: dt.datetime, end: dt.datetime):
 
 
 def month_visit_findings(campaign: Campaign, start: dt.datetime, end: dt.datetime):
-    """Findings that cost field points in the month: on the month's visits,
-    observed before its end, not voided or duplicate."""
+    """Findings that cost field points in the month: on the month's visits, not
+    voided or duplicate. They count with their visit, in the visit's month,
+    whenever they were uploaded (DESIGN §6: a night inspection on the 31st
+    uploaded on the 1st deducts in the visit's month)."""
     return Finding.objects.counting().filter(
         visit__inspection__campaign=campaign, visit__visited_at__gte=start, visit__visited_at__lt=end,
-        observed_at__lt=end,
+    )
+
+
+def month_severe_cells(campaign: Campaign, start: dt.datetime, end: dt.datetime):
+    """The tie-break's severe findings: every counting severe finding of the
+    month in a unit's scope, from any source. A finding on a visit belongs to
+    its visit's month; any other to the month it was observed in. Per
+    (responsible unit path, supervising department)."""
+    in_month = (
+        Q(visit__isnull=False, visit__inspection__campaign=campaign, visit__visited_at__gte=start,
+          visit__visited_at__lt=end)
+        | Q(visit__isnull=True, campaign=campaign, observed_at__gte=start, observed_at__lt=end)
+    )
+    return (
+        Finding.objects.counting().filter(in_month, severity="severe").order_by()
+        .values("unit__path", "department_id").annotate(n=Count("id"))
     )
 
 
@@ -309,8 +326,8 @@ def _compute(campaign: Campaign, month: dt.date, scheme: ScoringScheme) -> list[
             c[0] += cell["n"]
             c[1] += ded
             a.findings += cell["n"]
-            a.severe += cell["severe"]
             a.repeats += cell["n"] if cell["rep"] else 0
+    _collect_severe(campaign, start, end, acc, by_path, departments)
     for cell in overflow_cells(campaign, scheme, start, end):
         for a in owners(cell["visit__unit__path"], cell["visit__point__department_id"]):
             a.types[cell["visit__point__point_type_id"]][2] += _dec(cell["d"]) - HUNDRED
@@ -362,6 +379,18 @@ def _compute(campaign: Campaign, month: dt.date, scheme: ScoringScheme) -> list[
     ]
     _rank(results, scheme)
     return results
+
+
+def _collect_severe(campaign, start, end, acc: dict, by_path: dict, departments: set) -> None:
+    """Adds each unit's severe findings of the month (any source) to ``severe``:
+    a territorial unit's from its subtree, a department's from the places it
+    supervises and what is assigned to it."""
+    for cell in month_severe_cells(campaign, start, end):
+        owners = {by_path[p] for p in _prefixes(cell["unit__path"] or "") if p in by_path}
+        if cell["department_id"] in departments:
+            owners.add(cell["department_id"])
+        for pk in owners:
+            acc[pk].severe += cell["n"]
 
 
 def _entered(slot) -> tuple[Decimal | None, bool]:
@@ -416,9 +445,56 @@ def _score(a: Acc, weights: dict, weights_t: dict, names_t: dict, names_c: dict)
 
 
 def _key(v: dict) -> tuple:
-    """Higher is better: total, then F, then R (a unit without R after one with), then fewer severe findings."""
-    rect = v["rectification_score"]
-    return (v["total"], v["field_score"], (1, rect) if rect is not None else (0, ZERO), -v["severe_finding_count"])
+    """The order of the keys that compare in every pair: total, then F (higher first)."""
+    return (v["total"], v["field_score"])
+
+
+def _compare(a: dict, b: dict) -> int:
+    """1 if ``a`` ranks above ``b``, -1 if below, 0 if they tie (DESIGN §6): higher
+    total, then higher F, then higher R — compared only when both have an R —
+    then fewer severe findings of the month."""
+    for x, y in ((a["total"], b["total"]), (a["field_score"], b["field_score"])):
+        if x != y:
+            return 1 if x > y else -1
+    ra, rb = a["rectification_score"], b["rectification_score"]
+    if ra is not None and rb is not None and ra != rb:
+        return 1 if ra > rb else -1
+    sa, sb = a["severe_finding_count"], b["severe_finding_count"]
+    if sa != sb:
+        return 1 if sa < sb else -1
+    return 0
+
+
+def _positions(members: list[Result]) -> list[tuple[int, int]]:
+    """(rank, bottom) per member, already sorted by ``_key`` (highest first): rank =
+    1 + units strictly above, bottom = 1 + units strictly below (ties share
+    both). Units equal on total and F are compared pairwise, since "R only
+    when both have one" is not a sort key."""
+    n = len(members)
+    out: list[tuple[int, int]] = []
+    i = 0
+    while i < n:
+        j = i
+        while j + 1 < n and _key(members[j + 1].values) == _key(members[i].values):
+            j += 1
+        block = members[i:j + 1]
+        for r in block:
+            above = sum(1 for o in block if o is not r and _compare(o.values, r.values) > 0)
+            below = sum(1 for o in block if o is not r and _compare(o.values, r.values) < 0)
+            out.append((i + above + 1, (n - j - 1) + below + 1))
+        i = j + 1
+    return out
+
+
+def black_listed(scheme: ScoringScheme, *, total: Decimal, bottom: int, n: int, k: int, best: Decimal) -> bool:
+    """Black list: a total below the floor (70), or — in a group of at least
+    three — the bottom k among the units below the bottom-list ceiling (90),
+    ties at the boundary included, but never a unit tied with the group's
+    best total (a group where everyone ties has no bottom)."""
+    if total < scheme.black_below_total:
+        return True
+    return (n >= scheme.black_bottom_min_group and bottom <= k and total < scheme.bottom_list_ceiling
+            and total != best)
 
 
 def _rank(results: list[Result], scheme: ScoringScheme) -> None:
@@ -432,18 +508,10 @@ def _rank(results: list[Result], scheme: ScoringScheme) -> None:
         n = len(members)
         k = max(1, math.ceil(n * scheme.list_share))
         members.sort(key=lambda r: _key(r.values), reverse=True)
-        keys = [_key(r.values) for r in members]
-        # rank = 1 + number strictly better; bottom = 1 + number strictly worse (ties share both).
-        i = 0
-        while i < n:
-            j = i
-            while j + 1 < n and keys[j + 1] == keys[i]:
-                j += 1
-            rank, bottom = i + 1, n - j
-            for r in members[i:j + 1]:
-                total = r.values["total"]
-                black = total < scheme.black_below_total or (n >= scheme.black_bottom_min_group and bottom <= k)
-                red = not black and rank <= k and total >= scheme.red_min_total
-                r.values.update(rank=rank, ranked_count=n,
-                                list_flag=ListFlag.BLACK if black else ListFlag.RED if red else ListFlag.NONE)
-            i = j + 1
+        best = members[0].values["total"]
+        for r, (rank, bottom) in zip(members, _positions(members)):
+            total = r.values["total"]
+            black = black_listed(scheme, total=total, bottom=bottom, n=n, k=k, best=best)
+            red = not black and rank <= k and total >= scheme.red_min_total
+            r.values.update(rank=rank, ranked_count=n,
+                            list_flag=ListFlag.BLACK if black else ListFlag.RED if red else ListFlag.NONE)

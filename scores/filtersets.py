@@ -13,7 +13,7 @@ from drf_spectacular.utils import extend_schema_field
 from campaigns.filtersets import UnitChoiceFilter
 from campaigns.models import Campaign, Unit
 
-from .models import RANKABLE_KINDS, ListFlag, MonthlyScore, ScoreMonth
+from .models import RANKABLE_KINDS, Appeal, ListFlag, MonthlyScore, ScoreMonth
 
 
 class MonthField(forms.CharField):
@@ -66,3 +66,15 @@ class MonthlyScoreFilterSet(django_filters.FilterSet):
 
     def filter_flag(self, queryset, name, value):
         return queryset.filter(list_flag="" if value == "none" else value)
+
+
+class AppealFilterSet(django_filters.FilterSet):
+    campaign = django_filters.ModelChoiceFilter(queryset=Campaign.objects.all(), label=_("Campaign"))
+    month = MonthFilter(label=_("Month"))
+    unit = UnitChoiceFilter(label=_("Unit"))
+    status = django_filters.ChoiceFilter(choices=Appeal.Status.choices, label=_("Status"))
+    target = django_filters.ChoiceFilter(choices=Appeal.Target.choices, label=_("Appealed"))
+
+    class Meta:
+        model = Appeal
+        fields = ["campaign", "month", "unit", "status", "target"]

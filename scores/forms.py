@@ -9,7 +9,7 @@ from campaigns.filtersets import UnitRefField
 from campaigns.models import Campaign, Unit
 
 from .filtersets import MonthField
-from .models import COMPONENTS, RANKABLE_KINDS, Grade, ScoreAdjustment, ScoringScheme
+from .models import COMPONENTS, RANKABLE_KINDS, Appeal, Grade, ScoreAdjustment, ScoringScheme
 
 ENTRY_KINDS = [("survey", _("survey score (S)")), ("materials", _("materials score (M)"))]
 COMPONENT_LABELS = {"F": _("field"), "R": _("rectification"), "S": _("survey"), "M": _("materials")}
@@ -73,6 +73,10 @@ class SchemeForm(forms.Form):
                                            max_digits=5, decimal_places=2)
     black_bottom_min_group = forms.IntegerField(label=_("Smallest group with a bottom black list"), min_value=1,
                                                 max_value=1000)
+    bottom_list_ceiling = forms.DecimalField(label=_("Bottom black list ceiling"), min_value=0, max_value=100,
+                                             max_digits=5, decimal_places=2, initial=90)
+    appeal_window_days = forms.IntegerField(label=_("Appeal window (working days)"), min_value=1, max_value=30,
+                                            initial=3)
     notes = forms.CharField(label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
 
     def __init__(self, *args, **kwargs):
@@ -94,6 +98,7 @@ class SchemeForm(forms.Form):
             "repeat_window_days": scheme.repeat_window_days, "repeat_factor": scheme.repeat_factor,
             "list_share": scheme.list_share, "red_min_total": scheme.red_min_total,
             "black_below_total": scheme.black_below_total, "black_bottom_min_group": scheme.black_bottom_min_group,
+            "bottom_list_ceiling": scheme.bottom_list_ceiling, "appeal_window_days": scheme.appeal_window_days,
             "notes": "",
         }
         for sev in ("minor", "moderate", "severe"):
@@ -124,6 +129,13 @@ class SchemeForm(forms.Form):
             "repeat_window_days": d["repeat_window_days"], "repeat_factor": d["repeat_factor"],
             "list_share": d["list_share"], "red_min_total": d["red_min_total"],
             "black_below_total": d["black_below_total"], "black_bottom_min_group": d["black_bottom_min_group"],
+            "bottom_list_ceiling": d["bottom_list_ceiling"], "appeal_window_days": d["appeal_window_days"],
             "grade_bands": [[g, str(d[f"band_{g}"])] for g in Grade.values[:-1]] + [[Grade.POOR.value, "0"]],
             "notes": d.get("notes") or "",
         }
+
+
+class AppealForm(forms.Form):
+    target = forms.ChoiceField(choices=Appeal.Target.choices, label=_("Appealed"))
+    object_id = forms.IntegerField(min_value=1, max_value=2**62, label=_("Record number"))
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=4000, label=_("Reason"))

@@ -13,6 +13,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -83,6 +84,15 @@ class ScoringScheme(TimeStampedModel):
     black_below_total = models.DecimalField(_("black list below total"), max_digits=5, decimal_places=2, default=70)
     black_bottom_min_group = models.PositiveSmallIntegerField(
         _("smallest group with a bottom black list"), default=3,
+    )
+    bottom_list_ceiling = models.DecimalField(
+        _("bottom black list ceiling"), max_digits=5, decimal_places=2, default=90,
+        validators=[MinValueValidator(0), MaxValueValidator(100)],
+        help_text=_("Only units whose total is below this can be black-listed as the group's bottom."),
+    )
+    appeal_window_days = models.PositiveSmallIntegerField(
+        _("appeal window (working days)"), default=3, validators=[MinValueValidator(1), MaxValueValidator(30)],
+        help_text=_("How long units may appeal a draft's deductions once the office opens it for review."),
     )
     grade_bands = models.JSONField(_("grade bands"), default=list)
     ranked_kinds = models.JSONField(_("ranked unit kinds"), default=list)
@@ -178,6 +188,10 @@ class ScoreMonthQuerySet(models.QuerySet):
     def published(self) -> ScoreMonthQuerySet:
         return self.filter(status=ScoreMonth.Status.PUBLISHED)
 
+    def announced(self) -> ScoreMonthQuerySet:
+        """Published months the office made public (公示)."""
+        return self.published().filter(announced_at__isnull=False)
+
 
 class ScoreMonth(TimeStampedModel):
     """One campaign's scoring of one month: draft until a supervisor publishes
@@ -206,6 +220,17 @@ class ScoreMonth(TimeStampedModel):
     published_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
         verbose_name=_("published by"),
+    )
+    review_opened_at = models.DateTimeField(_("opened for review at"), null=True, blank=True)
+    appeal_deadline = models.DateTimeField(_("appeals accepted until"), null=True, blank=True)
+    announced_at = models.DateTimeField(_("announced to the public at"), null=True, blank=True)
+    announced_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        verbose_name=_("announced by"),
+    )
+    publish_override_reason = models.TextField(
+        _("published with open appeals because"), blank=True,
+        help_text=_("Recorded on the bulletin when the office publishes while appeals are still open."),
     )
 
     objects = ScoreMonthQuerySet.as_manager()
@@ -351,6 +376,9 @@ class MonthlyScoreQuerySet(models.QuerySet):
         draft_q = Q(pk__in=[])
         for path in role_paths(user, [Membership.Role.SUPERVISOR]):
             draft_q |= Q(unit__path__startswith=path)
+        # A draft opened for review: each unit's head sees its own draft, to check it and appeal.
+        for path in role_paths(user, [Membership.Role.HEAD]):
+            draft_q |= Q(unit__path=path, score_month__review_opened_at__isnull=False)
         return self.filter(Q(status=MonthlyScore.Status.PUBLISHED) | draft_q)
 
     def ranked(self) -> MonthlyScoreQuerySet:
@@ -434,3 +462,231 @@ class MonthlyScore(models.Model):
     @property
     def is_published(self) -> bool:
         return self.status == ScoreMonth.Status.PUBLISHED
+
+
+# --- appeals (申诉) ---------------------------------------------------------------------------
+
+
+class AppealQuerySet(models.QuerySet):
+    def visible_to(self, user) -> AppealQuerySet:
+        """Appeals of the units in the user's scope (their own unit's for a head)."""
+        from campaigns.scope import scope_paths
+
+        paths = scope_paths(user)
+        if paths is None:
+            return self
+        if not paths:
+            return self.none()
+        q = Q(pk__in=[])
+        for path in paths:
+            q |= Q(unit__path__startswith=path)
+        return self.filter(q)
+
+    def open(self) -> AppealQuerySet:
+        return self.filter(status=Appeal.Status.OPEN)
+
+
+class Appeal(TimeStampedModel):
+    """A unit's appeal (申诉) against one deduction of a draft month: a
+    finding, a visit or a task's credit. The office accepts it (the record is
+    corrected through the loop's services, with history, and a recompute
+    shows the effect) or rejects it with a reason; the unit is told either way."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("open")
+        ACCEPTED = "accepted", _("accepted")
+        REJECTED = "rejected", _("rejected")
+
+    class Target(models.TextChoices):
+        FINDING = "finding", _("finding")
+        VISIT = "visit", _("visit")
+        TASK = "task", _("task credit")
+
+    class Resolution(models.TextChoices):
+        VOID = "void", _("finding(s) voided")
+        SEVERITY = "severity", _("severity changed")
+        TASK_VOID = "task_void", _("task left out of the credit")
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="appeals",
+                                 verbose_name=_("campaign"))
+    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="appeals", verbose_name=_("unit"))
+    month = models.DateField(_("month"))
+    score_month = models.ForeignKey(ScoreMonth, on_delete=models.PROTECT, related_name="appeals",
+                                    verbose_name=_("scored month"))
+    target = models.CharField(_("appealed"), max_length=20, choices=Target.choices)
+    finding = models.ForeignKey("inspections.Finding", on_delete=models.PROTECT, null=True, blank=True,
+                                related_name="appeals", verbose_name=_("finding"))
+    visit = models.ForeignKey("inspections.Visit", on_delete=models.PROTECT, null=True, blank=True,
+                              related_name="appeals", verbose_name=_("visit"))
+    task = models.ForeignKey("inspections.RectificationTask", on_delete=models.PROTECT, null=True, blank=True,
+                             related_name="appeals", verbose_name=_("task"))
+    reason = models.TextField(_("reason"))
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.OPEN)
+    submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
+                                     verbose_name=_("submitted by"))
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                                   related_name="+", verbose_name=_("decided by"))
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decision_note = models.TextField(_("decision"), blank=True)
+    resolution = models.CharField(_("correction"), max_length=20, choices=Resolution.choices, blank=True)
+
+    objects = AppealQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("appeal")
+        verbose_name_plural = _("appeals")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(month__day=1), name="appeal_first_day"),
+            models.CheckConstraint(
+                condition=Q(target="finding", finding__isnull=False, visit__isnull=True, task__isnull=True)
+                | Q(target="visit", visit__isnull=False, finding__isnull=True, task__isnull=True)
+                | Q(target="task", task__isnull=False, finding__isnull=True, visit__isnull=True),
+                name="appeal_one_target"),
+            # One open appeal per deduction and unit.
+            models.UniqueConstraint(fields=["unit", "finding"], condition=Q(status="open", finding__isnull=False),
+                                    name="appeal_open_finding_unique"),
+            models.UniqueConstraint(fields=["unit", "visit"], condition=Q(status="open", visit__isnull=False),
+                                    name="appeal_open_visit_unique"),
+            models.UniqueConstraint(fields=["unit", "task"], condition=Q(status="open", task__isnull=False),
+                                    name="appeal_open_task_unique"),
+        ]
+        indexes = [models.Index(fields=["campaign", "month", "status"], name="appeal_month_status_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.unit} · {self.month:%Y-%m} · {self.get_target_display()}"
+
+    @property
+    def target_object(self):
+        return self.finding or self.visit or self.task
+
+
+def appeal_attachment_path(instance: AppealAttachment, filename: str) -> str:
+    return f"appeals/{instance.appeal_id}/{filename}"
+
+
+class AppealAttachment(models.Model):
+    """A file backing an appeal (a photo, a document); served through the scope check only."""
+
+    appeal = models.ForeignKey(Appeal, on_delete=models.PROTECT, related_name="attachments",
+                               verbose_name=_("appeal"))
+    file = models.FileField(_("file"), upload_to=appeal_attachment_path, max_length=300)
+    original_name = models.CharField(_("file name"), max_length=200)
+    size = models.PositiveIntegerField(_("size"), default=0)
+
+    class Meta:
+        verbose_name = _("attachment")
+        verbose_name_plural = _("attachments")
+        ordering = ["appeal_id", "id"]
+
+    def __str__(self) -> str:
+        return self.original_name
+
+
+# --- 曝光台 (exposures) ------------------------------------------------------------------------
+
+
+class ExposureQuerySet(models.QuerySet):
+    def public(self) -> ExposureQuerySet:
+        """Shown on the public 曝光台: photos reviewed (faces, number plates) and not withdrawn."""
+        return self.filter(photos_reviewed_at__isnull=False, withdrawn_at__isnull=True)
+
+
+class Exposure(TimeStampedModel):
+    """A finding the office exposes publicly (曝光台) — overdue, repeated or
+    severe — with its before photos, place, responsible unit and deadline,
+    later the after photo. No photo goes public before someone confirmed the
+    photos were reviewed for faces and number plates; exposure, review and
+    withdrawal are kept in the history."""
+
+    finding = models.ForeignKey("inspections.Finding", on_delete=models.PROTECT, related_name="exposures",
+                                verbose_name=_("finding"))
+    note = models.CharField(_("public note"), max_length=300, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
+                                   verbose_name=_("exposed by"))
+    photos_reviewed_at = models.DateTimeField(_("photos reviewed at"), null=True, blank=True)
+    photos_reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True,
+                                           blank=True, related_name="+", verbose_name=_("photos reviewed by"))
+    withdrawn_at = models.DateTimeField(_("withdrawn at"), null=True, blank=True)
+    withdrawn_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                                     related_name="+", verbose_name=_("withdrawn by"))
+    withdraw_reason = models.CharField(_("reason for withdrawal"), max_length=300, blank=True)
+
+    objects = ExposureQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("exposure")
+        verbose_name_plural = _("exposures")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["finding"], condition=Q(withdrawn_at__isnull=True),
+                                    name="exposure_one_active_per_finding"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.finding_id} · {self.created_at:%Y-%m-%d}"
+
+    @property
+    def is_public(self) -> bool:
+        return self.photos_reviewed_at is not None and self.withdrawn_at is None
+
+
+# --- accountability (问责) -----------------------------------------------------------------------
+
+
+class AccountabilityRecordQuerySet(models.QuerySet):
+    def visible_to(self, user) -> AccountabilityRecordQuerySet:
+        from campaigns.scope import scope_paths
+
+        paths = scope_paths(user)
+        if paths is None:
+            return self
+        if not paths:
+            return self.none()
+        q = Q(pk__in=[])
+        for path in paths:
+            q |= Q(unit__path__startswith=path)
+        return self.filter(q)
+
+
+class AccountabilityRecord(TimeStampedModel):
+    """A measure taken against a unit (通报批评, 约谈, 书面检查, 问责), optionally
+    about a task, a finding or a month's result, with the decision's date,
+    decision maker and document number. Results feed the annual assessment."""
+
+    class Kind(models.TextChoices):
+        CRITICISM = "criticism", _("public criticism (通报批评)")
+        INTERVIEW = "interview", _("admonishing talk (约谈)")
+        SELF_CRITICISM = "written_review", _("written self-criticism (书面检查)")
+        ACCOUNTABILITY = "accountability", _("accountability (问责)")
+
+    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="accountability_records",
+                             verbose_name=_("unit"))
+    kind = models.CharField(_("measure"), max_length=30, choices=Kind.choices)
+    decided_on = models.DateField(_("date"))
+    decision_maker = models.CharField(_("decision maker"), max_length=200)
+    document_number = models.CharField(_("document number"), max_length=100, blank=True)
+    attachment = models.FileField(_("attachment"), upload_to="accountability/%Y/", max_length=300, blank=True)
+    task = models.ForeignKey("inspections.RectificationTask", on_delete=models.PROTECT, null=True, blank=True,
+                             related_name="accountability_records", verbose_name=_("task"))
+    finding = models.ForeignKey("inspections.Finding", on_delete=models.PROTECT, null=True, blank=True,
+                                related_name="accountability_records", verbose_name=_("finding"))
+    score = models.ForeignKey(MonthlyScore, on_delete=models.PROTECT, null=True, blank=True,
+                              related_name="accountability_records", verbose_name=_("month's result"))
+    note = models.TextField(_("note"), blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
+                                   verbose_name=_("recorded by"))
+
+    objects = AccountabilityRecordQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("accountability record")
+        verbose_name_plural = _("accountability records")
+        ordering = ["-decided_on", "-id"]
+        indexes = [models.Index(fields=["unit", "decided_on"], name="accountability_unit_date_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.unit} · {self.get_kind_display()} · {self.decided_on}"

@@ -23,6 +23,13 @@ def scores_for(user):
     )
 
 
+def appeals_for(user):
+    """Appeals the user may read (their units' scope), with what the list shows."""
+    from .models import Appeal
+
+    return Appeal.objects.visible_to(user).select_related("unit").prefetch_related("attachments")
+
+
 def months_for(user, campaign: Campaign):
     """Scored months of a campaign the user may see: published ones, and drafts for the city office."""
     months = ScoreMonth.objects.filter(campaign=campaign).select_related("scheme")

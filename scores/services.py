@@ -13,7 +13,8 @@ import logging
 from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -23,7 +24,8 @@ from civportal.errors import Conflict
 
 from . import compute, hooks
 from .models import (
-    MaterialsScore, MonthlyScore, ScoreAdjustment, ScoreMonth, ScoringScheme, SurveyScore, month_start,
+    AccountabilityRecord, Appeal, AppealAttachment, Exposure, MaterialsScore, MonthlyScore, ScoreAdjustment,
+    ScoreMonth, ScoringScheme, SurveyScore, month_start, q2,
 )
 
 logger = logging.getLogger(__name__)
@@ -88,7 +90,8 @@ def scheme_current() -> ScoringScheme:
 
 def scheme_create(*, actor: User, name: str, weights: dict, severity_factors: dict, repeat_window_days: int,
                   repeat_factor: Decimal, list_share: Decimal, red_min_total: Decimal, black_below_total: Decimal,
-                  black_bottom_min_group: int, grade_bands: list, ranked_kinds: list, notes: str = "") -> ScoringScheme:
+                  black_bottom_min_group: int, grade_bands: list, ranked_kinds: list, notes: str = "",
+                  bottom_list_ceiling: Decimal = Decimal(90), appeal_window_days: int = 3) -> ScoringScheme:
     """Save a changed scheme as the next version; months already published keep theirs."""
     _require_city_office(actor)
     with transaction.atomic():
@@ -98,6 +101,7 @@ def scheme_create(*, actor: User, name: str, weights: dict, severity_factors: di
             severity_factors=severity_factors, repeat_window_days=repeat_window_days, repeat_factor=repeat_factor,
             list_share=list_share, red_min_total=red_min_total, black_below_total=black_below_total,
             black_bottom_min_group=black_bottom_min_group, grade_bands=grade_bands, ranked_kinds=ranked_kinds,
+            bottom_list_ceiling=bottom_list_ceiling, appeal_window_days=appeal_window_days,
             notes=notes.strip(), created_by=actor,
         )
         scheme.full_clean()
@@ -281,8 +285,10 @@ def _upsert_scores(rows: list[MonthlyScore], update_fields: list[str]) -> None:
         cursor.execute("DROP TABLE score_upsert")
 
 
-def scores_publish(*, actor: User, campaign: Campaign, month: dt.date) -> ScoreMonth:
-    """Publish the month's draft: the rows freeze and the units are told."""
+def scores_publish(*, actor: User, campaign: Campaign, month: dt.date, override_reason: str = "") -> ScoreMonth:
+    """Publish the month's draft: the rows freeze and the units are told.
+    Publishing waits for open appeals (409) unless the office overrides with
+    a reason, which the bulletin records."""
     _require_city_office(actor)
     month = _check_month(campaign, month)
     start, end = compute.month_bounds(month)
@@ -295,6 +301,12 @@ def scores_publish(*, actor: User, campaign: Campaign, month: dt.date) -> ScoreM
         if score_month.computed_at is None:
             raise ValidationError({"month": _("Compute the scores of %(month)s before publishing them.")
                                    % {"month": f"{month:%Y-%m}"}})
+        open_appeals = Appeal.objects.open().filter(score_month=score_month).count()
+        override_reason = (override_reason or "").strip()
+        if open_appeals and not override_reason:
+            raise Conflict(_("%(n)d appeal(s) for %(month)s are still open: decide them first, or publish with a "
+                             "reason for not waiting.") % {"n": open_appeals, "month": f"{month:%Y-%m}"})
+        score_month.publish_override_reason = override_reason[:4000] if open_appeals else ""
         now = timezone.now()
         score_month.status, score_month.published_at, score_month.published_by = (
             ScoreMonth.Status.PUBLISHED, now, actor)
@@ -322,3 +334,336 @@ def scores_compute_previous_month(*, now: dt.datetime | None = None) -> list[Sco
         except Conflict:
             logger.info("scores of campaign=%s month=%s already published", campaign.pk, f"{month:%Y-%m}")
     return done
+
+
+# --- review and appeals (申诉) ------------------------------------------------------------------
+
+APPEAL_MAX_FILES = 5
+APPEAL_MAX_BYTES = 10 * 1024 * 1024
+
+
+def score_month_open_review(*, actor: User, campaign: Campaign, month: dt.date) -> ScoreMonth:
+    """Open a computed draft for review: each unit's head sees its draft with
+    the deductions and may appeal within the scheme's window of working days."""
+    from inspections import deadlines
+
+    _require_city_office(actor)
+    month = _check_month(campaign, month)
+    with transaction.atomic():
+        score_month = _lock_month(campaign, month)
+        if score_month.is_published:
+            raise Conflict(_("The scores of %(month)s are already published.") % {"month": f"{month:%Y-%m}"})
+        if score_month.computed_at is None:
+            raise ValidationError({"month": _("Compute the scores of %(month)s before opening them for review.")
+                                   % {"month": f"{month:%Y-%m}"}})
+        now = timezone.now()
+        window = (score_month.scheme or scheme_current()).appeal_window_days
+        score_month.review_opened_at = now
+        score_month.appeal_deadline = deadlines.due_at_for(
+            now, deadlines.Allowance(window, "working_days"))
+        score_month._history_user = actor
+        score_month.save()
+    return score_month
+
+
+def _appeal_target_in_scope(score: MonthlyScore, target: str, obj) -> bool:
+    """The appealed record is one of the unit's deductions of the month."""
+    from inspections.models import Finding, RectificationTask, Visit
+
+    start, end = compute.month_bounds(score.month)
+    path, unit_id = score.unit.path, score.unit_id
+    if target == "finding":
+        return Finding.objects.counting().filter(
+            pk=obj.pk, visit__inspection__campaign=score.campaign, visit__visited_at__gte=start,
+            visit__visited_at__lt=end,
+        ).filter(Q(visit__unit__path__startswith=path) | Q(visit__point__department_id=unit_id)).exists()
+    if target == "visit":
+        return Visit.objects.filter(
+            pk=obj.pk, inspection__campaign=score.campaign, visited_at__gte=start, visited_at__lt=end,
+        ).filter(Q(unit__path__startswith=path) | Q(point__department_id=unit_id)).exists()
+    return RectificationTask.objects.filter(
+        pk=obj.pk, finding__campaign=score.campaign, unit__path__startswith=path,
+    ).exclude(status=RectificationTask.Status.VOID).exists()
+
+
+def appeal_submit(*, actor: User, score: MonthlyScore, target: str, obj, reason: str, files=()) -> Appeal:
+    """A unit's head appeals one deduction of the draft (a finding, a visit or a
+    task's credit) while the month is open for review and the window runs."""
+    if not has_role(actor, score.unit, [Role.HEAD]):
+        raise PermissionDenied(_("Only the head (负责人) of the unit may appeal its score."))
+    if target not in Appeal.Target.values:
+        raise ValidationError({"target": _("Appeal a finding, a visit or a task.")})
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": _("Please give a reason.")})
+    files = list(files or [])
+    if len(files) > APPEAL_MAX_FILES:
+        raise ValidationError({"files": _("Attach at most %(n)d files.") % {"n": APPEAL_MAX_FILES}})
+    if any(getattr(f, "size", 0) > APPEAL_MAX_BYTES for f in files):
+        raise ValidationError({"files": _("An attachment is larger than 10 MB.")})
+    score_month = score.score_month
+    if score_month.is_published:
+        raise Conflict(_("The scores of %(month)s are already published.") % {"month": f"{score.month:%Y-%m}"})
+    now = timezone.now()
+    if score_month.review_opened_at is None:
+        raise ValidationError({"month": _("The office has not opened %(month)s for review yet.")
+                               % {"month": f"{score.month:%Y-%m}"}})
+    if score_month.appeal_deadline is not None and now > score_month.appeal_deadline:
+        raise ValidationError({"month": _("Appeals for %(month)s closed on %(date)s.") % {
+            "month": f"{score.month:%Y-%m}",
+            "date": f"{timezone.localtime(score_month.appeal_deadline):%Y-%m-%d %H:%M}"}})
+    if obj is None or not _appeal_target_in_scope(score, target, obj):
+        raise ValidationError({target: _("This is not one of the unit's deductions of %(month)s.")
+                               % {"month": f"{score.month:%Y-%m}"}})
+    appeal = Appeal(campaign=score.campaign, unit=score.unit, month=score.month, score_month=score_month,
+                    target=target, reason=reason[:4000], submitted_by=actor, **{target: obj})
+    appeal._history_user = actor
+    try:
+        with transaction.atomic():
+            appeal.save()
+            for f in files:
+                AppealAttachment.objects.create(appeal=appeal, file=f, original_name=str(f.name)[:200],
+                                                size=getattr(f, "size", 0) or 0)
+    except IntegrityError as exc:
+        raise Conflict(_("This deduction already has an open appeal.")) from exc
+    return appeal
+
+
+def _lock_open_appeal(appeal: Appeal) -> Appeal:
+    locked = Appeal.objects.select_for_update().select_related("score_month", "unit").get(pk=appeal.pk)
+    if locked.status != Appeal.Status.OPEN:
+        raise Conflict(_("This appeal was already decided."))
+    return locked
+
+
+def _tell_unit(appeal: Appeal, actor: User) -> None:
+    """The heads and handlers of the unit learn the decision (inbox, email by preference, webhook)."""
+    from django.urls import reverse
+    from django.utils.translation import gettext_lazy
+
+    from notifications.models import Event
+    from notifications.services import Text, notify
+
+    people = User.objects.filter(is_active=True, memberships__active=True, memberships__unit=appeal.unit,
+                                 memberships__role__in=[Role.HEAD, Role.HANDLER]).distinct()
+    title = (gettext_lazy("Your appeal for %(month)s was accepted") if appeal.status == Appeal.Status.ACCEPTED
+             else gettext_lazy("Your appeal for %(month)s was rejected"))
+    notify(event=Event.APPEAL_DECIDED, recipients=people, title=Text(title, {"month": f"{appeal.month:%Y-%m}"}),
+           body=appeal.decision_note, url=reverse("scores:appeal_list") + f"?unit={appeal.unit_id}",
+           target=appeal, unit=appeal.unit, data={"appeal": appeal.pk, "status": appeal.status}, exclude=actor)
+
+
+def appeal_accept(*, actor: User, appeal: Appeal, note: str, resolution: str = "",
+                  severity: str | None = None) -> Appeal:
+    """Accept an appeal: the record is corrected through the loop's services
+    (finding voided or its severity changed, task left out of the credit), with
+    history; the next recompute of the draft shows the effect."""
+    from inspections import services as loop
+    from inspections.models import Finding
+
+    _require_city_office(actor)
+    note = (note or "").strip()
+    if not note:
+        raise ValidationError({"note": _("Please give a reason.")})
+    with transaction.atomic():
+        appeal = _lock_open_appeal(appeal)
+        if appeal.score_month.is_published:
+            raise Conflict(_("The scores of %(month)s are already published.") % {"month": f"{appeal.month:%Y-%m}"})
+        why = _("Appeal #%(id)s accepted: %(note)s") % {"id": appeal.pk, "note": note}
+        if appeal.target == Appeal.Target.FINDING:
+            resolution = resolution or Appeal.Resolution.VOID
+            if resolution == Appeal.Resolution.SEVERITY:
+                if not severity:
+                    raise ValidationError({"severity": _("Choose the corrected severity.")})
+                loop.finding_set_severity(actor=actor, finding=appeal.finding, severity=severity, reason=why)
+            elif resolution == Appeal.Resolution.VOID:
+                loop.finding_void(actor=actor, finding=appeal.finding, reason=why)
+            else:
+                raise ValidationError({"resolution": _("A finding is voided or its severity changed.")})
+        elif appeal.target == Appeal.Target.VISIT:
+            resolution = Appeal.Resolution.VOID
+            for finding in appeal.visit.findings.counting().order_by("pk"):
+                if finding.status in Finding.OPEN_STATUSES:
+                    loop.finding_void(actor=actor, finding=finding, reason=why)
+        else:
+            resolution = Appeal.Resolution.TASK_VOID
+            loop.task_void(actor=actor, task=appeal.task, reason=why)
+        appeal.status, appeal.resolution = Appeal.Status.ACCEPTED, resolution
+        appeal.decided_by, appeal.decided_at, appeal.decision_note = actor, timezone.now(), note[:4000]
+        appeal._history_user = actor
+        appeal.save()
+        _tell_unit(appeal, actor)
+    return appeal
+
+
+def appeal_reject(*, actor: User, appeal: Appeal, reason: str) -> Appeal:
+    """Reject an appeal with a reason; nothing else changes."""
+    _require_city_office(actor)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": _("Please give a reason.")})
+    with transaction.atomic():
+        appeal = _lock_open_appeal(appeal)
+        appeal.status, appeal.decided_by, appeal.decided_at = Appeal.Status.REJECTED, actor, timezone.now()
+        appeal.decision_note = reason[:4000]
+        appeal._history_user = actor
+        appeal.save()
+        _tell_unit(appeal, actor)
+    return appeal
+
+
+# --- public announcement (公示) ------------------------------------------------------------------
+
+
+def score_month_announce(*, actor: User, campaign: Campaign, month: dt.date, announce: bool = True) -> ScoreMonth:
+    """Make a published month's ranking, lists and bulletin public (or withdraw
+    them): only published months, explicitly, by the city office."""
+    _require_city_office(actor)
+    month = _check_month(campaign, month)
+    with transaction.atomic():
+        score_month = ScoreMonth.objects.select_for_update().filter(campaign=campaign, month=month).first()
+        if score_month is None or not score_month.is_published:
+            raise Conflict(_("Only published scores can be announced to the public."))
+        score_month.announced_at = timezone.now() if announce else None
+        score_month.announced_by = actor if announce else None
+        score_month._history_user = actor
+        score_month.save()
+    return score_month
+
+
+# --- 曝光台 (exposures) ---------------------------------------------------------------------------
+
+
+def exposure_create(*, actor: User, finding, note: str = "", photos_reviewed: bool = False) -> Exposure:
+    """Select a finding for the 曝光台. It goes public only once the photos are
+    confirmed reviewed (faces, number plates): here or with ``exposure_confirm_review``."""
+    from inspections.models import Finding
+
+    _require_city_office(actor)
+    if finding.status in (Finding.Status.VOID, Finding.Status.DUPLICATE):
+        raise ValidationError({"finding": _("A void or duplicate finding cannot be exposed.")})
+    now = timezone.now()
+    exposure = Exposure(finding=finding, note=(note or "").strip()[:300], created_by=actor,
+                        photos_reviewed_at=now if photos_reviewed else None,
+                        photos_reviewed_by=actor if photos_reviewed else None)
+    exposure._history_user = actor
+    try:
+        with transaction.atomic():
+            exposure.save()
+    except IntegrityError as exc:
+        raise Conflict(_("This finding is already exposed.")) from exc
+    return exposure
+
+
+def exposure_confirm_review(*, actor: User, exposure: Exposure) -> Exposure:
+    """Confirm the photos were reviewed for faces and number plates: the exposure goes public."""
+    _require_city_office(actor)
+    with transaction.atomic():
+        locked = Exposure.objects.select_for_update().get(pk=exposure.pk)
+        if locked.withdrawn_at is not None:
+            raise Conflict(_("This exposure was withdrawn."))
+        if locked.photos_reviewed_at is None:
+            locked.photos_reviewed_at, locked.photos_reviewed_by = timezone.now(), actor
+            locked._history_user = actor
+            locked.save()
+    return locked
+
+
+def exposure_withdraw(*, actor: User, exposure: Exposure, reason: str) -> Exposure:
+    _require_city_office(actor)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": _("Please give a reason.")})
+    with transaction.atomic():
+        locked = Exposure.objects.select_for_update().get(pk=exposure.pk)
+        if locked.withdrawn_at is not None:
+            raise Conflict(_("This exposure was withdrawn."))
+        locked.withdrawn_at, locked.withdrawn_by, locked.withdraw_reason = timezone.now(), actor, reason[:300]
+        locked._history_user = actor
+        locked.save()
+    return locked
+
+
+# --- accountability records and the annual report -----------------------------------------------
+
+
+def accountability_record_create(*, actor: User, unit: Unit, kind: str, decided_on: dt.date, decision_maker: str,
+                                 document_number: str = "", note: str = "", attachment=None, task=None,
+                                 finding=None, score: MonthlyScore | None = None) -> AccountabilityRecord:
+    """Record 通报批评/约谈/书面检查/问责 against a unit (supervisors over it)."""
+    _require_supervisor_over(actor, unit)
+    for obj, name in ((task, "task"), (finding, "finding"), (score, "score")):
+        if obj is not None and not (obj.unit.path.startswith(unit.path)):
+            raise ValidationError({name: _("This record is not about the unit.")})
+    record = AccountabilityRecord(unit=unit, kind=kind, decided_on=decided_on,
+                                  decision_maker=(decision_maker or "").strip(),
+                                  document_number=(document_number or "").strip(), note=(note or "").strip(),
+                                  task=task, finding=finding, score=score, created_by=actor)
+    if attachment is not None:
+        record.attachment = attachment
+    record.full_clean()
+    record._history_user = actor
+    record.save()
+    return record
+
+
+def accountability_suggestions(*, user: User, campaign: Campaign) -> list[dict]:
+    """Measures to consider (suggested, never created): units black-listed in two
+    consecutive published months, and tasks at 挂牌督办 — each without a record yet."""
+    from inspections.models import RectificationTask
+
+    from .models import ListFlag, previous_month
+
+    out = []
+    black = (MonthlyScore.objects.visible_to(user).filter(campaign=campaign, status=ScoreMonth.Status.PUBLISHED,
+                                                          list_flag=ListFlag.BLACK)
+             .select_related("unit").order_by("unit_id", "month"))
+    months_of: dict[int, list] = {}
+    for row in black:
+        months_of.setdefault(row.unit_id, []).append(row)
+    recorded_scores = set(AccountabilityRecord.objects.filter(score__campaign=campaign).values_list("score_id",
+                                                                                                   flat=True))
+    for rows in months_of.values():
+        for before, after in zip(rows, rows[1:]):
+            if previous_month(after.month) == before.month and after.pk not in recorded_scores:
+                out.append({"reason": "black_twice", "unit": after.unit_id, "unit_name": after.unit.name,
+                            "score": after.pk, "months": [f"{before.month:%Y-%m}", f"{after.month:%Y-%m}"]})
+    from inspections.selectors import tasks_for
+
+    listed = (tasks_for(user).filter(finding__campaign=campaign, supervision=RectificationTask.Supervision.LISTED)
+              .exclude(accountability_records__isnull=False).select_related("unit").order_by("pk"))
+    for task in listed:
+        out.append({"reason": "listed_task", "unit": task.unit_id, "unit_name": task.unit.name, "task": task.pk})
+    return out
+
+
+def annual_report(*, user: User, campaign: Campaign, year: int, unit: Unit) -> dict:
+    """A unit's year for the city's 年度考核 system: published scores per month
+    (total, rank, list flag, grade, rectification counts and rate), appeals and
+    accountability records (only what the user may see)."""
+    start, end = dt.date(year, 1, 1), dt.date(year, 12, 1)
+    scores = (MonthlyScore.objects.visible_to(user).filter(campaign=campaign, unit=unit, month__range=(start, end),
+                                                           status=ScoreMonth.Status.PUBLISHED).order_by("month"))
+    months = []
+    for s in scores:
+        closed = s.task_on_time_count + s.task_late_count
+        months.append({
+            "month": f"{s.month:%Y-%m}", "total": None if s.total is None else str(s.total), "rank": s.rank,
+            "ranked_count": s.ranked_count, "list_flag": s.list_flag, "grade": s.grade,
+            "field_score": None if s.field_score is None else str(s.field_score),
+            "rectification_score": None if s.rectification_score is None else str(s.rectification_score),
+            "tasks": s.task_count, "tasks_closed": closed, "tasks_on_time": s.task_on_time_count,
+            "rectification_rate": None if not s.task_count else str(q2(Decimal(closed) * 100 / s.task_count)),
+        })
+    appeals = Appeal.objects.visible_to(user).filter(campaign=campaign, unit=unit, month__range=(start, end))
+    records = AccountabilityRecord.objects.visible_to(user).filter(unit=unit, decided_on__year=year)
+    return {
+        "campaign": campaign.name, "year": year, "unit": unit.name, "unit_code": unit.code, "months": months,
+        "red_months": sum(1 for m in months if m["list_flag"] == "red"),
+        "black_months": sum(1 for m in months if m["list_flag"] == "black"),
+        "appeals": [{"id": a.pk, "month": f"{a.month:%Y-%m}", "target": a.target, "status": a.status,
+                     "resolution": a.resolution} for a in appeals.order_by("month", "pk")],
+        "accountability_records": [{"id": r.pk, "kind": r.kind, "date": r.decided_on.isoformat(),
+                                    "decision_maker": r.decision_maker, "document_number": r.document_number}
+                                   for r in records.order_by("decided_on", "pk")],
+    }

@@ -12,7 +12,9 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import F
-from django.http import Http404
+from django.http import FileResponse, Http404
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _lazy
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils.http import urlencode
@@ -29,8 +31,9 @@ from materials.selectors import materials_breakdown
 
 from . import selectors, services
 from .filtersets import MonthField
-from .forms import AdjustmentForm, EntryForm, EntryImportForm, ReasonForm, SchemeForm
-from .models import ListFlag, ScoreAdjustment, ScoringScheme
+from .forms import AdjustmentForm, AppealForm, EntryForm, EntryImportForm, ReasonForm, SchemeForm
+from .filtersets import AppealFilterSet
+from .models import Appeal, AppealAttachment, ListFlag, ScoreAdjustment, ScoringScheme
 
 RANK_ORDER = (F("rank").asc(nulls_last=True), F("unit__path").asc())
 
@@ -103,7 +106,7 @@ def ranking(request):
 @login_required
 @permission_required("scores.view_monthlyscore", raise_exception=True)
 def score_detail(request, pk: int):
-    score = get_object_or_404(selectors.scores_for(request.user).select_related("scheme"), pk=pk)
+    score = get_object_or_404(selectors.scores_for(request.user).select_related("scheme", "score_month"), pk=pk)
     findings = paginate(request, selectors.costly_findings(score, request.user), default=20)
     link = _finding_link()
     for f in findings:
@@ -112,8 +115,13 @@ def score_detail(request, pk: int):
     adjustments = ScoreAdjustment.objects.filter(campaign_id=score.campaign_id, unit_id=score.unit_id,
                                                  month=score.month).select_related("created_by", "withdrawn_by")
     can_adjust = has_role(request.user, score.unit, [Membership.Role.SUPERVISOR])
+    # One query: the unit's appeals of the month (their attachments are on the appeals page).
+    appeals = list(Appeal.objects.visible_to(request.user).filter(
+        campaign_id=score.campaign_id, unit_id=score.unit_id, month=score.month).order_by("-created_at", "-id"))
     return render(request, "scores/score_detail.html", {
         "score": score, "findings": findings, "is_office": is_office,
+        "appeals": appeals, "appeal_counts": _appeal_counts(appeals),
+        "can_appeal": _can_appeal(request.user, score), "appeal_form": AppealForm(),
         "adjustments": adjustments if can_adjust else [], "can_adjust": can_adjust and not score.is_published,
         "reason_form": ReasonForm(),
         "materials": (materials_breakdown(score.campaign, score.unit, score.month)
@@ -176,7 +184,8 @@ def bulletin_xlsx(request):
 @require_POST
 @permission_required("scores.change_monthlyscore", raise_exception=True)
 def month_action(request, action: str):
-    service = {"recompute": services.scores_recompute, "publish": services.scores_publish}.get(action)
+    service = {"recompute": services.scores_recompute, "publish": services.scores_publish,
+               "open-review": services.score_month_open_review, "announce": services.score_month_announce}.get(action)
     if service is None:
         raise Http404
     raw = request.POST.get("campaign") or ""
@@ -184,14 +193,16 @@ def month_action(request, action: str):
     if not (raw.isdigit() and len(raw) < 19) or month is None:
         raise Http404
     campaign = get_object_or_404(Campaign.objects.visible_to(request.user), pk=raw)
+    extra = {"override_reason": request.POST.get("override_reason", "")[:4000]} if action == "publish" else {}
     try:
-        service(actor=request.user, campaign=campaign, month=month)
+        service(actor=request.user, campaign=campaign, month=month, **extra)
     except (ValidationError, PermissionDenied, Conflict) as exc:
         messages.error(request, _error_text(exc))
     else:
-        messages.success(request, _("Scores of %(month)s computed.") % {"month": f"{month:%Y-%m}"}
-                         if action == "recompute" else
-                         _("Scores of %(month)s published.") % {"month": f"{month:%Y-%m}"})
+        done = {"recompute": _("Scores of %(month)s computed."), "publish": _("Scores of %(month)s published."),
+                "open-review": _("%(month)s is open for review: unit heads may appeal its deductions."),
+                "announce": _("%(month)s is announced to the public.")}
+        messages.success(request, done[action] % {"month": f"{month:%Y-%m}"})
     return redirect(f"{reverse('scores:ranking')}?{urlencode({'campaign': campaign.pk, 'month': f'{month:%Y-%m}'})}")
 
 
@@ -276,3 +287,110 @@ def scheme_create(request):
                              % {"version": scheme.version})
             return redirect("scores:scheme_list")
     return render(request, "scores/scheme_form.html", {"form": form, "current": current})
+
+
+# --- appeals (申诉) ---------------------------------------------------------------------------
+
+
+def _appeal_counts(appeals) -> dict:
+    counts = {status: 0 for status in Appeal.Status.values}
+    for appeal in appeals:
+        counts[appeal.status] += 1
+    return counts
+
+
+def _can_appeal(user, score) -> bool:
+    month = score.score_month
+    return (not score.is_published and month.review_opened_at is not None
+            and (month.appeal_deadline is None or timezone.now() <= month.appeal_deadline)
+            and has_role(user, score.unit, [Membership.Role.HEAD]))
+
+
+@login_required
+@require_POST
+@permission_required("scores.add_appeal", raise_exception=True)
+def appeal_create(request, pk: int):
+    """The head appeals one deduction from the score page (a finding, a visit or a task)."""
+    from inspections.models import Finding, RectificationTask, Visit
+
+    score = get_object_or_404(selectors.scores_for(request.user).select_related("score_month"), pk=pk)
+    form = AppealForm(request.POST, request.FILES)
+    url = reverse("scores:score_detail", args=[score.pk])
+    if not form.is_valid():
+        messages.error(request, " ".join(str(e) for errors in form.errors.values() for e in errors))
+        return redirect(url)
+    d = form.cleaned_data
+    model = {"finding": Finding, "visit": Visit, "task": RectificationTask}[d["target"]]
+    try:
+        services.appeal_submit(actor=request.user, score=score, target=d["target"],
+                               obj=model.objects.filter(pk=d["object_id"]).first(), reason=d["reason"],
+                               files=request.FILES.getlist("files"))
+    except (ValidationError, PermissionDenied, Conflict) as exc:
+        messages.error(request, _error_text(exc))
+    else:
+        messages.success(request, _("Appeal sent to the campaign office."))
+    return redirect(url)
+
+
+def _appeal_rows(queryset):
+    for a in queryset.order_by("-created_at", "-id"):
+        yield [a.pk, a.unit.name, f"{a.month:%Y-%m}", a.get_target_display(),
+               (a.finding_id or a.visit_id or a.task_id), a.reason, a.get_status_display(),
+               a.get_resolution_display(), a.decision_note,
+               timezone.localtime(a.created_at).strftime("%Y-%m-%d %H:%M"),
+               timezone.localtime(a.decided_at).strftime("%Y-%m-%d %H:%M") if a.decided_at else ""]
+
+
+APPEAL_HEADERS = [_lazy("number"), _lazy("unit"), _lazy("month"), _lazy("appealed"), _lazy("record number"),
+                  _lazy("reason"), _lazy("status"), _lazy("correction"), _lazy("decision"), _lazy("submitted at"),
+                  _lazy("decided at")]
+
+
+@login_required
+@permission_required("scores.view_appeal", raise_exception=True)
+def appeal_list(request):
+    filterset = AppealFilterSet(request.GET or None, queryset=selectors.appeals_for(request.user), request=request)
+    rows = filterset.qs if filterset.is_bound and filterset.is_valid() else (
+        filterset.queryset.none() if filterset.is_bound else filterset.queryset)
+    if request.GET.get("format") == "xlsx":
+        return xlsx_response(filename="appeals.xlsx", title=str(_("Appeals")), headers=APPEAL_HEADERS,
+                             rows=_appeal_rows(rows.select_related(None).select_related("unit")), user=request.user)
+    page = paginate(request, rows.order_by("-created_at", "-id"), default=50)
+    query = request.GET.copy()
+    query.pop("page", None)
+    query["format"] = "xlsx"
+    return render(request, "scores/appeal_list.html", {
+        "filter": filterset, "page": page, "is_office": services.is_city_supervisor(request.user),
+        "xlsx_query": query.urlencode(), "severities": [("minor", _("minor")), ("moderate", _("moderate")),
+                                                         ("severe", _("severe"))],
+    })
+
+
+@login_required
+@require_POST
+@permission_required("scores.change_appeal", raise_exception=True)
+def appeal_decide(request, pk: int, action: str):
+    appeal = get_object_or_404(selectors.appeals_for(request.user), pk=pk)
+    try:
+        if action == "accept":
+            services.appeal_accept(actor=request.user, appeal=appeal, note=request.POST.get("note", ""),
+                                   resolution=request.POST.get("resolution", ""),
+                                   severity=request.POST.get("severity") or None)
+            messages.success(request, _("Appeal accepted; recompute the draft to see its effect."))
+        elif action == "reject":
+            services.appeal_reject(actor=request.user, appeal=appeal, reason=request.POST.get("reason", ""))
+            messages.success(request, _("Appeal rejected."))
+        else:
+            raise Http404
+    except (ValidationError, PermissionDenied, Conflict) as exc:
+        messages.error(request, _error_text(exc))
+    return redirect("scores:appeal_list")
+
+
+@login_required
+@permission_required("scores.view_appeal", raise_exception=True)
+def appeal_attachment(request, pk: int):
+    """Attachments are served through the scope check, never as public media URLs."""
+    attachment = get_object_or_404(AppealAttachment.objects.filter(appeal__in=selectors.appeals_for(request.user)),
+                                   pk=pk)
+    return FileResponse(attachment.file.open("rb"), as_attachment=True, filename=attachment.original_name)

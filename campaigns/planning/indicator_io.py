@@ -11,6 +11,7 @@ imported and each problem is reported with its row, column and reason.
 from __future__ import annotations
 
 import io
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -44,6 +45,7 @@ OFFICE_COLUMNS = {
     "points": ("分值", "points"),
     "method": ("测评方法", "method", "evaluation method"),
     "point_types": ("适用点位类型", "点位类型", "point types", "applicable point types"),
+    "description": ("备注", "说明", "description", "note"),
 }
 LABELS = {
     "code": pgettext_lazy("xlsx column", "code"), "parent_code": pgettext_lazy("xlsx column", "parent code"), "name": pgettext_lazy("xlsx column", "name"),
@@ -192,15 +194,70 @@ def _unmerged(upload) -> io.BytesIO:
     return out
 
 
+# Total and subtotal rows of circulated editions: "合计", "小计", "公共环境小计", "总 分", "总计：" …
+_TOTAL = re.compile(r"^(?P<name>.*?)(合计|小计|总计|总分|共计|subtotal|total)[:：]?$", re.IGNORECASE)
+
+
+def total_label(text: str) -> str | None:
+    """For a cell of a total row, the name it totals ("" for the cells' own
+    scope, e.g. "小计"; "公共环境" for "公共环境小计"); None for a node's name."""
+    match = _TOTAL.match(re.sub(r"\s+", "", text))
+    return None if match is None else match.group("name")
+
+
+@dataclass
+class _Total:
+    row: int
+    scope: tuple  # names of the levels it totals; () = the whole edition
+    points: Decimal
+    label: str
+
+
+def _total_row(names: list[str]) -> tuple[int, str] | None:
+    """(level, named scope) of the first total cell, or None."""
+    for index, name in enumerate(names):
+        label = total_label(name) if name else None
+        if label is not None:
+            return index, label
+    return None
+
+
+def _check_totals(totals: list[_Total], criteria: list, errors: _Errors) -> None:
+    """Each stated total must equal the sum of the criteria under its scope."""
+    for total in totals:
+        under = [points for _row, key, points, *_rest in criteria
+                 if points is not None and key[: len(total.scope)] == total.scope]
+        if not under:
+            errors.add(total.row, "points", _("The total row “%(label)s” totals no criteria.") % {"label": total.label})
+            continue
+        found = sum(under, Decimal(0))
+        if found != total.points:
+            errors.add(total.row, "points", _(
+                "The total row “%(label)s” states %(stated)s points but its criteria add up to %(sum)s."
+            ) % {"label": total.label, "stated": f"{total.points.normalize():f}", "sum": f"{found.normalize():f}"})
+
+
 def parse_office(rows) -> list[Node]:
-    """Criteria rows → nodes with generated codes (1, 1.2, 1.2.3, 1.2.3.4)."""
+    """Criteria rows → nodes with generated codes (1, 1.2, 1.2.3, 1.2.3.4).
+    Total and subtotal rows (合计, 小计, 总计, 总分 …) are not nodes: their stated
+    points are checked against the criteria they total. The 备注 column is
+    kept as the criterion's description."""
     errors, lookup = _Errors(), PointTypeLookup()
     levels = ["section", "item", "content", "criterion"]
     previous = ["", "", ""]
     children: dict[tuple, list[str]] = defaultdict(list)  # path of names -> child names, in order
-    criteria: list[tuple[int, tuple, Decimal, str, list]] = []
+    criteria: list[tuple[int, tuple, Decimal, str, list, str]] = []
+    totals: list[_Total] = []
     for row, raw in rows:
         names = [normalize_text(raw.get(level)) for level in levels]
+        found = _total_row(names)
+        if found is not None:
+            index, named = found
+            scope = [names[i] or previous[i] for i in range(min(index, 3))] + ([named] if named else [])
+            points = _points(raw.get("points"), row, errors, required=False)
+            if points is not None and normalize_text(raw.get("points")):
+                totals.append(_Total(row, tuple(scope), points, names[index]))
+            continue
         # A blank upper cell repeats the row above, unless a higher level changed on this row.
         changed = False
         for index in range(3):
@@ -225,9 +282,10 @@ def parse_office(rows) -> list[Node]:
             siblings = children[key[:depth]]
             if key[depth] not in siblings or depth == 3:
                 siblings.append(key[depth])
-        criteria.append((row, key, points, method, point_types))
+        criteria.append((row, key, points, method, point_types, normalize_text(raw.get("description"))))
     if not criteria and not errors:
         errors.add(1, "criterion", _("The sheet has no indicators."))
+    _check_totals(totals, criteria, errors)
     if errors:
         raise ImportRejected(sorted(errors, key=lambda e: (e.row, e.column)))
 
@@ -236,7 +294,7 @@ def parse_office(rows) -> list[Node]:
     first_row: dict[tuple, int] = {}
     totals: dict[tuple, Decimal] = defaultdict(Decimal)
     seen_criterion: dict[tuple, int] = defaultdict(int)
-    for row, key, points, method, point_types in criteria:
+    for row, key, points, method, point_types, description in criteria:
         for depth in range(3):
             prefix = key[: depth + 1]
             totals[prefix] += points
@@ -247,7 +305,7 @@ def parse_office(rows) -> list[Node]:
                 nodes.append(Node(row, codes[prefix], codes[key[:depth]], key[depth], Decimal(0), ""))
         seen_criterion[key[:3]] += 1
         code = f"{codes[key[:3]]}.{seen_criterion[key[:3]]}"
-        nodes.append(Node(row, code, codes[key[:3]], key[3], points, method, point_types))
+        nodes.append(Node(row, code, codes[key[:3]], key[3], points, method, point_types, description))
     by_code = {node.code: node for node in nodes}
     for prefix, total in totals.items():
         by_code[codes[prefix]].points = total

@@ -8,7 +8,7 @@ from rest_framework import serializers
 
 from campaigns.models import Campaign
 
-from ..models import COMPONENTS, RANKABLE_KINDS, Grade, MonthlyScore, ScoreMonth, ScoringScheme
+from ..models import COMPONENTS, RANKABLE_KINDS, AccountabilityRecord, Appeal, Exposure, Grade, MonthlyScore, ScoreMonth, ScoringScheme
 
 
 @extend_schema_field({"type": "string", "pattern": r"^\d{4}-\d{2}$", "example": "2026-10"})
@@ -49,7 +49,7 @@ class ScoreMonthSerializer(serializers.ModelSerializer):
     class Meta:
         model = ScoreMonth
         fields = ["id", "campaign", "month", "status", "scheme", "computed_at", "computed_by", "published_at",
-                  "published_by"]
+                  "published_by", "review_opened_at", "appeal_deadline", "publish_override_reason"]
         read_only_fields = fields
 
 
@@ -96,7 +96,7 @@ class ScoringSchemeSerializer(serializers.ModelSerializer):
         model = ScoringScheme
         fields = ["id", "version", "name", "weights", "severity_factors", "repeat_window_days", "repeat_factor",
                   "list_share", "red_min_total", "black_below_total", "black_bottom_min_group", "grade_bands",
-                  "ranked_kinds", "notes", "created_at", "created_by"]
+                  "ranked_kinds", "notes", "bottom_list_ceiling", "appeal_window_days", "created_at", "created_by"]
         read_only_fields = ["id", "version", "created_at", "created_by"]
 
     def service_kwargs(self) -> dict:
@@ -105,3 +105,104 @@ class ScoringSchemeSerializer(serializers.ModelSerializer):
         v["severity_factors"] = {k: str(x) for k, x in v["severity_factors"].items()}
         v["grade_bands"] = [[b["grade"], str(b["minimum"])] for b in v["grade_bands"]]
         return v
+
+
+class PublishSerializer(MonthActionSerializer):
+    override_reason = serializers.CharField(
+        required=False, allow_blank=True, max_length=4000,
+        help_text="Publish although appeals are still open: why not wait (recorded on the bulletin).")
+
+
+class AppealAttachmentSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField(source="original_name")
+    size = serializers.IntegerField()
+
+
+class AppealSerializer(serializers.ModelSerializer):
+    unit_name = serializers.CharField(source="unit.name", read_only=True)
+    month = MonthField(read_only=True)
+    score = serializers.IntegerField(write_only=True, min_value=1, max_value=2**62,
+                                     help_text="The draft monthly score appealed.")
+    object_id = serializers.IntegerField(write_only=True, min_value=1, max_value=2**62,
+                                         help_text="Id of the finding, visit or task appealed.")
+    files = serializers.ListField(child=serializers.FileField(), write_only=True, required=False, max_length=5)
+    attachments = AppealAttachmentSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Appeal
+        fields = ["id", "campaign", "unit", "unit_name", "month", "score", "target", "object_id", "finding",
+                  "visit", "task", "reason", "files", "attachments", "status", "resolution", "decision_note",
+                  "submitted_by", "decided_by", "decided_at", "created_at"]
+        read_only_fields = ["id", "campaign", "unit", "month", "finding", "visit", "task", "status", "resolution",
+                            "decision_note", "submitted_by", "decided_by", "decided_at", "created_at"]
+
+
+class AppealAcceptSerializer(serializers.Serializer):
+    note = serializers.CharField(max_length=4000)
+    resolution = serializers.ChoiceField(choices=Appeal.Resolution.choices, required=False, allow_blank=True)
+    severity = serializers.ChoiceField(choices=["minor", "moderate", "severe"], required=False, allow_blank=True)
+
+
+class AppealRejectSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=4000)
+
+
+class ExposureSerializer(serializers.ModelSerializer):
+    is_public = serializers.BooleanField(read_only=True)
+    photos_reviewed = serializers.BooleanField(
+        write_only=True, required=False, default=False,
+        help_text="Confirms the photos were reviewed for faces and number plates (required before going public).")
+
+    class Meta:
+        model = Exposure
+        fields = ["id", "finding", "note", "photos_reviewed", "is_public", "photos_reviewed_at", "withdrawn_at",
+                  "withdraw_reason", "created_by", "created_at"]
+        read_only_fields = ["id", "is_public", "photos_reviewed_at", "withdrawn_at", "withdraw_reason", "created_by",
+                            "created_at"]
+
+    def get_fields(self):
+        from inspections.models import Finding
+
+        fields = super().get_fields()
+        request = self.context.get("request")
+        if "finding" in fields and request is not None:
+            fields["finding"] = serializers.PrimaryKeyRelatedField(queryset=Finding.objects.visible_to(request.user))
+        return fields
+
+
+class ExposureWithdrawSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=300)
+
+
+class AccountabilityRecordSerializer(serializers.ModelSerializer):
+    unit_name = serializers.CharField(source="unit.name", read_only=True)
+
+    class Meta:
+        model = AccountabilityRecord
+        fields = ["id", "unit", "unit_name", "kind", "decided_on", "decision_maker", "document_number", "attachment",
+                  "task", "finding", "score", "note", "created_by", "created_at"]
+        read_only_fields = ["id", "created_by", "created_at"]
+
+    def get_fields(self):
+        from campaigns.models import Unit
+        from inspections.models import Finding, RectificationTask
+
+        fields = super().get_fields()
+        request = self.context.get("request")
+        if request is not None:
+            user = request.user
+            fields["unit"] = serializers.PrimaryKeyRelatedField(queryset=Unit.objects.visible_to(user))
+            fields["task"] = serializers.PrimaryKeyRelatedField(
+                queryset=RectificationTask.objects.visible_to(user), required=False, allow_null=True)
+            fields["finding"] = serializers.PrimaryKeyRelatedField(
+                queryset=Finding.objects.visible_to(user), required=False, allow_null=True)
+            fields["score"] = serializers.PrimaryKeyRelatedField(
+                queryset=MonthlyScore.objects.visible_to(user), required=False, allow_null=True)
+        return fields
+
+
+class AnnualReportQuerySerializer(serializers.Serializer):
+    campaign = serializers.PrimaryKeyRelatedField(queryset=Campaign.objects.all())
+    year = serializers.IntegerField(min_value=2000, max_value=2099)
+    unit = serializers.IntegerField(min_value=1, max_value=2**62)
