@@ -649,7 +649,13 @@ class ApiClientQuerySet(models.QuerySet):
     def visible_to(self, user) -> ApiClientQuerySet:
         from .scope import scope_q
 
-        return self.filter(scope_q(user, "unit__path"))
+        return self.filter(scope_q(user, "unit__path")).with_membership()
+
+    def with_membership(self) -> ApiClientQuerySet:
+        """Annotate whether the service user still holds an active membership
+        (a key whose membership was ended is disabled; see ApiClient.state)."""
+        active = Membership.objects.filter(user_id=models.OuterRef("user_id"), active=True)
+        return self.annotate(has_membership=models.Exists(active))
 
 
 class ApiClient(TimeStampedModel):
@@ -697,7 +703,13 @@ class ApiClient(TimeStampedModel):
             return "revoked"
         if self.expires_at is not None and self.expires_at <= (now or timezone.now()):
             return "expired"
+        has_membership = getattr(self, "has_membership", None)
+        if has_membership is None:
+            has_membership = Membership.objects.filter(user_id=self.user_id, active=True).exists()
+        if not has_membership:
+            return "disabled"  # its service account's membership was ended: the key acts as nobody
         return "active"
 
     def get_state_display(self) -> str:
-        return {"active": _("active"), "revoked": _("revoked"), "expired": _("expired")}[self.state()]
+        return {"active": _("active"), "revoked": _("revoked"), "expired": _("expired"),
+                "disabled": _("disabled")}[self.state()]
