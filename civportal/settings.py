@@ -305,6 +305,8 @@ REST_FRAMEWORK = {
 # Requests per minute per API key or user (0 turns rate limiting off); anonymous calls per address.
 API_RATE_PER_MINUTE = int(os.environ.get("API_RATE_PER_MINUTE", "600"))
 API_ANON_RATE_PER_MINUTE = int(os.environ.get("API_ANON_RATE_PER_MINUTE", "60"))
+# Sign-in attempts per minute per client address, any username (token route and login page; 0 = off).
+LOGIN_RATE_PER_MINUTE = int(os.environ.get("LOGIN_RATE_PER_MINUTE", "20"))
 # Open311 GeoReport v2 (/open311/v2/, docs/integrating.md): the jurisdiction_id it answers to
 # (default: the host of SITE_URL), whether service requests may be read without a key, and how
 # far (metres) a reported position may lie from an evaluation point to be filed at that point.

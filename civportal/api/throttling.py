@@ -33,3 +33,26 @@ class ClientRateThrottle(SimpleRateThrottle):
 
     def get_cache_key(self, request, view):
         return self.cache_format % {"scope": self.scope, "ident": self.request_ident}
+
+
+class LoginRateThrottle(SimpleRateThrottle):
+    """Sign-in attempts per client address, whatever the username (against
+    password spraying: the lockout alone is per username + address). Used by
+    the token route and, through ``civportal.auth.throttled_login``, the login
+    page; budget ``LOGIN_RATE_PER_MINUTE`` (0 = off)."""
+
+    scope = "login"
+
+    def get_rate(self):
+        return None
+
+    def allow_request(self, request, view):
+        per_minute = settings.LOGIN_RATE_PER_MINUTE
+        if per_minute <= 0:
+            return True
+        self.rate = f"{per_minute}/min"
+        self.num_requests, self.duration = self.parse_rate(self.rate)
+        return super().allow_request(request, view)
+
+    def get_cache_key(self, request, view):
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
