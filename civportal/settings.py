@@ -292,8 +292,18 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_CLASSES": ["civportal.api.throttling.ClientRateThrottle"],
     "DEFAULT_PERMISSION_CLASSES": ["civportal.api.permissions.RolePermissions"],
     "DEFAULT_FILTER_BACKENDS": [
-        "django_filters.rest_framework.DjangoFilterBackend",
+        "civportal.api.filters.StrictFilterBackend",  # unknown query parameters answer 400
         "rest_framework.filters.OrderingFilter",
+    ],
+    # Lone surrogates and NUL in a JSON body answer 400 (civportal/api/parsers.py); rendering never fails on them.
+    "DEFAULT_PARSER_CLASSES": [
+        "civportal.api.parsers.StrictJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    "DEFAULT_RENDERER_CLASSES": [
+        "civportal.api.parsers.SafeJSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
     ],
     "DEFAULT_PAGINATION_CLASS": "civportal.api.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
