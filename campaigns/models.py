@@ -621,13 +621,18 @@ class ImportJob(TimeStampedModel):
     progress = models.PositiveSmallIntegerField(_("progress (%)"), default=0)
     total_rows = models.PositiveIntegerField(_("rows"), default=0)
     created_count = models.PositiveIntegerField(_("imported"), default=0)
-    errors = models.JSONField(_("errors"), default=list, blank=True)
+    errors = models.JSONField(_("errors"), default=list, blank=True)  # the first ERRORS_KEPT only
+    error_count = models.PositiveIntegerField(_("errors found"), default=0)
+    # Every row error as xlsx, written when there are more than ERRORS_KEPT (a junk sheet can have 100k).
+    report = models.FileField(_("error report"), upload_to="imports/reports/%Y/%m/", max_length=300, blank=True)
     message = models.CharField(_("message"), max_length=500, blank=True)
     started_at = models.DateTimeField(_("started at"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="import_jobs", verbose_name=_("started by")
     )
+
+    ERRORS_KEPT = 1000
 
     class Meta:
         verbose_name = _("import job")

@@ -201,11 +201,8 @@ def csv_safe(value):
     return value
 
 
-def xlsx_response(
-    *, filename: str, title: str, headers: Sequence[str], rows: Iterable[Sequence], user=None
-) -> FileResponse:
-    """Write rows to a write-only workbook on disk and stream it back (every
-    cell through ``export_row``: user-controlled text is never a formula)."""
+def write_xlsx(out, *, title: str, headers: Sequence[str], rows: Iterable[Sequence]) -> int:
+    """Write one sheet to the binary file ``out`` (every cell through ``export_row``); returns the row count."""
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(title=title[:31])
     sheet.append(export_row(sheet, [str(header) for header in headers]))
@@ -213,8 +210,17 @@ def xlsx_response(
     for row in rows:
         sheet.append(export_row(sheet, row))
         count += 1
+    workbook.save(out)
+    return count
+
+
+def xlsx_response(
+    *, filename: str, title: str, headers: Sequence[str], rows: Iterable[Sequence], user=None
+) -> FileResponse:
+    """Write rows to a write-only workbook on disk and stream it back (every
+    cell through ``export_row``: user-controlled text is never a formula)."""
     spool = tempfile.TemporaryFile()
-    workbook.save(spool)
+    count = write_xlsx(spool, title=title, headers=headers, rows=rows)
     spool.seek(0)
     audit.info("export %s rows=%d user=%s", filename, count, getattr(user, "pk", None))
     return FileResponse(
