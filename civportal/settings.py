@@ -362,6 +362,8 @@ SPECTACULAR_SETTINGS = {
         "AdjustmentKindEnum": "scores.models.ScoreAdjustment.Kind",
         "NotificationEventEnum": "notifications.models.Event",
         "DeliveryStatusEnum": "notifications.models.DeliveryStatus",
+        "ImportJobKindEnum": "campaigns.models.ImportJob.Kind",
+        "ImportJobStatusEnum": "campaigns.models.ImportJob.Status",
     },
 }
 
