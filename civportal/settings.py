@@ -381,7 +381,8 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
 else:
     # Retry backoff of our tasks stays well below this (STYLE: Celery).
     CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "visibility_timeout": 3600, "socket_connect_timeout": 2, "socket_timeout": 5,
+        # One bound for refused and hung (accepting but silent) brokers alike: 2 s per connect or command.
+        "visibility_timeout": 3600, "socket_connect_timeout": 2, "socket_timeout": 2,
         # Bounded connection attempts when publishing (ensure_connection reads these).
         "max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2,
     }
