@@ -247,7 +247,7 @@ class FindingViewSet(mixins.CreateModelMixin, *READ):
         serializer.is_valid(raise_exception=True)
         rows = services.finding_add_photos(actor=request.user, finding=self.get_object(),
                                            photos_in=serializer.validated_data["photos"])
-        return Response(s.PhotoSerializer(rows, many=True).data, status=status.HTTP_201_CREATED)
+        return Response(s.PhotoSerializer(rows, many=True, context=self.get_serializer_context()).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
         request=s.BulkIntakeSerializer, responses={200: s.BulkIntakeResultSerializer},
