@@ -29,7 +29,7 @@ class UnitRefField(forms.ModelChoiceField):
         value = str(value).strip()
         if "\x00" in value or len(value) > 40:
             raise forms.ValidationError(_("No unit with this id or code in your scope."), code="invalid_choice")
-        lookup = {"pk": value} if value.isdigit() and len(value) < 19 else {"code": value}
+        lookup = {"pk": value} if value.isascii() and value.isdigit() and len(value) < 19 else {"code": value}
         try:
             return self.queryset.get(**lookup)
         except (ValueError, TypeError, self.queryset.model.DoesNotExist):

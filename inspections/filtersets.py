@@ -104,7 +104,7 @@ class FindingFilterSet(django_filters.FilterSet):
 
     def search(self, queryset, name, value):
         q = Q(description__icontains=value) | Q(address__icontains=value)
-        if value.isdigit() and len(value) < 12:
+        if value.isascii() and value.isdigit() and len(value) < 12:
             q |= Q(pk=int(value))
         return queryset.filter(q)
 

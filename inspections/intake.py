@@ -67,7 +67,7 @@ class Outcome:
 
 
 def _is_id(value: str) -> bool:
-    return value.isdigit() and len(value) < 19
+    return value.isascii() and value.isdigit() and len(value) < 19  # "²".isdigit() is True
 
 
 def _by_ref(rows, refs: set[str], *, code_field: str = "code") -> dict[str, object]:

@@ -160,3 +160,12 @@ def test_bulk_intake_with_one_bad_item_answers_per_item(sup, world, city):
     again = send(sup, "post", "/api/v1/findings/bulk/", {"items": items})
     assert [r["result"] for r in again.json()["results"]] == ["unchanged", "error", "unchanged", "unchanged", "error"]
     assert Finding.objects.filter(external_id__startswith="OK-").count() == 3
+
+
+def test_unicode_digits_are_not_ids(sup, world, city):
+    """"²".isdigit() is True but int("²") fails: found by bin/fuzz-live (a 500 in bulk intake)."""
+    item = {"source": "hotline", "external_id": "SUP-1", "category": "²", "unit": "١٢", "description": "x"}
+    response = send(sup, "post", "/api/v1/findings/bulk/", {"items": [item]})
+    assert response.status_code == 200, response.content
+    assert response.json()["results"][0]["result"] == "error"
+    assert sup.get("/api/v1/findings/?within=²").status_code == 400
