@@ -444,4 +444,5 @@ class TaskViewSet(*READ):
     @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
     def submissions(self, request, pk=None):
         """The unit's reports with their "after" photos and verdicts."""
-        return Response(s.SubmissionSerializer(selectors.task_submissions(self.get_object()), many=True).data)
+        return Response(s.SubmissionSerializer(selectors.task_submissions(self.get_object()), many=True,
+                                               context=self.get_serializer_context()).data)
