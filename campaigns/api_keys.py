@@ -39,7 +39,7 @@ def lookup(key: str) -> ApiClient | None:
     match = KEY_RE.match(key)
     if match is None:
         return None
-    client = ApiClient.objects.select_related("user").filter(prefix=match.group(1)).first()
+    client = ApiClient.objects.select_related("user").with_membership().filter(prefix=match.group(1)).first()
     if client is None or not hmac.compare_digest(client.key_hash, hash_key(key)):
         return None
     return client

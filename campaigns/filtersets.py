@@ -29,7 +29,7 @@ class UnitRefField(forms.ModelChoiceField):
         value = str(value).strip()
         if "\x00" in value or len(value) > 40:
             raise forms.ValidationError(_("No unit with this id or code in your scope."), code="invalid_choice")
-        lookup = {"pk": value} if value.isdigit() and len(value) < 19 else {"code": value}
+        lookup = {"pk": value} if value.isascii() and value.isdigit() and len(value) < 19 else {"code": value}
         try:
             return self.queryset.get(**lookup)
         except (ValueError, TypeError, self.queryset.model.DoesNotExist):
@@ -95,7 +95,7 @@ class MembershipFilterSet(django_filters.FilterSet):
 
 
 class ApiClientFilterSet(django_filters.FilterSet):
-    STATES = [("active", _("active")), ("revoked", _("revoked")), ("expired", _("expired"))]
+    STATES = [("active", _("active")), ("revoked", _("revoked")), ("expired", _("expired")), ("disabled", _("disabled"))]
 
     q = django_filters.CharFilter(method="search", label=_("Search"), max_length=100)
     role = django_filters.MultipleChoiceFilter(distinct=False, choices=Membership.Role.choices, label=_("Role"))
@@ -116,7 +116,9 @@ class ApiClientFilterSet(django_filters.FilterSet):
             return queryset.filter(revoked_at__isnull=False)
         if value == "expired":
             return queryset.filter(revoked_at__isnull=True, expires_at__lte=now)
-        return queryset.filter(not_expired, revoked_at__isnull=True)
+        if value == "disabled":
+            return queryset.filter(not_expired, revoked_at__isnull=True, has_membership=False)
+        return queryset.filter(not_expired, revoked_at__isnull=True, has_membership=True)
 
     def filter_within(self, queryset, name, unit):
         return queryset.filter(unit__path__startswith=unit.path)

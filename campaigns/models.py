@@ -627,13 +627,18 @@ class ImportJob(TimeStampedModel):
     progress = models.PositiveSmallIntegerField(_("progress (%)"), default=0)
     total_rows = models.PositiveIntegerField(_("rows"), default=0)
     created_count = models.PositiveIntegerField(_("imported"), default=0)
-    errors = models.JSONField(_("errors"), default=list, blank=True)
+    errors = models.JSONField(_("errors"), default=list, blank=True)  # the first ERRORS_KEPT only
+    error_count = models.PositiveIntegerField(_("errors found"), default=0)
+    # Every row error as xlsx, written when there are more than ERRORS_KEPT (a junk sheet can have 100k).
+    report = models.FileField(_("error report"), upload_to="imports/reports/%Y/%m/", max_length=300, blank=True)
     message = models.CharField(_("message"), max_length=500, blank=True)
     started_at = models.DateTimeField(_("started at"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="import_jobs", verbose_name=_("started by")
     )
+
+    ERRORS_KEPT = 1000
 
     class Meta:
         verbose_name = _("import job")
@@ -655,7 +660,13 @@ class ApiClientQuerySet(models.QuerySet):
     def visible_to(self, user) -> ApiClientQuerySet:
         from .scope import scope_q
 
-        return self.filter(scope_q(user, "unit__path"))
+        return self.filter(scope_q(user, "unit__path")).with_membership()
+
+    def with_membership(self) -> ApiClientQuerySet:
+        """Annotate whether the service user still holds an active membership
+        (a key whose membership was ended is disabled; see ApiClient.state)."""
+        active = Membership.objects.filter(user_id=models.OuterRef("user_id"), active=True)
+        return self.annotate(has_membership=models.Exists(active))
 
 
 class ApiClient(TimeStampedModel):
@@ -664,6 +675,10 @@ class ApiClient(TimeStampedModel):
     in a unit; requests made with the key act as a dedicated service user
     holding exactly that membership, so scope and role rules apply unchanged.
     Only a SHA-256 hash of the key is stored; the key itself is shown once."""
+
+    # Requests authenticated with a key carry it as request.auth; the core's
+    # permission checks recognise it by this mark (civportal.api.permissions.is_api_key).
+    is_api_key = True
 
     name = models.CharField(_("name"), max_length=100)
     role = models.CharField(_("role"), max_length=20, choices=Membership.Role.choices)
@@ -703,7 +718,13 @@ class ApiClient(TimeStampedModel):
             return "revoked"
         if self.expires_at is not None and self.expires_at <= (now or timezone.now()):
             return "expired"
+        has_membership = getattr(self, "has_membership", None)
+        if has_membership is None:
+            has_membership = Membership.objects.filter(user_id=self.user_id, active=True).exists()
+        if not has_membership:
+            return "disabled"  # its service account's membership was ended: the key acts as nobody
         return "active"
 
     def get_state_display(self) -> str:
-        return {"active": _("active"), "revoked": _("revoked"), "expired": _("expired")}[self.state()]
+        return {"active": _("active"), "revoked": _("revoked"), "expired": _("expired"),
+                "disabled": _("disabled")}[self.state()]

@@ -123,7 +123,19 @@ def membership_create(*, actor: User, user: User, unit: Unit, role: str, title: 
 
 def membership_end(*, actor: User, membership: Membership) -> Membership:
     _require_supervisor(actor, membership.unit)
-    updated = Membership.objects.filter(pk=membership.pk, active=True).update(active=False, ended_at=timezone.now())
+    with transaction.atomic():
+        if membership.role == SUPERVISOR and membership.unit.depth == 1:
+            # The city office must keep at least one person who can repair roles: lock the root unit so two
+            # concurrent ends cannot each see the other as "the remaining supervisor".
+            Unit.objects.select_for_update().filter(pk=membership.unit_id).first()
+            others = Membership.objects.filter(
+                unit_id=membership.unit_id, role=SUPERVISOR, active=True, user__is_active=True,
+                user__api_client__isnull=True,
+            ).exclude(pk=membership.pk)
+            if not others.exists():
+                raise ValidationError(_("This is the last supervisor of %(unit)s; add another supervisor before "
+                                        "ending it.") % {"unit": membership.unit.name})
+        updated = Membership.objects.filter(pk=membership.pk, active=True).update(active=False, ended_at=timezone.now())
     if not updated:
         raise ValidationError(_("This membership has already ended."))
     membership.refresh_from_db()

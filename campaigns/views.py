@@ -45,7 +45,7 @@ def unit_tree(request):
     root = None
     if request.GET.get("root"):
         root_id = request.GET["root"]
-        if not root_id.isdigit():
+        if not (root_id.isascii() and root_id.isdigit()):
             return redirect("campaigns:unit_tree")
         root = get_unit(request.user, root_id)
     context = {
@@ -75,7 +75,7 @@ def unit_detail(request, pk):
 @login_required
 @permission_required("campaigns.add_unit", raise_exception=True)
 def unit_create(request):
-    parent = get_unit(request.user, request.GET["parent"]) if request.GET.get("parent", "").isdigit() else None
+    parent = get_unit(request.user, request.GET["parent"]) if request.GET.get("parent", "").isascii() and request.GET.get("parent", "").isdigit() else None
     form = UnitForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:

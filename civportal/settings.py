@@ -311,8 +311,18 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_CLASSES": ["campaigns.api.throttling.ClientRateThrottle"],
     "DEFAULT_PERMISSION_CLASSES": ["civportal.api.permissions.RolePermissions"],
     "DEFAULT_FILTER_BACKENDS": [
-        "django_filters.rest_framework.DjangoFilterBackend",
+        "civportal.api.filters.StrictFilterBackend",  # unknown query parameters answer 400
         "rest_framework.filters.OrderingFilter",
+    ],
+    # Lone surrogates and NUL in a JSON body answer 400 (civportal/api/parsers.py); rendering never fails on them.
+    "DEFAULT_PARSER_CLASSES": [
+        "civportal.api.parsers.StrictJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    "DEFAULT_RENDERER_CLASSES": [
+        "civportal.api.parsers.SafeJSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
     ],
     "DEFAULT_PAGINATION_CLASS": "civportal.api.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
@@ -324,6 +334,8 @@ REST_FRAMEWORK = {
 # Requests per minute per API key or user (0 turns rate limiting off); anonymous calls per address.
 API_RATE_PER_MINUTE = int(os.environ.get("API_RATE_PER_MINUTE", "600"))
 API_ANON_RATE_PER_MINUTE = int(os.environ.get("API_ANON_RATE_PER_MINUTE", "60"))
+# Sign-in attempts per minute per client address, any username (token route and login page; 0 = off).
+LOGIN_RATE_PER_MINUTE = int(os.environ.get("LOGIN_RATE_PER_MINUTE", "20"))
 # Open311 GeoReport v2 (/open311/v2/, docs/integrating.md): the jurisdiction_id it answers to
 # (default: the host of SITE_URL), whether service requests may be read without a key, and how
 # far (metres) a reported position may lie from an evaluation point to be filed at that point.
@@ -381,6 +393,8 @@ SPECTACULAR_SETTINGS = {
         "QuestionRateEnum": "surveys.models.Question.Rate",
         "NoticeKindEnum": "notices.models.Notice.Kind",
         "NoticeStatusEnum": "notices.models.Notice.Status",
+        "ImportJobKindEnum": "campaigns.models.ImportJob.Kind",
+        "ImportJobStatusEnum": "campaigns.models.ImportJob.Status",
     },
 }
 
@@ -398,7 +412,8 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
 else:
     # Retry backoff of our tasks stays well below this (STYLE: Celery).
     CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "visibility_timeout": 3600, "socket_connect_timeout": 2, "socket_timeout": 5,
+        # One bound for refused and hung (accepting but silent) brokers alike: 2 s per connect or command.
+        "visibility_timeout": 3600, "socket_connect_timeout": 2, "socket_timeout": 2,
         # Bounded connection attempts when publishing (ensure_connection reads these).
         "max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2,
     }

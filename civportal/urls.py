@@ -15,6 +15,7 @@ from campaigns.planning.api import (
 )
 from civportal.api.exceptions import api_not_found
 from civportal.api.views import TokenLoginView
+from civportal.auth import throttled_login
 from dashboards.home import home
 from inspections.api.views import (
     FindingCategoryViewSet, FindingViewSet, InspectionViewSet, MyReportViewSet, TaskViewSet, VisitViewSet,
@@ -92,7 +93,8 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("metrics", observability.metrics, name="metrics"),  # Prometheus; loopback, token or staff only
     path("favicon.ico", views.favicon),
-    path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("accounts/login/", throttled_login(auth_views.LoginView.as_view(redirect_authenticated_user=True)),
+         name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/password/", account_views.PasswordChangeView.as_view(), name="password_change"),
     path("accounts/password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),

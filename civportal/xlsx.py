@@ -22,6 +22,8 @@ from django.core.exceptions import ValidationError
 from django.http import FileResponse
 from django.utils.translation import gettext as _
 from openpyxl import Workbook, load_workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.utils.exceptions import InvalidFileException
 
 audit = logging.getLogger("civportal.audit")
@@ -168,30 +170,57 @@ def read_table(
         workbook.close()
 
 
-def _text_cell(sheet, value):
-    """A text that looks like a formula ("=HYPERLINK(…)") is written as text, never as a formula (TARGETS S10)."""
-    if isinstance(value, str) and value.startswith("="):
-        from openpyxl.cell import WriteOnlyCell
+# A spreadsheet treats a cell typed or stored as text beginning with one of these as a formula (or DDE call):
+# anyone can put them into a volunteer's name, a hotline description or a unit name.
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
-        cell = WriteOnlyCell(sheet, value=None)
-        cell._value, cell.data_type = value, "s"
-        return cell
+
+def export_row(sheet, row: Iterable) -> list:
+    """The one rule for every exported cell: strings are text, never formulas.
+
+    openpyxl writes a string starting with ``=`` as a formula; such strings (and
+    the other triggers) become cells of type ``s`` with the value unchanged, so an
+    export still imports back as it was. Control characters that xlsx cannot
+    hold are dropped rather than failing the whole export."""
+    out = []
+    for value in row:
+        if isinstance(value, str):
+            value = ILLEGAL_CHARACTERS_RE.sub("", value)
+            if value.startswith(FORMULA_TRIGGERS):
+                cell = WriteOnlyCell(sheet, value=value)
+                cell.data_type = "s"
+                value = cell
+        out.append(value)
+    return out
+
+
+def csv_safe(value):
+    """The same rule for CSV, which has no cell types: prefix a formula trigger with ``'``."""
+    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
+        return "'" + value
     return value
+
+
+def write_xlsx(out, *, title: str, headers: Sequence[str], rows: Iterable[Sequence]) -> int:
+    """Write one sheet to the binary file ``out`` (every cell through ``export_row``); returns the row count."""
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(title=title[:31])
+    sheet.append(export_row(sheet, [str(header) for header in headers]))
+    count = 0
+    for row in rows:
+        sheet.append(export_row(sheet, row))
+        count += 1
+    workbook.save(out)
+    return count
 
 
 def xlsx_response(
     *, filename: str, title: str, headers: Sequence[str], rows: Iterable[Sequence], user=None
 ) -> FileResponse:
-    """Write rows to a write-only workbook on disk and stream it back."""
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(title=title[:31])
-    sheet.append([str(header) for header in headers])
-    count = 0
-    for row in rows:
-        sheet.append([_text_cell(sheet, value) for value in row])
-        count += 1
+    """Write rows to a write-only workbook on disk and stream it back (every
+    cell through ``export_row``: user-controlled text is never a formula)."""
     spool = tempfile.TemporaryFile()
-    workbook.save(spool)
+    count = write_xlsx(spool, title=title, headers=headers, rows=rows)
     spool.seek(0)
     audit.info("export %s rows=%d user=%s", filename, count, getattr(user, "pk", None))
     return FileResponse(

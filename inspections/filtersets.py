@@ -76,6 +76,7 @@ class FindingFilterSet(django_filters.FilterSet):
     q = django_filters.CharFilter(method="search", label=_("Search"), max_length=100)
     campaign = django_filters.ModelChoiceFilter(queryset=Campaign.objects.all(), label=_("Campaign"))
     within = UnitChoiceFilter(method="filter_within", label=_("Responsible unit (subtree)"))
+    unit = UnitChoiceFilter(label=_("Responsible unit (exactly)"))
     category = django_filters.ModelChoiceFilter(
         queryset=FindingCategory.objects.all(), method="filter_category", label=_("Category (and sub-categories)"))
     severity = django_filters.MultipleChoiceFilter(distinct=False, choices=Severity.choices, label=_("Severity"))
@@ -99,13 +100,13 @@ class FindingFilterSet(django_filters.FilterSet):
 
     class Meta:
         model = Finding
-        fields = ["q", "campaign", "within", "category", "severity", "status", "source", "inspection", "point",
+        fields = ["q", "campaign", "within", "unit", "category", "severity", "status", "source", "inspection", "point",
                   "external_id", "date_from", "date_to", "overdue", "is_repeat", "point_type", "closed_from",
                   "closed_to"]
 
     def search(self, queryset, name, value):
         q = Q(description__icontains=value) | Q(address__icontains=value)
-        if value.isdigit() and len(value) < 12:
+        if value.isascii() and value.isdigit() and len(value) < 12:
             q |= Q(pk=int(value))
         return queryset.filter(q)
 
@@ -124,6 +125,7 @@ class TaskFilterSet(django_filters.FilterSet):
     campaign = django_filters.ModelChoiceFilter(
         queryset=Campaign.objects.all(), field_name="finding__campaign", label=_("Campaign"))
     within = UnitChoiceFilter(method="filter_within", label=_("Assigned unit (subtree)"))
+    unit = UnitChoiceFilter(label=_("Assigned unit (exactly)"))
     status = django_filters.MultipleChoiceFilter(distinct=False, choices=RectificationTask.Status.choices, label=_("Status"))
     supervision = django_filters.MultipleChoiceFilter(distinct=False, 
         choices=RectificationTask.Supervision.choices, label=_("Supervision level"))
@@ -147,7 +149,7 @@ class TaskFilterSet(django_filters.FilterSet):
 
     class Meta:
         model = RectificationTask
-        fields = ["campaign", "within", "status", "supervision", "light", "category", "severity", "finding",
+        fields = ["campaign", "within", "unit", "status", "supervision", "light", "category", "severity", "finding",
                   "overdue", "due_from", "due_to", "extension_pending", "closed_from", "closed_to", "on_time",
                   "reworked"]
 

@@ -40,7 +40,7 @@ from campaigns.scope import has_role
 
 from . import hooks, rollups
 from .models import Finding, FindingCategory, RectificationTask
-from .services import findings_refresh_repeats
+from .services import campaign_for_new_finding, findings_refresh_repeats
 
 BULK_MAX = 1000
 STATUS_MAX = 1000
@@ -67,7 +67,7 @@ class Outcome:
 
 
 def _is_id(value: str) -> bool:
-    return value.isdigit() and len(value) < 19
+    return value.isascii() and value.isdigit() and len(value) < 19  # "²".isdigit() is True
 
 
 def _by_ref(rows, refs: set[str], *, code_field: str = "code") -> dict[str, object]:
@@ -141,9 +141,12 @@ def _ingest(actor: User, items: list[tuple[dict | None, dict, str | None]]) -> l
     units = _lookup(Unit.objects.visible_to(actor), unit_refs)
     points = _lookup(Point.objects.visible_to(actor).select_related("unit", "department"), point_refs)
     campaigns = {c.pk: c for c in Campaign.objects.filter(pk__in=campaign_ids)} if campaign_ids else {}
-    default_campaign = None
+    default_campaign, default_campaign_errors = None, None
     if any(d.get("campaign") is None for _i, d in valid):
-        default_campaign = Campaign.objects.active().order_by("-starts_on", "-id").first()
+        try:
+            default_campaign = campaign_for_new_finding()
+        except ValidationError as exc:
+            default_campaign_errors = exc.message_dict["campaign"]
     keys = {(d["source"], d["external_id"]) for _i, d in valid}
     existing_q = Q()
     for source in {s for s, _e in keys}:
@@ -186,6 +189,8 @@ def _ingest(actor: User, items: list[tuple[dict | None, dict, str | None]]) -> l
         elif "point" not in errors:
             errors["unit"] = [_("Choose the responsible unit (or a point).")]
         campaign = default_campaign
+        if data.get("campaign") is None and default_campaign_errors:
+            errors["campaign"] = default_campaign_errors
         if data.get("campaign") is not None:
             campaign = campaigns.get(data["campaign"])
             if campaign is None:

@@ -320,6 +320,19 @@ def finding_create(
     )
 
 
+def campaign_for_new_finding() -> Campaign:
+    """The campaign a finding belongs to when its channel names none: the one
+    active campaign. Without it the finding would drop out of the index, so
+    none or several active campaigns is the caller's error to resolve."""
+    active = list(Campaign.objects.active().order_by("-starts_on", "-id")[:2])
+    if len(active) == 1:
+        return active[0]
+    if not active:
+        raise ValidationError({"campaign": _("No campaign is active: name the campaign of this finding, or ask the "
+                                             "campaign office to activate one.")})
+    raise ValidationError({"campaign": _("Several campaigns are active: name the campaign of this finding.")})
+
+
 def _finding_insert(
     *, actor: User, source: str, category: FindingCategory, description: str, severity: str | None,
     campaign: Campaign | None, visit: Visit | None, point: Point | None, unit: Unit, department: Unit | None,
@@ -330,6 +343,8 @@ def _finding_insert(
     checked who may record it: validation, photos, repeat flag, history, hooks."""
     if not category.active:
         raise ValidationError({"category": _("This category is no longer in use.")})
+    if campaign is None:
+        campaign = campaign_for_new_finding()
     if indicator is not None and campaign is not None and campaign.indicator_system_id not in (None, indicator.system_id):
         raise ValidationError({"indicator": _("The indicator is not in the campaign's edition.")})
     external_id = (external_id or "").strip() or None
@@ -388,7 +403,7 @@ def finding_report_by_volunteer(
     if latitude is None and longitude is None and point is None and not (address or "").strip():
         raise ValidationError({"address": _("Say where the problem is: a point, your location or an address.")})
     address = _note(address, required=False, field="address")
-    campaign = Campaign.objects.active().order_by("-starts_on").first()
+    campaign = campaign_for_new_finding()
     finding, _created = _finding_insert(
         actor=actor, source=Finding.Source.VOLUNTEER, category=category, description=description, severity=None,
         campaign=campaign, visit=None, point=point, unit=point.unit if point is not None else volunteer.unit,

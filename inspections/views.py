@@ -133,7 +133,7 @@ def _rule_deadline(finding: Finding) -> dict:
 @permission_required("inspections.add_finding", raise_exception=True)
 def finding_record(request):
     points = _points(request.user)
-    initial = {key: request.GET[key] for key in ("visit", "point") if request.GET.get(key, "").isdigit()}
+    initial = {key: request.GET[key] for key in ("visit", "point") if request.GET.get(key, "").isascii() and request.GET.get(key, "").isdigit()}
     form = FindingRecordForm(request.POST or None, request.FILES or None, user=request.user, points=points,
                              initial=initial)
     if request.method == "POST" and form.is_valid():

@@ -16,10 +16,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from campaigns.models import ApiClient, Campaign, Point, User
+from campaigns.models import ApiClient, Point, User
 from campaigns.scope import in_scope
 from inspections import services as inspection_services
 from inspections.models import Finding, FindingCategory
@@ -90,7 +91,10 @@ def file_request(
     unit = point.unit if point is not None else client.unit
     if not in_scope(user, unit):
         raise Open311Error(403, _("This location belongs to a unit outside the area of your API key."))
-    campaign = Campaign.objects.active().order_by("-starts_on").first()
+    try:
+        campaign = inspection_services.campaign_for_new_finding()
+    except ValidationError as exc:
+        raise Open311Error(400, " ".join(exc.message_dict["campaign"])) from exc
     with transaction.atomic():
         finding, created = inspection_services.finding_create(
             actor=user, source=Finding.Source.API, category=category, description=description, severity=severity,

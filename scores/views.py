@@ -59,7 +59,7 @@ def _campaign_and_month(request):
     campaigns = Campaign.objects.visible_to(user)
     raw = request.GET.get("campaign", "")
     if raw:
-        campaign = campaigns.filter(pk=raw).first() if raw.isdigit() and len(raw) < 19 else None
+        campaign = campaigns.filter(pk=raw).first() if raw.isascii() and raw.isdigit() and len(raw) < 19 else None
         if campaign is None:
             raise Http404
     else:
@@ -190,7 +190,7 @@ def month_action(request, action: str):
         raise Http404
     raw = request.POST.get("campaign") or ""
     month = _month(request.POST.get("month"))
-    if not (raw.isdigit() and len(raw) < 19) or month is None:
+    if not (raw.isascii() and raw.isdigit() and len(raw) < 19) or month is None:
         raise Http404
     campaign = get_object_or_404(Campaign.objects.visible_to(request.user), pk=raw)
     extra = {"override_reason": request.POST.get("override_reason", "")[:4000]} if action == "publish" else {}

@@ -322,7 +322,7 @@ def team_edit(request, pk):
 def team_set_leader(request, pk):
     team = get_object_or_404(Team.objects.visible_to(request.user).select_related("unit"), pk=pk)
     leader = get_object_or_404(team.members.all(), pk=request.POST.get("volunteer") or 0) \
-        if str(request.POST.get("volunteer", "")).isdigit() else None
+        if str(request.POST.get("volunteer", "")).isascii() and str(request.POST.get("volunteer", "")).isdigit() else None
     try:
         services.team_update(actor=request.user, team=team, name=team.name, leader=leader,
                              description=team.description, active=team.active)

@@ -34,6 +34,8 @@ class ApiKeyAuthentication(BaseAuthentication):
             raise exceptions.AuthenticationFailed(_("This API key has been revoked."))
         if state == "expired":
             raise exceptions.AuthenticationFailed(_("This API key has expired."))
+        if state == "disabled":
+            raise exceptions.AuthenticationFailed(_("This API key is disabled: its membership has been ended."))
         if not client.user.is_active:
             raise exceptions.AuthenticationFailed(_("Invalid API key."))
         api_keys.touch(client)

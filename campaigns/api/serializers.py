@@ -67,8 +67,8 @@ class ApiClientSerializer(serializers.ModelSerializer):
     unit_code = serializers.CharField(source="unit.code", read_only=True)
     unit_name = serializers.CharField(source="unit.name", read_only=True)
     role_display = serializers.CharField(source="get_role_display", read_only=True)
-    state = serializers.ChoiceField(choices=["active", "revoked", "expired"], read_only=True,
-                                    help_text="active, revoked or expired")
+    state = serializers.ChoiceField(choices=["active", "revoked", "expired", "disabled"], read_only=True,
+                                    help_text="active, revoked, expired or disabled (its membership was ended)")
     created_by = serializers.CharField(source="created_by.username", read_only=True)
 
     class Meta:

@@ -101,6 +101,7 @@ class MembershipViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins
     ordering_fields = ["created_at", "role", "unit__path"]
     ordering = ["unit__path", "role", "id"]
     action_permissions = {"end": ["campaigns.change_membership"]}
+    people_only = True  # writes answer 403 to API keys (civportal.api.permissions)
 
     def get_queryset(self):
         return Membership.objects.visible_to(self.request.user).select_related("user", "unit")
@@ -132,6 +133,7 @@ class ApiClientViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.
     ordering_fields = ["created_at", "name", "last_used_at"]
     ordering = ["-created_at", "-id"]
     action_permissions = {"revoke": ["campaigns.change_apiclient"]}
+    people_only = True
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)

@@ -21,7 +21,8 @@ from .filtersets import (
     WorkItemFilterSet,
 )
 from .serializers import (
-    CampaignSerializer, EditionImportSerializer, ImportJobSerializer, ImportResultSerializer, ImportUploadSerializer,
+    CampaignSerializer, EditionImportSerializer, ImportJobListSerializer, ImportJobSerializer, ImportResultSerializer,
+    ImportUploadSerializer,
     IndicatorSerializer, IndicatorSystemCopySerializer, IndicatorSystemSerializer, IndicatorWriteSerializer,
     LedgerImportSerializer, PointSerializer, PointTypeSerializer, ProgressInputSerializer, ProgressReportSerializer,
     VerifyInputSerializer, WorkItemSerializer,
@@ -336,7 +337,11 @@ class ImportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     ordering = ["-created_at", "-id"]
     filterset_fields = ["kind", "status"]
 
+    def get_serializer_class(self):
+        return ImportJobListSerializer if self.action == "list" else ImportJobSerializer
+
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return ImportJob.objects.none()
-        return selectors.import_jobs(self.request.user)
+        jobs = selectors.import_jobs(self.request.user)
+        return jobs.defer("errors") if self.action == "list" else jobs

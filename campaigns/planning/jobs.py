@@ -4,13 +4,15 @@ progress callback, record the outcome. Re-running a finished job does nothing.""
 from __future__ import annotations
 
 import logging
+import tempfile
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files import File
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import override
 
-from civportal.xlsx import ImportRejected, RowError
+from civportal.xlsx import ImportRejected, RowError, write_xlsx
 
 from ..models import Campaign, ImportJob
 from . import ledger_io
@@ -57,7 +59,19 @@ def import_job_run(*, job_id: int) -> ImportJob | None:
 
 
 def _finish(job: ImportJob, status: str, *, errors: list, message: str) -> ImportJob:
-    job.status, job.errors, job.message = status, errors, message[:500]
+    """Record the outcome. The job keeps the first ``ERRORS_KEPT`` row errors and
+    their total; beyond that every error goes to an xlsx report file, so a junk
+    sheet cannot make the job row (or a list of jobs) hundreds of megabytes."""
+    job.status, job.errors, job.message = status, errors[: ImportJob.ERRORS_KEPT], message[:500]
+    job.error_count = len(errors)
     job.progress, job.finished_at = 100, timezone.now()
-    job.save(update_fields=["status", "errors", "message", "progress", "finished_at", "created_count", "updated_at"])
+    fields = ["status", "errors", "error_count", "message", "progress", "finished_at", "created_count", "updated_at"]
+    if len(errors) > ImportJob.ERRORS_KEPT:
+        with tempfile.TemporaryFile() as spool:
+            write_xlsx(spool, title=_("import report"), headers=[_("row"), _("column"), _("problem")],
+                       rows=([e["row"] or "", e["column"], e["message"]] for e in errors))
+            spool.seek(0)
+            job.report.save(f"import-{job.pk}-report.xlsx", File(spool), save=False)
+        fields.append("report")
+    job.save(update_fields=fields)
     return job

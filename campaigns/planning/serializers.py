@@ -151,9 +151,20 @@ class ImportResultSerializer(serializers.Serializer):
     job = serializers.IntegerField(required=False, help_text="Set when the import runs in the background (HTTP 202).")
 
 
-class ImportJobSerializer(serializers.ModelSerializer):
+class ImportJobListSerializer(serializers.ModelSerializer):
+    """A job in a list: counts only, never its row errors (a list stays small)."""
+
     class Meta:
         model = ImportJob
-        fields = ["id", "kind", "status", "progress", "total_rows", "created_count", "errors", "message",
+        fields = ["id", "kind", "status", "progress", "total_rows", "created_count", "error_count", "message",
                   "original_name", "created_at", "started_at", "finished_at"]
+        read_only_fields = fields
+
+
+class ImportJobSerializer(ImportJobListSerializer):
+    """One job: also its first 1,000 row errors (``error_count`` is the total; the full list is the
+    xlsx report on the job's page)."""
+
+    class Meta(ImportJobListSerializer.Meta):
+        fields = ImportJobListSerializer.Meta.fields + ["errors"]
         read_only_fields = fields

@@ -507,13 +507,16 @@ def import_job_status(request, pk):
     job = get_job(request.user, pk)
     return JsonResponse({
         "status": job.status, "status_display": job.get_status_display(), "progress": job.progress,
-        "finished": job.finished, "created": job.created_count, "errors": len(job.errors), "message": job.message,
+        "finished": job.finished, "created": job.created_count, "errors": job.error_count, "message": job.message,
     })
 
 
 @login_required
 def import_job_report(request, pk):
     job = get_job(request.user, pk)
+    if job.report:  # more errors than the job keeps: the full report written when it finished
+        return FileResponse(job.report.open("rb"), as_attachment=True, filename=f"import-{job.pk}-report.xlsx",
+                            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     rows = [[e["row"] or "", e["column"], e["message"]] for e in job.errors]
     if not rows:
         rows = [["", "", job.message or _("Imported: %(count)d rows.") % {"count": job.created_count}]]

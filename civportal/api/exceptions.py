@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
@@ -73,6 +74,7 @@ def json_error(code: str, detail: str, status_code: int) -> JsonResponse:
     return JsonResponse({"code": code, "detail": detail}, status=status_code, json_dumps_params={"ensure_ascii": False})
 
 
+@csrf_exempt  # any method: a POST to a wrong URL is a 404, not the HTML CSRF page
 def api_not_found(request, *args, **kwargs):
     """Any /api/ URL that names no endpoint (a missing final slash gets a hint)."""
     from django.urls import Resolver404, resolve

@@ -1,4 +1,6 @@
-from rest_framework.permissions import DjangoModelPermissions
+from django.utils.translation import gettext as _
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.permissions import SAFE_METHODS, DjangoModelPermissions
 
 
 class RolePermissions(DjangoModelPermissions):
@@ -29,7 +31,18 @@ class RolePermissions(DjangoModelPermissions):
     def has_permission(self, request, view):
         if request.user and request.user.is_authenticated and not hasattr(view, request.method.lower()):
             return True  # no handler for this method: let the view answer 405, not 403
+        if getattr(view, "people_only", False) and request.method not in SAFE_METHODS and is_api_key(request):
+            # Who holds power (memberships, keys, scoring rules) is decided by people, never by a key:
+            # a leaked integration key must not be able to promote, demote or mint.
+            raise PermissionDenied(_("API keys act on records only; memberships, API keys and scoring schemes "
+                                     "are managed by people (sign in or use a personal token)."), code="people_only")
         perms = getattr(view, "action_permissions", {}).get(getattr(view, "action", None))
         if perms is None:
             return super().has_permission(request, view)
         return bool(request.user and request.user.is_authenticated and request.user.has_perms(perms))
+
+
+def is_api_key(request) -> bool:
+    """Whether the request authenticated with an integration key. The core names no
+    app: the key model marks itself (``ApiClient.is_api_key``)."""
+    return bool(getattr(getattr(request, "auth", None), "is_api_key", False))

@@ -7,7 +7,9 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from civportal.auth import lockout_message
+from civportal.auth import lockout_message, lockout_seconds
+
+from .throttling import LoginRateThrottle
 
 
 class TokenLoginSerializer(serializers.Serializer):
@@ -17,11 +19,12 @@ class TokenLoginSerializer(serializers.Serializer):
 
 class TokenLoginView(APIView):
     """Exchange a username and password for an API token. Guarded by the same
-    lockout as the login page: 5 failures per username and address, 15 minutes."""
+    lockout as the login page: 5 failures per username and address, 15 minutes;
+    and, whatever the username, ``LOGIN_RATE_PER_MINUTE`` attempts per address."""
 
     permission_classes = [AllowAny]
     authentication_classes = []
-    throttle_classes = []
+    throttle_classes = [LoginRateThrottle]
 
     @extend_schema(
         request=TokenLoginSerializer,
@@ -34,11 +37,12 @@ class TokenLoginView(APIView):
         django_request = request._request
         user = authenticate(django_request, **serializer.validated_data)
         if getattr(django_request, "axes_locked_out", False):
-            return Response({"code": "locked_out", "detail": lockout_message()}, status=status.HTTP_429_TOO_MANY_REQUESTS)
+            return Response({"code": "locked_out", "detail": lockout_message()}, status=status.HTTP_429_TOO_MANY_REQUESTS,
+                            headers={"Retry-After": str(lockout_seconds())})
         if user is None:
             return Response(
                 {"code": "authentication_failed", "detail": _("Wrong username or password.")},
-                status=status.HTTP_400_BAD_REQUEST,
+                status=status.HTTP_401_UNAUTHORIZED, headers={"WWW-Authenticate": "Token"},
             )
         if getattr(user, "must_change_password", False):
             return Response(

@@ -46,13 +46,23 @@ class PhotoSerializer(serializers.Serializer):
 
     kind = "finding"
 
+    def _absolute(self, path: str) -> str:
+        """Absolute, as the schema's ``uri`` says (generated clients validate it): the request's
+        host, or SITE_URL outside a request (webhook payloads)."""
+        request = self.context.get("request")
+        if request is not None:
+            return request.build_absolute_uri(path)
+        from django.conf import settings
+
+        return settings.SITE_URL.rstrip("/") + path
+
     @extend_schema_field(OpenApiTypes.URI)
     def get_url(self, photo) -> str:
-        return reverse("inspections:photo", args=[self.kind, photo.pk, "full"])
+        return self._absolute(reverse("inspections:photo", args=[self.kind, photo.pk, "full"]))
 
     @extend_schema_field(OpenApiTypes.URI)
     def get_thumbnail_url(self, photo) -> str:
-        return reverse("inspections:photo", args=[self.kind, photo.pk, "thumb"])
+        return self._absolute(reverse("inspections:photo", args=[self.kind, photo.pk, "thumb"]))
 
 
 class SubmissionPhotoSerializer(PhotoSerializer):

@@ -16,6 +16,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from civportal.api.pagination import CursorPagination
+from civportal.api.parsers import invalid_text_message, invalid_text_path
 
 from .. import intake, selectors, services
 from ..filtersets import FindingCategoryFilterSet, FindingFilterSet, InspectionFilterSet, TaskFilterSet, VisitFilterSet
@@ -170,6 +171,7 @@ class FindingViewSet(mixins.CreateModelMixin, *READ):
     serializer_class = s.FindingSerializer
     filterset_class = FindingFilterSet
     # Cursor pagination: only fields that never change and are (almost) unique can order the list.
+    per_item_input = False  # True on bulk: invalid text is refused per item (civportal/api/parsers.py)
     pagination_class = CursorPagination
     ordering_fields = ["created_at", "observed_at"]
     ordering = ["-created_at", "-id"]
@@ -245,14 +247,14 @@ class FindingViewSet(mixins.CreateModelMixin, *READ):
         serializer.is_valid(raise_exception=True)
         rows = services.finding_add_photos(actor=request.user, finding=self.get_object(),
                                            photos_in=serializer.validated_data["photos"])
-        return Response(s.PhotoSerializer(rows, many=True).data, status=status.HTTP_201_CREATED)
+        return Response(s.PhotoSerializer(rows, many=True, context=self.get_serializer_context()).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
         request=s.BulkIntakeSerializer, responses={200: s.BulkIntakeResultSerializer},
         summary="Bulk intake of hotline tickets (up to 1,000 findings)",
         examples=[BULK_REQUEST_EXAMPLE, BULK_RESPONSE_EXAMPLE],
     )
-    @action(detail=False, methods=["post"], url_path="bulk")
+    @action(detail=False, methods=["post"], url_path="bulk", per_item_input=True)
     def bulk(self, request):
         """Record up to 1,000 findings in one request, idempotent on (`source`, `external_id`).
 
@@ -281,6 +283,14 @@ class FindingViewSet(mixins.CreateModelMixin, *READ):
                 continue
             sent_id = item.get("external_id")
             sent_id = sent_id if isinstance(sent_id, str) and len(sent_id) <= 100 and "\x00" not in sent_id else None
+            bad_text = invalid_text_path(item)
+            if bad_text:  # refused per item, before any field echoes it (civportal/api/parsers.py)
+                if sent_id is not None and invalid_text_path(sent_id):
+                    sent_id = None
+                field = bad_text.split(".", 1)[0]
+                field = "non_field_errors" if invalid_text_path(field) else field
+                checked.append((None, {field: [invalid_text_message()]}, sent_id))
+                continue
             try:
                 checked.append((validator.run_validation(item), {}, sent_id))
             except InputError as exc:
@@ -434,4 +444,5 @@ class TaskViewSet(*READ):
     @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
     def submissions(self, request, pk=None):
         """The unit's reports with their "after" photos and verdicts."""
-        return Response(s.SubmissionSerializer(selectors.task_submissions(self.get_object()), many=True).data)
+        return Response(s.SubmissionSerializer(selectors.task_submissions(self.get_object()), many=True,
+                                               context=self.get_serializer_context()).data)

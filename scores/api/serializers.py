@@ -99,8 +99,16 @@ class ScoringSchemeSerializer(serializers.ModelSerializer):
                   "ranked_kinds", "notes", "bottom_list_ceiling", "appeal_window_days", "created_at", "created_by"]
         read_only_fields = ["id", "version", "created_at", "created_by"]
 
+    CARRIED_OVER = ["repeat_window_days", "repeat_factor", "list_share", "red_min_total", "black_below_total",
+                    "black_bottom_min_group", "notes"]
+
     def service_kwargs(self) -> dict:
+        """The service's arguments; optional fields left out keep the current version's value (or the default)."""
         v = dict(self.validated_data)
+        latest = ScoringScheme.objects.order_by("-version").first()
+        for name in self.CARRIED_OVER:
+            if name not in v:
+                v[name] = getattr(latest, name) if latest else ScoringScheme._meta.get_field(name).get_default()
         v["weights"] = {kind: {c: str(w[c]) for c in COMPONENTS} for kind, w in v["weights"].items()}
         v["severity_factors"] = {k: str(x) for k, x in v["severity_factors"].items()}
         v["grade_bands"] = [[b["grade"], str(b["minimum"])] for b in v["grade_bands"]]

@@ -70,6 +70,7 @@ class ScoringSchemeViewSet(mixins.CreateModelMixin, *READ):
     ordering_fields = ["version"]
     ordering = ["-version"]
     filterset_class = None
+    people_only = True  # scoring rules are set by people, never by an API key
 
     def get_queryset(self):
         return ScoringScheme.objects.select_related("created_by")

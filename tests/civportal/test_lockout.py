@@ -53,7 +53,7 @@ def test_api_token_route_has_the_same_lockout(api, db):
     with time_machine.travel(start, tick=False) as traveller:
         for attempt in range(5):
             response = client.post("/api/v1/auth/token/", {"username": "zhao", "password": "nope"}, REMOTE_ADDR="10.0.0.9")
-            assert response.status_code == (400 if attempt < 4 else 429)
+            assert response.status_code == (401 if attempt < 4 else 429)
         response = client.post("/api/v1/auth/token/", {"username": "zhao", "password": PASSWORD}, REMOTE_ADDR="10.0.0.9")
         assert response.status_code == 429
         assert response.json()["code"] == "locked_out"

@@ -42,7 +42,7 @@ def test_loop_over_the_api(w, personas, api):
     assert [e["action"] for e in events] == ["dispatch", "accept", "submit", "verify_fail", "submit", "verify_pass"]
     submissions = unit.get(f"/api/v1/tasks/{task_id}/submissions/").json()
     assert [s["outcome"] for s in submissions] == ["failed", "passed"]
-    assert submissions[1]["photos"][0]["url"].startswith("/photos/submission/")
+    assert submissions[1]["photos"][0]["url"].startswith("http://testserver/photos/submission/")
     assert office.get(f"/api/v1/findings/{f.pk}/").json()["status"] == "closed"
 
 

