@@ -813,5 +813,47 @@ class ExtensionRequest(models.Model):
         return f"{self.task_id} · {self.get_status_display()}"
 
 
-# Dashboard rollups (their own module: maintained by the services, rebuilt by `rebuild_rollups`).
-from .rollups import ClosureTally, FindingTally  # noqa: E402, F401
+# --- dashboard rollups: kept by the services through inspections/rollups.py, rebuilt by `rebuild_rollups` ---
+
+
+class FindingTally(models.Model):
+    """How many findings of one campaign, unit, observed month, category and point type are in
+    one status: the dashboards' finding figures sum these instead of the findings table."""
+
+    campaign_key = models.IntegerField(help_text="Campaign id; 0 = no campaign.")
+    unit = models.ForeignKey("campaigns.Unit", on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+    month = models.DateField()
+    category = models.ForeignKey("inspections.FindingCategory", on_delete=models.DO_NOTHING, db_constraint=False,
+                                 related_name="+")
+    point_type_key = models.IntegerField(help_text="The point's type id; 0 = no point.")
+    status = models.CharField(max_length=20)
+    n = models.IntegerField(default=0)
+
+    class Meta:
+        ordering = ["campaign_key", "month", "unit_id"]
+        constraints = [
+            # The upsert's conflict target; also the month figures' index (campaign, month …).
+            models.UniqueConstraint(fields=["campaign_key", "month", "unit", "category", "point_type_key", "status"],
+                                    name="finding_tally_key"),
+        ]
+        # Covering indexes for the dashboards' reads: inspections/migrations/0009 (INCLUDE on PostgreSQL).
+
+
+class ClosureTally(models.Model):
+    """What was closed in one month for one campaign and unit: findings (by responsible unit) and
+    tasks (by assigned unit) with the facts the on-time, rework and days-to-close figures need."""
+
+    campaign_key = models.IntegerField(help_text="Campaign id; 0 = no campaign.")
+    unit = models.ForeignKey("campaigns.Unit", on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+    month = models.DateField()
+    findings_closed = models.IntegerField(default=0)
+    tasks_closed = models.IntegerField(default=0)
+    tasks_on_time = models.IntegerField(default=0)
+    tasks_reworked = models.IntegerField(default=0)
+    task_micros = models.BigIntegerField(default=0, help_text="Σ (closed_at − dispatched_at) in microseconds.")
+
+    class Meta:
+        ordering = ["campaign_key", "month", "unit_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["campaign_key", "month", "unit"], name="closure_tally_key"),
+        ]

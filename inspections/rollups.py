@@ -22,6 +22,8 @@ from django.db.models import Count, DateField, F, Q, Sum
 from django.db.models.functions import Coalesce, TruncMonth
 from django.utils import timezone
 
+from .models import ClosureTally, FindingTally
+
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 NONE = 0  # campaign / point type key of findings without one
 # Campaign-wide rows (unit 0): what the city dashboard reads when its root is the only root, so the
@@ -29,49 +31,6 @@ NONE = 0  # campaign / point type key of findings without one
 ALL_UNITS = 0
 ALL_CATEGORIES = 0
 TOTAL_TYPE = -1  # with unit 0 and category 0: the campaign's totals per month and status
-
-
-class FindingTally(models.Model):
-    """How many findings of one campaign, unit, observed month, category and point type are in
-    one status: the dashboards' finding figures sum these instead of the findings table."""
-
-    campaign_key = models.IntegerField(help_text="Campaign id; 0 = no campaign.")
-    unit = models.ForeignKey("campaigns.Unit", on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
-    month = models.DateField()
-    category = models.ForeignKey("inspections.FindingCategory", on_delete=models.DO_NOTHING, db_constraint=False,
-                                 related_name="+")
-    point_type_key = models.IntegerField(help_text="The point's type id; 0 = no point.")
-    status = models.CharField(max_length=20)
-    n = models.IntegerField(default=0)
-
-    class Meta:
-        ordering = ["campaign_key", "month", "unit_id"]
-        constraints = [
-            # The upsert's conflict target; also the month figures' index (campaign, month …).
-            models.UniqueConstraint(fields=["campaign_key", "month", "unit", "category", "point_type_key", "status"],
-                                    name="finding_tally_key"),
-        ]
-        # Covering indexes for the dashboards' reads: inspections/migrations/0009 (INCLUDE on PostgreSQL).
-
-
-class ClosureTally(models.Model):
-    """What was closed in one month for one campaign and unit: findings (by responsible unit) and
-    tasks (by assigned unit) with the facts the on-time, rework and days-to-close figures need."""
-
-    campaign_key = models.IntegerField(help_text="Campaign id; 0 = no campaign.")
-    unit = models.ForeignKey("campaigns.Unit", on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
-    month = models.DateField()
-    findings_closed = models.IntegerField(default=0)
-    tasks_closed = models.IntegerField(default=0)
-    tasks_on_time = models.IntegerField(default=0)
-    tasks_reworked = models.IntegerField(default=0)
-    task_micros = models.BigIntegerField(default=0, help_text="Σ (closed_at − dispatched_at) in microseconds.")
-
-    class Meta:
-        ordering = ["campaign_key", "month", "unit_id"]
-        constraints = [
-            models.UniqueConstraint(fields=["campaign_key", "month", "unit"], name="closure_tally_key"),
-        ]
 
 
 FINDING_KEY = ["campaign_key", "month", "unit_id", "category_id", "point_type_key", "status"]

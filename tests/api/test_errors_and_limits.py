@@ -153,10 +153,21 @@ def test_redis_cache_is_chosen_by_cache_url(monkeypatch):
         reloaded = importlib.reload(project_settings)
         assert reloaded.CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
         assert reloaded.CACHES["default"]["LOCATION"] == "redis://127.0.0.1:6379/9"
-        monkeypatch.setenv("CACHE_URL", "")
+        monkeypatch.setenv("CACHE_URL", "locmem://")
         assert importlib.reload(project_settings).CACHES["default"]["BACKEND"].endswith("LocMemCache")
+        # No CACHE_URL: a Redis broker is shared as the cache, else the database cache (one budget for
+        # every process of bin/run).
+        monkeypatch.setenv("CACHE_URL", "")
+        monkeypatch.setenv("CELERY_BROKER_URL", "redis://127.0.0.1:6379/8")
+        reloaded = importlib.reload(project_settings)
+        assert reloaded.CACHES["default"]["LOCATION"] == "redis://127.0.0.1:6379/8"
+        assert reloaded.SESSION_ENGINE == "django.contrib.sessions.backends.cached_db"
+        monkeypatch.setenv("CELERY_BROKER_URL", "filesystem://")
+        reloaded = importlib.reload(project_settings)
+        assert reloaded.CACHES["default"]["BACKEND"].endswith("DatabaseCache")
+        assert reloaded.SESSION_ENGINE == "django.contrib.sessions.backends.db"
     finally:
-        monkeypatch.delenv("CACHE_URL", raising=False)
+        monkeypatch.undo()
         importlib.reload(project_settings)
 
 
