@@ -62,3 +62,23 @@ def import_page(request, form, run, *, template: str, done, next_url: str):
             return redirect(next_url)
     status = 400 if errors or (request.method == "POST" and form.errors) else 200
     return render(request, template, {"form": form, "errors": errors}, status=status)
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    """A file input that accepts several files (evidence, attachments)."""
+
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """Several uploaded files, each cleaned like a single FileField; the value is a list."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", MultipleFileInput())
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        single = super().clean
+        if isinstance(data, (list, tuple)):
+            return [single(d, initial) for d in data]
+        return [single(data, initial)] if data else []

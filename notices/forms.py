@@ -2,25 +2,10 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from campaigns.filtersets import UnitRefField
+from civportal.forms import MultipleFileField
 from campaigns.models import Unit
 
 from .models import Notice
-
-
-class MultipleFileInput(forms.ClearableFileInput):
-    allow_multiple_selected = True
-
-
-class MultipleFileField(forms.FileField):
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("widget", MultipleFileInput())
-        super().__init__(*args, **kwargs)
-
-    def clean(self, data, initial=None):
-        single = super().clean
-        if isinstance(data, (list, tuple)):
-            return [single(d, initial) for d in data]
-        return [single(data, initial)] if data else []
 
 
 class NoticeForm(forms.Form):
