@@ -13,9 +13,9 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from openpyxl import Workbook
 
 from campaigns.models import Indicator
+from civportal.xlsx import write_xlsx
 
 from .models import ArchiveJob, MaterialFile, MaterialSubmission
 
@@ -24,12 +24,6 @@ _UNSAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f]+')
 
 def safe(text: str, limit: int = 60) -> str:
     return (_UNSAFE.sub("_", text).strip(" .") or "_")[:limit]
-
-
-def cell(value) -> str:
-    """No formula cells from user data (S10)."""
-    text = str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 def approved_files(campaign, unit=None):
@@ -60,11 +54,7 @@ def build(job: ArchiveJob) -> None:
     ancestors = {i.path: i for i in Indicator.objects.filter(system_id=job.campaign.indicator_system_id,
                                                                path__in=prefixes)}
     spool = tempfile.TemporaryFile()
-    index = Workbook()
-    sheet = index.active
-    sheet.title = "index"
-    sheet.append([_("section"), _("item"), _("content"), _("indicator code"), _("indicator"), _("unit code"),
-                  _("unit"), _("file name"), _("path in archive"), _("size"), _("review")])
+    index = []  # rows of index.xlsx, written through civportal.xlsx (no formula cells from user data, S10)
     total = len(files) or 1
     with zipfile.ZipFile(spool, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         used: set[str] = set()
@@ -79,12 +69,14 @@ def build(job: ArchiveJob) -> None:
             with f.file.open("rb") as handle:
                 zf.writestr(arcname, handle.read())
             names = [a.split(" ", 1)[-1] for a in folder] + [""] * (3 - len(folder))
-            sheet.append([cell(x) for x in (*names, indicator.code, indicator.name, sub.unit.code, sub.unit.name,
-                                              f.original_name, arcname, f.size, sub.get_status_display())])
+            index.append([*names, indicator.code, indicator.name, sub.unit.code, sub.unit.name, f.original_name,
+                          arcname, f.size, sub.get_status_display()])
             if n % 20 == 0:
                 ArchiveJob.objects.filter(pk=job.pk).update(progress=min(99, n * 100 // total))
         out = io.BytesIO()
-        index.save(out)
+        write_xlsx(out, title="index", rows=index, headers=[
+            _("section"), _("item"), _("content"), _("indicator code"), _("indicator"), _("unit code"), _("unit"),
+            _("file name"), _("path in archive"), _("size"), _("review")])
         zf.writestr("index.xlsx", out.getvalue())
     spool.seek(0)
     job.unit_paths = sorted({f.submission.unit.path for f in files})

@@ -21,7 +21,6 @@ from civportal.pagination import paginate
 from civportal.xlsx import xlsx_response
 
 from . import selectors, services
-from .archive import cell
 from .filtersets import MaterialCallFilterSet
 from .forms import ArchiveForm, CallForm, CompletenessForm, ReviewForm, SubmitForm
 from .models import ArchiveJob, MaterialCall, MaterialFile, MaterialSubmission
@@ -76,7 +75,7 @@ def call_list(request):
 def call_export(request):
     today = timezone.localdate()
     filterset = MaterialCallFilterSet(request.GET or None, queryset=_call_rows(request.user, today), request=request)
-    rows = ([cell(c.campaign.name), c.indicator.code, cell(c.indicator.name), cell(c.title), c.deadline.isoformat(),
+    rows = ([c.campaign.name, c.indicator.code, c.indicator.name, c.title, c.deadline.isoformat(),
              c.get_status_display(), c.asked, c.owed, c.pending, c.approved] for c in _filtered(filterset))
     return xlsx_response(filename="material-calls.xlsx", title=_("materials calls"), user=request.user,
                          headers=[_("campaign"), _("indicator code"), _("indicator"), _("title"), _("deadline"),
@@ -200,8 +199,8 @@ def owed(request):
 def owed_export(request):
     today = timezone.localdate()
     States = {value: str(label) for value, label in MaterialSubmission.State.choices}
-    rows = ([cell(s.call.title), s.call.indicator.code, s.unit.code, cell(s.unit.name), s.call.deadline.isoformat(),
-             States[s.state], cell(s.reason)] for s in selectors.owed(request.user, today))
+    rows = ([s.call.title, s.call.indicator.code, s.unit.code, s.unit.name, s.call.deadline.isoformat(),
+             States[s.state], s.reason] for s in selectors.owed(request.user, today))
     return xlsx_response(filename="materials-owed.xlsx", title=_("materials owed"), user=request.user,
                          headers=[_("materials call"), _("indicator code"), _("unit code"), _("unit"), _("deadline"),
                                   _("state"), _("review note")], rows=rows)
@@ -248,7 +247,7 @@ def completeness_export(request, pk):
                *[labels[s] for s in states]]
     rows = []
     for call, cells, counts in matrix.rows():
-        rows.append([call.indicator.code, cell(call.indicator.name), *[labels.get(c, "") for c in cells],
+        rows.append([call.indicator.code, call.indicator.name, *[labels.get(c, "") for c in cells],
                      *[counts.get(s, 0) for s in states]])
     for s in states:
         rows.append(["", labels[s], *[matrix.col_counts.get(u.pk, {}).get(s, 0) for u in matrix.units],

@@ -32,11 +32,6 @@ DEVICE_COOKIE = "civ_survey_device"
 DEVICE_SALT = "surveys.device"
 
 
-def cell(value) -> str:
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 # --- office pages ----------------------------------------------------------------------------------
 
 
@@ -62,7 +57,7 @@ def survey_list(request):
 @login_required
 @permission_required("surveys.view_survey", raise_exception=True)
 def survey_export(request):
-    rows = ([s.pk, cell(s.name), cell(s.name_en), s.created_at.date().isoformat()] for s in Survey.objects.all())
+    rows = ([s.pk, s.name, s.name_en, s.created_at.date().isoformat()] for s in Survey.objects.all())
     return xlsx_response(filename="surveys.xlsx", title=_("surveys"), user=request.user,
                          headers=["id", _("name"), _("name (English)"), _("created at")], rows=rows)
 
@@ -104,7 +99,7 @@ def wave_list(request):
 @login_required
 @permission_required("surveys.view_surveywave", raise_exception=True)
 def wave_export(request):
-    rows = ([w.pk, cell(w.name), cell(w.survey.name), cell(w.campaign.name), w.starts_on.isoformat(),
+    rows = ([w.pk, w.name, w.survey.name, w.campaign.name, w.starts_on.isoformat(),
              w.ends_on.isoformat(), w.get_status_display()] for w in _waves(request.user))
     return xlsx_response(filename="survey-waves.xlsx", title=_("survey waves"), user=request.user,
                          headers=["id", _("name"), _("survey"), _("campaign"), _("starts on"), _("ends on"),
@@ -170,7 +165,7 @@ def results_export(request, pk):
     labels = dict(selectors.Rate.choices)
     rows = []
     for r in selectors.results(wave, _targets(request.user, wave)):
-        line = [r.target.unit.code, cell(r.target.unit.name), r.target.quota, r.n]
+        line = [r.target.unit.code, r.target.unit.name, r.target.quota, r.n]
         for rate in rates:
             res = r.rates[rate]
             line += [res.percent, res.margin]
@@ -211,9 +206,9 @@ def answers_export(request, pk):
     def fmt(value):
         return "、".join(value) if isinstance(value, list) else value
 
-    rows = ([r.pk, r.target.unit.code, cell(r.target.unit.name), timezone.localtime(r.created_at).isoformat(),
-             *[cell(fmt(r.answers.get(q.key, ""))) for q in questions],
-             _("void") if r.voided_at else "", cell(r.void_reason)] for r in _responses(request.user, wave))
+    rows = ([r.pk, r.target.unit.code, r.target.unit.name, timezone.localtime(r.created_at).isoformat(),
+             *[fmt(r.answers.get(q.key, "")) for q in questions],
+             _("void") if r.voided_at else "", r.void_reason] for r in _responses(request.user, wave))
     return xlsx_response(filename=f"survey-answers-{wave.pk}.xlsx", title=_("survey answers"), user=request.user,
                          headers=["id", _("unit code"), _("unit"), _("answered at"), *[q.text for q in questions],
                                   _("void"), _("void reason")], rows=rows)

