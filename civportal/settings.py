@@ -387,7 +387,7 @@ SPECTACULAR_SETTINGS = {
         "OpenClosedEnum": "materials.models.MaterialCall.Status",  # also surveys.models.SurveyWave.Status
         "MaterialSubmissionStatusEnum": "materials.models.MaterialSubmission.Status",
         "MaterialStateEnum": "materials.models.MaterialSubmission.State",
-        "ApiClientStateEnum": ["active", "revoked", "expired"],
+        "ApiClientStateEnum": ["active", "revoked", "expired", "disabled"],
         "MaterialEventKindEnum": "materials.models.MaterialEvent.Kind",
         "QuestionKindEnum": "surveys.models.Question.Kind",
         "QuestionRateEnum": "surveys.models.Question.Rate",

@@ -30,13 +30,19 @@ def allowed_query_params(view, filterset_class) -> set[str]:
     return allowed
 
 
+def refuse_unknown_params(request, allowed: set[str]) -> None:
+    """400 naming every query parameter not in ``allowed`` (``format`` is always allowed).
+    Lists get it from the filter backend; report routes that read their own query call it."""
+    allowed = set(allowed) | ALWAYS_ALLOWED
+    unknown = sorted(name for name in request.query_params if name not in allowed)
+    if unknown:
+        known = ", ".join(sorted(allowed - ALWAYS_ALLOWED))
+        raise ValidationError({name: [_("Unknown query parameter “%(name)s”; this list takes: %(known)s.")
+                                      % {"name": name, "known": known}] for name in unknown})
+
+
 class StrictFilterBackend(DjangoFilterBackend):
     def filter_queryset(self, request, queryset, view):
         if getattr(view, "action", None) == "list":
-            allowed = allowed_query_params(view, self.get_filterset_class(view, queryset))
-            unknown = sorted(name for name in request.query_params if name not in allowed)
-            if unknown:
-                known = ", ".join(sorted(allowed - ALWAYS_ALLOWED))
-                raise ValidationError({name: [_("Unknown query parameter “%(name)s”; this list takes: %(known)s.")
-                                              % {"name": name, "known": known}] for name in unknown})
+            refuse_unknown_params(request, allowed_query_params(view, self.get_filterset_class(view, queryset)))
         return super().filter_queryset(request, queryset, view)

@@ -10,6 +10,8 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from civportal.api.filters import refuse_unknown_params
+
 from .. import selectors, services
 from ..filtersets import AppealFilterSet, MonthlyScoreFilterSet
 from ..models import ScoringScheme
@@ -220,6 +222,7 @@ class AnnualReportViewSet(viewsets.ViewSet):
 
         from campaigns.models import Unit
 
+        refuse_unknown_params(request, {*s.AnnualReportQuerySerializer().fields, "export"})
         q = s.AnnualReportQuerySerializer(data=request.query_params)
         q.is_valid(raise_exception=True)
         unit = Unit.objects.visible_to(request.user).filter(pk=q.validated_data["unit"]).first()

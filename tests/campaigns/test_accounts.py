@@ -152,7 +152,7 @@ def test_reset_password_forces_a_change_and_withdraws_the_token(personas, city, 
     assert response.json()["must_change_password"] is True
     assert not Token.objects.filter(user=personas.handler_a).exists()
     # The old password is gone; the token route refuses until the password is changed.
-    assert api().post("/api/v1/auth/token/", {"username": personas.handler_a.username, "password": PASSWORD}).status_code == 400
+    assert api().post("/api/v1/auth/token/", {"username": personas.handler_a.username, "password": PASSWORD}).status_code == 401
     refused = api().post("/api/v1/auth/token/", {"username": personas.handler_a.username, "password": password})
     assert refused.status_code == 403 and refused.json()["code"] == "password_change_required"
     client.post("/accounts/login/", {"username": personas.handler_a.username, "password": password})
@@ -173,7 +173,7 @@ def test_disabled_account_cannot_log_in_nor_use_its_token(personas, city, api, c
     with_token = APIClient()
     with_token.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
     assert with_token.get("/api/v1/tasks/").status_code == 401
-    assert api().post("/api/v1/auth/token/", {"username": personas.handler_a.username, "password": PASSWORD}).status_code == 400
+    assert api().post("/api/v1/auth/token/", {"username": personas.handler_a.username, "password": PASSWORD}).status_code == 401
     assert User.objects.filter(pk=personas.handler_a.pk).exists()  # never deleted
     reasons = list(personas.handler_a.history.values_list("history_change_reason", flat=True))
     assert "账号已停用" in reasons
