@@ -136,6 +136,8 @@ class AppealSerializer(serializers.ModelSerializer):
                                          help_text="Id of the finding, visit or task appealed.")
     files = serializers.ListField(child=serializers.FileField(), write_only=True, required=False, max_length=5)
     attachments = AppealAttachmentSerializer(many=True, read_only=True)
+    resolution = serializers.ChoiceField(choices=Appeal.Resolution.choices, allow_blank=True, read_only=True,
+                                         help_text="The correction made, once accepted (empty while open).")
 
     class Meta:
         model = Appeal

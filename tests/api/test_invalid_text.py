@@ -87,7 +87,8 @@ def send(client, method, url, body):
 
 
 def url_of(path, world):
-    return path.replace("{id}", str(world.ids.get(resource_of(path), 1)))
+    return path.replace("{id}", str(world.ids.get(resource_of(path), 1))).replace(
+        "{token}", str(world.tokens.get(resource_of(path), "x")))
 
 
 def test_schema_walk_covers_the_write_routes(sup, world):
@@ -99,10 +100,11 @@ def test_schema_walk_covers_the_write_routes(sup, world):
 
 @pytest.mark.parametrize("bad", list(BAD))
 def test_invalid_text_in_any_field_answers_json_400(bad, sup, world, api, personas):
-    # Whoever may use the route: the office, district A's clerk (tasks, work items), a volunteer (my reports).
+    # Whoever may use the route: the office, district A's clerk (tasks, work items), district A's head
+    # (appeals), a volunteer (my reports).
     world.volunteer.user = personas.outsider
     world.volunteer.save(update_fields=["user"])
-    callers = [sup, api(personas.handler_a), api(personas.outsider)]
+    callers = [sup, api(personas.handler_a), api(personas.head_a), api(personas.outsider)]
     failures, tried = [], 0
     for method, path, props, required in operations(sup):
         base = {name: sample(props[name], name, world) for name in required if name in props}

@@ -2,8 +2,12 @@
 the shared city and personas, a planned campaign, volunteers, a team, an
 activity with a sign-up, an import job, an API client, the inspection loop
 (category, inspection, visit, findings, a task), a monthly score and a
-scoring scheme, and for each ``{id}`` route the id of an object in district A
-(so both the city-wide supervisor and district A's handling clerk reach it).
+scoring scheme with its draft month opened for review and an open appeal (by
+district A's head), a notice from the city office to district A's units, a
+survey wave (``tokens`` holds its public link token for the ``{token}``
+route), an account the supervisor manages, and for each ``{id}`` route the id
+of an object in district A (so both the city-wide supervisor and district A's
+handling clerk reach it).
 Objects that belong to one person (notifications, webhook subscriptions and
 their deliveries) are made for a key's service user by ``add_owned``."""
 
@@ -17,11 +21,15 @@ from django.core.files.base import ContentFile
 from django.utils import timezone
 
 from campaigns import services as campaign_services
+from campaigns.accounts import services as account_services
 from campaigns.models import ImportJob, Membership
 from inspections import services as loop
 from inspections.models import Finding, FindingCategory, Inspection
+from notices import services as notice_services
 from notifications.models import Event, Notification, WebhookDelivery, WebhookSubscription
+from scores import services as score_services
 from scores.models import MonthlyScore, ScoreMonth, ScoringScheme
+from surveys import services as survey_services
 from volunteers.models import Signup, Team
 
 from ..campaigns.planning_helpers import planned
@@ -55,9 +63,25 @@ def build_world(city, personas) -> SimpleNamespace:
     task = loop.task_dispatch(actor=personas.supervisor, finding=tasked)
     scheme = ScoringScheme.objects.order_by("version").first() or ScoringScheme.objects.create(
         version=1, **ScoringScheme.defaults())
-    score_month = ScoreMonth.objects.create(campaign=plan.campaign, month=dt.date(2026, 10, 1), scheme=scheme)
+    score_month = ScoreMonth.objects.create(campaign=plan.campaign, month=dt.date(2026, 10, 1), scheme=scheme,
+                                            computed_at=timezone.now())
     score = MonthlyScore.objects.create(campaign=plan.campaign, unit=city.street_a1, month=dt.date(2026, 10, 1),
                                         score_month=score_month, scheme=scheme, kind=city.street_a1.kind)
+    # The draft is open for review (the appeal window runs): district A's head appeals the task's credit.
+    score.score_month = score_services.score_month_open_review(actor=personas.supervisor, campaign=plan.campaign,
+                                                               month=score.month)
+    appeal = score_services.appeal_submit(actor=personas.head_a, score=score, target="task", obj=task,
+                                          reason="已按期整改")
+    notice = notice_services.notice_publish(actor=personas.supervisor, title="关于开展环境整治的通知",
+                                            target_root=city.district_a, body="请各单位按期完成。")
+    survey = survey_services.survey_create(actor=personas.supervisor, name="文明城市创建问卷", standard=True)
+    today = timezone.localdate()
+    wave = survey_services.wave_create(actor=personas.supervisor, survey=survey, campaign=plan.campaign, name="第一轮",
+                                       starts_on=today - dt.timedelta(days=1), ends_on=today + dt.timedelta(days=10),
+                                       units=[city.street_a1], quota=100)
+    account, _password = account_services.account_create(actor=personas.supervisor, username="fuzz_clerk",
+                                                          display_name="李办事", unit=city.street_a1,
+                                                          role=Role.HANDLER)
     ids = {
         "units": city.street_a1.pk,
         "memberships": membership.pk,
@@ -79,10 +103,17 @@ def build_world(city, personas) -> SimpleNamespace:
         "tasks": task.pk,
         "scores": score.pk,
         "score-schemes": scheme.pk,
+        "appeals": appeal.pk,
+        "notices": notice.pk,
+        "surveys": survey.pk,
+        "survey-waves": wave.pk,
+        "users": account.pk,
     }
+    tokens = {"survey-answers": wave.targets.get().token}
     return SimpleNamespace(plan=plan, volunteer=volunteer, team=team, activity=activity, job=job, ids=ids,
-                           category=category, inspection=inspection, visit=visit, finding=finding, task=task,
-                           score=score, scheme=scheme)
+                           tokens=tokens, category=category, inspection=inspection, visit=visit, finding=finding,
+                           task=task, score=score, scheme=scheme, appeal=appeal, notice=notice, wave=wave,
+                           account=account)
 
 
 def add_owned(world: SimpleNamespace, user) -> None:
