@@ -194,22 +194,10 @@ SESSION_ENGINE = "django.contrib.sessions.backends.db"
 SESSION_COOKIE_AGE = int(os.environ.get("SESSION_COOKIE_AGE", str(60 * 60 * 12)))
 
 # The cache holds API rate-limit counters (and nothing that must survive a
-# restart). LocMem is per process: with several gunicorn workers each counts
-# on its own, so production sets CACHE_URL=redis://host:6379/1 to share them.
+# restart); which one is chosen below, under "shared cache".
 CACHE_URL = os.environ.get("CACHE_URL", "")
-if CACHE_URL.startswith(("redis://", "rediss://", "unix://")):
-    CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": CACHE_URL,
-            "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "civportal"),
-            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
-        }
-    }
-elif CACHE_URL in ("", "locmem://", "db://"):  # "" and db:// become the database cache below
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-else:
-    raise ImproperlyConfigured("CACHE_URL must be empty, locmem:// or a redis:// URL.")
+if not CACHE_URL.startswith(("redis://", "rediss://", "unix://")) and CACHE_URL not in ("", "locmem://", "db://"):
+    raise ImproperlyConfigured("CACHE_URL must be empty, locmem://, db:// or a redis:// URL.")
 
 # --- i18n -----------------------------------------------------------------
 LANGUAGE_CODE = "zh-hans"
@@ -571,7 +559,9 @@ if CACHE_URL.startswith(("redis://", "rediss://", "unix://")):
     # less per request; a cache error falls back to the database, so nobody is logged out).
     # Not with a per-process or database cache: no gain there.
     SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
-elif CACHE_URL in ("", "db://"):
+elif CACHE_URL == "locmem://":  # one process only (tests, a single worker)
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+else:  # "" or db://
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.db.DatabaseCache",
