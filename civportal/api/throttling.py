@@ -5,19 +5,17 @@ from django.conf import settings
 from rest_framework.throttling import SimpleRateThrottle
 
 
-class LoginRateThrottle(SimpleRateThrottle):
-    """Sign-in attempts per client address, whatever the username (against
-    password spraying: the lockout alone is per username + address). Used by
-    the token route and, through ``civportal.auth.throttled_login``, the login
-    page; budget ``LOGIN_RATE_PER_MINUTE`` (0 = off)."""
+class AddressRateThrottle(SimpleRateThrottle):
+    """A budget per client address, whatever the user; the per-minute budget is read from the
+    setting named by ``rate_setting`` on every request (0 = off), so settings changes apply at once."""
 
-    scope = "login"
+    rate_setting = ""
 
     def get_rate(self):
         return None
 
     def allow_request(self, request, view):
-        per_minute = settings.LOGIN_RATE_PER_MINUTE
+        per_minute = getattr(settings, self.rate_setting)
         if per_minute <= 0:
             return True
         self.rate = f"{per_minute}/min"
@@ -26,3 +24,13 @@ class LoginRateThrottle(SimpleRateThrottle):
 
     def get_cache_key(self, request, view):
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+
+class LoginRateThrottle(AddressRateThrottle):
+    """Sign-in attempts per client address, whatever the username (against
+    password spraying: the lockout alone is per username + address). Used by
+    the token route and, through ``civportal.auth.throttled_login``, the login
+    page; budget ``LOGIN_RATE_PER_MINUTE`` (0 = off)."""
+
+    scope = "login"
+    rate_setting = "LOGIN_RATE_PER_MINUTE"

@@ -1,7 +1,6 @@
 """REST endpoints for resident surveys (read; the office builds surveys and waves on the pages)."""
 
 import django_filters
-from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
@@ -10,10 +9,10 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
-from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
 from campaigns.scope import scope_q
+from civportal.api.throttling import AddressRateThrottle
 
 from .. import selectors, services
 from ..models import Survey, SurveyWave, WaveTarget
@@ -85,26 +84,15 @@ class SurveyResultViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         return rows
 
 
-class SurveyAnswerThrottle(SimpleRateThrottle):
-    """Per address, ``SURVEY_RATE_PER_MINUTE`` answers a minute (read per request; 0: no limit)."""
+class SurveyAnswerThrottle(AddressRateThrottle):
+    """Per address, ``SURVEY_RATE_PER_MINUTE`` answers a minute (read per request; 0: no limit);
+    reading the questionnaire is not counted."""
 
     scope = "survey-answer"
-
-    def get_rate(self):
-        return None
+    rate_setting = "SURVEY_RATE_PER_MINUTE"
 
     def allow_request(self, request, view):
-        if request.method != "POST":
-            return True
-        per_minute = settings.SURVEY_RATE_PER_MINUTE
-        if per_minute <= 0:
-            return True
-        self.rate = f"{per_minute}/min"
-        self.num_requests, self.duration = self.parse_rate(self.rate)
-        return super().allow_request(request, view)
-
-    def get_cache_key(self, request, view):
-        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+        return request.method != "POST" or super().allow_request(request, view)
 
 
 class PublicSurveyAnswerView(APIView):
