@@ -470,17 +470,9 @@ class MonthlyScore(models.Model):
 class AppealQuerySet(models.QuerySet):
     def visible_to(self, user) -> AppealQuerySet:
         """Appeals of the units in the user's scope (their own unit's for a head)."""
-        from campaigns.scope import scope_paths
+        from campaigns.scope import scope_q
 
-        paths = scope_paths(user)
-        if paths is None:
-            return self
-        if not paths:
-            return self.none()
-        q = Q(pk__in=[])
-        for path in paths:
-            q |= Q(unit__path__startswith=path)
-        return self.filter(q)
+        return self.filter(scope_q(user, "unit__path"))
 
     def open(self) -> AppealQuerySet:
         return self.filter(status=Appeal.Status.OPEN)
@@ -638,17 +630,9 @@ class Exposure(TimeStampedModel):
 
 class AccountabilityRecordQuerySet(models.QuerySet):
     def visible_to(self, user) -> AccountabilityRecordQuerySet:
-        from campaigns.scope import scope_paths
+        from campaigns.scope import scope_q
 
-        paths = scope_paths(user)
-        if paths is None:
-            return self
-        if not paths:
-            return self.none()
-        q = Q(pk__in=[])
-        for path in paths:
-            q |= Q(unit__path__startswith=path)
-        return self.filter(q)
+        return self.filter(scope_q(user, "unit__path"))
 
 
 class AccountabilityRecord(TimeStampedModel):
