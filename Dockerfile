@@ -14,4 +14,4 @@ RUN DJANGO_SECRET_KEY=build-only-not-secret-build-only-not-secret-build-only DJA
 RUN useradd --system --home /app civportal && mkdir -p /app/var && chown -R civportal /app/var
 USER civportal
 EXPOSE 8000
-CMD ["/app/.venv/bin/gunicorn", "civportal.wsgi", "--bind", "0.0.0.0:8000", "--workers", "5", "--access-logfile", "-"]
+CMD ["/app/.venv/bin/gunicorn", "civportal.wsgi", "--config", "/app/gunicorn.conf.py", "--bind", "0.0.0.0:8000", "--workers", "5", "--access-logfile", "-"]

@@ -612,6 +612,8 @@ class ImportJob(TimeStampedModel):
         POINTS = "points", _("evaluation points")
         WORK_ITEMS = "work_items", _("work items")
         INDICATORS = "indicators", _("indicator edition")
+        UNITS = "units", _("units")
+        VOLUNTEERS = "volunteers", _("volunteers")
 
     class Status(models.TextChoices):
         QUEUED = "queued", _("queued")

@@ -18,7 +18,8 @@ from . import imports, selectors, services
 from .filtersets import UnitFilterSet
 from .filtersets import ApiClientFilterSet
 from .forms import ApiClientForm, ImportForm, MembershipForm, UnitForm, UnitMoveForm
-from .models import ApiClient, Membership, Unit
+from .models import ApiClient, ImportJob, Membership, Unit
+from .planning.background import import_job_start
 from .scope import has_role
 
 
@@ -185,6 +186,8 @@ def unit_import(request):
         request, ImportForm(request.POST or None, request.FILES or None),
         lambda upload: imports.import_units(actor=request.user, upload=upload),
         template="campaigns/unit_import.html", next_url="campaigns:unit_tree",
+        background=lambda upload: reverse("campaigns:import_job", args=[import_job_start(
+            actor=request.user, kind=ImportJob.Kind.UNITS, upload=upload, params={}).pk]),
         done=lambda result: _("Import finished: %(created)d created, %(updated)d updated, %(unchanged)d unchanged.")
         % {"created": result.created, "updated": result.updated, "unchanged": result.unchanged},
     )

@@ -2,6 +2,7 @@
 form and a service (errors onto the form, one import page)."""
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect, render
@@ -45,12 +46,17 @@ def save_with_service(request, form, save, *, denied_field: str | None = None):
     return None
 
 
-def import_page(request, form, run, *, template: str, done, next_url: str):
-    """The page of an inline xlsx import: on a valid POST ``run(upload)``; a rejected
+def import_page(request, form, run, *, template: str, done, next_url: str, background=None):
+    """The page of an xlsx import: on a valid POST ``run(upload)``; a rejected
     workbook lists its row errors, a service error goes onto the form (both 400);
-    on success the message ``done(result)`` and a redirect to ``next_url``."""
+    on success the message ``done(result)`` and a redirect to ``next_url``.
+    A file larger than INLINE_IMPORT_BYTES goes to ``background(upload)`` (which
+    starts a background job and returns the URL of its progress page) instead."""
     errors = []
     if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        if background is not None and upload.size > settings.INLINE_IMPORT_BYTES:
+            return redirect(background(upload))
         try:
             result = run(form.cleaned_data["file"])
         except ImportRejected as exc:

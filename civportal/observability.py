@@ -17,7 +17,7 @@ import uuid
 
 from django.conf import settings
 from django.http import HttpResponse, HttpResponseForbidden
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client import REGISTRY, CONTENT_TYPE_LATEST
 
 logger = logging.getLogger(__name__)
@@ -120,7 +120,9 @@ def on_worker_ready(**kwargs):
     if port:
         from prometheus_client import start_http_server
 
-        start_http_server(int(port), addr=os.environ.get("WORKER_METRICS_ADDR", "127.0.0.1"))
+        # With a prefork pool the tasks run in child processes: set PROMETHEUS_MULTIPROC_DIR (compose does)
+        # so their counts reach this server.
+        start_http_server(int(port), addr=os.environ.get("WORKER_METRICS_ADDR", "127.0.0.1"), registry=process_registry())
 
 
 # --- /metrics ------------------------------------------------------------------------------------
@@ -145,21 +147,45 @@ def may_read_metrics(request) -> bool:
     return bool(user and user.is_authenticated and user.is_staff)
 
 
+class ScrapeTimeCollector:
+    """Gauges computed when Prometheus asks: reminder-scan lag and queue depth.
+    Built as metric families, not ``Gauge`` objects: in multiprocess mode a
+    ``Gauge`` would write a file per process and appear twice in the scrape."""
+
+    def collect(self):
+        from django.core.cache import cache
+        from prometheus_client.core import GaugeMetricFamily
+
+        try:
+            last = cache.get(REMINDER_SCAN_KEY)
+        except Exception:
+            last = None
+        yield GaugeMetricFamily("civportal_reminder_scan_lag_seconds",
+                                "Seconds since the reminder scan last finished (-1: never seen)",
+                                value=time.time() - last if last else -1)
+        depth = GaugeMetricFamily("civportal_celery_queue_depth", "Messages waiting in the Celery queue (-1: unknown)",
+                                  labels=["queue"])
+        depth.add_metric([settings.CELERY_TASK_DEFAULT_QUEUE], queue_depth())
+        yield depth
+
+
 def scrape_time_metrics() -> CollectorRegistry:
-    """Gauges computed when Prometheus asks: reminder-scan lag and queue depth."""
-    from django.core.cache import cache
+    registry = CollectorRegistry()
+    registry.register(ScrapeTimeCollector())
+    return registry
+
+
+def process_registry():
+    """The registry to expose: in multiprocess mode (gunicorn's or Celery's several
+    processes, PROMETHEUS_MULTIPROC_DIR) the sum over every process's files."""
+    import os
+
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return REGISTRY
+    from prometheus_client import multiprocess
 
     registry = CollectorRegistry()
-    lag = Gauge("civportal_reminder_scan_lag_seconds",
-                "Seconds since the reminder scan last finished (-1: never seen)", registry=registry)
-    try:
-        last = cache.get(REMINDER_SCAN_KEY)
-    except Exception:
-        last = None
-    lag.set(time.time() - last if last else -1)
-    depth = Gauge("civportal_celery_queue_depth", "Messages waiting in the Celery queue (-1: unknown)",
-                  ["queue"], registry=registry)
-    depth.labels(settings.CELERY_TASK_DEFAULT_QUEUE).set(queue_depth())
+    multiprocess.MultiProcessCollector(registry)
     return registry
 
 
@@ -179,16 +205,7 @@ def queue_depth() -> int:
 def metrics(request):
     if not may_read_metrics(request):
         return HttpResponseForbidden("metrics are for the monitoring system", content_type="text/plain")
-    import os
-
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        from prometheus_client import multiprocess
-
-        registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)
-        body = generate_latest(registry)
-    else:
-        body = generate_latest(REGISTRY)
+    body = generate_latest(process_registry())
     body += generate_latest(scrape_time_metrics())
     return HttpResponse(body, content_type=CONTENT_TYPE_LATEST)
 

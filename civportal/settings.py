@@ -407,11 +407,19 @@ else:
     }
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Workers reconnect to a lost broker forever (Celery's default gives up after 100
+# attempts, about 45 minutes, and the worker exits) — tests/notifications/test_broker_drops.py.
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+# A task running when the broker drops finishes; its acknowledgement is lost, so
+# the message comes back after the visibility timeout and finds its work claimed
+# (reminders, imports and deliveries are idempotent). Cancelling it instead
+# (Celery 6's default) would abandon a long import half-way.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 # Publishing from a web request gives up fast when the broker is unreachable
 # (TARGETS R2): a connect timeout of 2 s and one quick retry (transport options
 # above and this policy), then the caller logs and moves on
 # (notifications.queueing); the sweeper and the next scan catch up. Workers keep
-# reconnecting forever (broker_connection_max_retries is left at its default).
+# reconnecting forever (CELERY_BROKER_CONNECTION_MAX_RETRIES above).
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
@@ -481,7 +489,7 @@ NOTIFY_EMAIL_MAX_ATTEMPTS = int(os.environ.get("NOTIFY_EMAIL_MAX_ATTEMPTS", "5")
 # Retries wait 30 s, 60 s, 120 s … capped here (and at half the broker's visibility timeout).
 NOTIFY_RETRY_BASE_DELAY = 30
 NOTIFY_RETRY_MAX_DELAY = 900
-BROKER_FAILURE_BACKOFF = 30
+BROKER_FAILURE_BACKOFF = int(os.environ.get("BROKER_FAILURE_BACKOFF", "30"))  # seconds without publishing after a failure
 
 # --- logging --------------------------------------------------------------
 LOGGING = {

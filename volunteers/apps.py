@@ -25,3 +25,12 @@ class VolunteersConfig(AppConfig):
               "volunteers.change_team", "volunteers.add_activity", "volunteers.change_activity",
               "volunteers.add_signup", "volunteers.change_signup", "volunteers.add_hourentry")
         demo.register(load_demo)
+
+        # Large volunteer sheets import in the background (campaigns' import jobs).
+        from campaigns.models import ImportJob
+        from campaigns.planning.jobs import register_runner
+
+        from .imports import import_volunteers
+
+        register_runner(ImportJob.Kind.VOLUNTEERS,
+                        lambda *, actor, upload, params, progress: import_volunteers(actor=actor, upload=upload))

@@ -57,6 +57,13 @@ def run_import(request, *, kind: str, serializer_class, run, params=lambda data:
 IMPORT_RESPONSES = {201: ImportResultSerializer, 202: ImportResultSerializer}
 
 
+def edition_params(data) -> dict:
+    """What a background edition import needs besides the file (JSON-safe)."""
+    effective_from = data.get("effective_from")
+    return {"name": data["name"], "layout": data["layout"], "is_sample": data["is_sample"],
+            "effective_from": effective_from.isoformat() if effective_from else None}
+
+
 WRITE = (mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, mixins.UpdateModelMixin,
          viewsets.GenericViewSet)
 
@@ -124,14 +131,18 @@ class IndicatorSystemViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, m
         copy = services.indicator_system_copy(actor=request.user, system=self.get_object(), **serializer.validated_data)
         return self._out(copy, status.HTTP_201_CREATED)
 
-    @extend_schema(request={"multipart/form-data": EditionImportSerializer}, responses={201: ImportResultSerializer})
+    @extend_schema(request={"multipart/form-data": EditionImportSerializer}, responses=IMPORT_RESPONSES)
     @action(detail=False, methods=["post"], url_path="import", url_name="import",
             parser_classes=[MultiPartParser, FormParser])
     def import_(self, request):
-        """Create a draft edition from an xlsx sheet (portal or office layout). Row errors: 400, nothing imported."""
-        return run_import(request, kind="", serializer_class=EditionImportSerializer, run=lambda data: indicator_io.import_edition(
-            actor=request.user, upload=data["file"], name=data["name"], layout=data["layout"],
-            effective_from=data["effective_from"], is_sample=data["is_sample"])[1])
+        """Create a draft edition from an xlsx sheet (portal or office layout). Row errors: 400, nothing imported.
+        Large files answer 202 with a job id (GET /api/v1/import-jobs/{id}/)."""
+        return run_import(
+            request, kind=ImportJob.Kind.INDICATORS, serializer_class=EditionImportSerializer,
+            params=edition_params,
+            run=lambda data: indicator_io.import_edition(
+                actor=request.user, upload=data["file"], name=data["name"], layout=data["layout"],
+                effective_from=data["effective_from"], is_sample=data["is_sample"])[1])
 
 
 @extend_schema(tags=["indicators"])

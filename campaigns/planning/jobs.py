@@ -1,10 +1,17 @@
 """Running a background import: claim the job, call the import with a
-progress callback, record the outcome. Re-running a finished job does nothing."""
+progress callback, record the outcome. Re-running a finished job does nothing.
+
+Each kind of import has a runner ``run(actor, upload, params, progress) ->
+ImportResult``. The campaigns kinds are listed here; apps above campaigns
+(volunteers) register theirs with ``register_runner`` in their AppConfig.ready,
+so this module never imports them."""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import tempfile
+from collections.abc import Callable
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files import File
@@ -12,10 +19,47 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import override
 
-from civportal.xlsx import ImportRejected, RowError, write_xlsx
+from civportal.xlsx import ImportRejected, ImportResult, RowError, write_xlsx
 
+from ..imports import import_units
 from ..models import Campaign, ImportJob
-from . import ledger_io
+from . import indicator_io, ledger_io
+
+Runner = Callable[..., ImportResult]
+_RUNNERS: dict[str, Runner] = {}
+
+
+def register_runner(kind: str, run: Runner) -> None:
+    """``run(actor=, upload=, params=, progress=)`` imports one job's file of ``kind``."""
+    _RUNNERS[kind] = run
+
+
+def _points(*, actor, upload, params, progress):
+    return ledger_io.import_points(actor=actor, upload=upload, progress=progress)
+
+
+def _work_items(*, actor, upload, params, progress):
+    campaign = Campaign.objects.get(pk=params["campaign"])
+    return ledger_io.import_work_items(actor=actor, upload=upload, campaign=campaign, progress=progress)
+
+
+def _units(*, actor, upload, params, progress):
+    return import_units(actor=actor, upload=upload)
+
+
+def _edition(*, actor, upload, params, progress):
+    effective_from = params.get("effective_from")
+    system, result = indicator_io.import_edition(
+        actor=actor, upload=upload, name=params["name"], layout=params.get("layout") or "auto",
+        effective_from=dt.date.fromisoformat(effective_from) if effective_from else None,
+        is_sample=bool(params.get("is_sample")))
+    return result
+
+
+register_runner(ImportJob.Kind.POINTS, _points)
+register_runner(ImportJob.Kind.WORK_ITEMS, _work_items)
+register_runner(ImportJob.Kind.UNITS, _units)
+register_runner(ImportJob.Kind.INDICATORS, _edition)
 
 logger = logging.getLogger(__name__)
 
@@ -36,14 +80,11 @@ def import_job_run(*, job_id: int) -> ImportJob | None:
 
     with override(actor.language):
         try:
+            run = _RUNNERS.get(job.kind)
+            if run is None:
+                raise ValidationError(_("This kind of import does not run in the background."))
             with job.file.open("rb") as upload:
-                if job.kind == ImportJob.Kind.POINTS:
-                    result = ledger_io.import_points(actor=actor, upload=upload, progress=progress)
-                elif job.kind == ImportJob.Kind.WORK_ITEMS:
-                    campaign = Campaign.objects.get(pk=job.params["campaign"])
-                    result = ledger_io.import_work_items(actor=actor, upload=upload, campaign=campaign, progress=progress)
-                else:  # editions are small and imported inline
-                    raise ValidationError(_("This kind of import does not run in the background."))
+                result = run(actor=actor, upload=upload, params=job.params, progress=progress)
         except ImportRejected as exc:
             return _finish(job, ImportJob.Status.FAILED, errors=[e.as_dict() for e in exc.errors],
                            message=_("Nothing was imported: %(count)d problem(s) found.") % {"count": len(exc.errors)})

@@ -191,6 +191,12 @@ def edition_import(request):
     errors = []
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
+        if data["file"].size > settings.INLINE_IMPORT_BYTES:
+            job = background.import_job_start(
+                actor=request.user, kind=ImportJob.Kind.INDICATORS, upload=data["file"],
+                params={"name": data["name"], "layout": data["layout"], "is_sample": data["is_sample"],
+                        "effective_from": data["effective_from"].isoformat() if data["effective_from"] else None})
+            return redirect("campaigns:import_job", pk=job.pk)
         try:
             system, result = indicator_io.import_edition(
                 actor=request.user, upload=data["file"], name=data["name"], layout=data["layout"],

@@ -73,3 +73,16 @@ def test_commands_run_what_the_image_has(compose):
         assert "/app/.venv/bin/" in text
     assert "manage.py migrate" in " ".join(compose["services"]["migrate"]["command"])
     assert "collectstatic" in " ".join(compose["services"]["migrate"]["command"])
+
+
+def test_web_and_worker_count_metrics_across_processes(compose):
+    """Several gunicorn workers (and Celery pool processes) add up on /metrics: a
+    PROMETHEUS_MULTIPROC_DIR on a tmpfs (empty at each start) and the project's
+    gunicorn.conf.py (empties it again, marks exited workers dead)."""
+    for name in ("web", "worker"):
+        service = compose["services"][name]
+        folder = service["environment"]["PROMETHEUS_MULTIPROC_DIR"]
+        assert folder in service["tmpfs"], name
+    assert "/app/gunicorn.conf.py" in compose["services"]["web"]["command"]
+    conf = (ROOT / "gunicorn.conf.py").read_text()
+    assert "def child_exit" in conf and "mark_process_dead" in conf and "def on_starting" in conf

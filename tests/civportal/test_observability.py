@@ -119,3 +119,57 @@ def test_healthz_reports_a_broken_cache_without_failing(client, db, settings, br
                                    "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}}}
     response = client.get("/healthz")
     assert response.status_code == 200 and response.json()["cache"].startswith("error")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_metrics_add_up_the_counters_of_every_gunicorn_worker(tmp_path, project_root):
+    """Multiprocess mode with the project's gunicorn.conf.py: two worker processes
+    answer requests, /metrics (whichever worker serves it) counts them all; stale
+    files from an earlier run are cleared at start; a worker killed and replaced
+    keeps its counts."""
+    import signal
+    import time
+    import urllib.request
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tests.civportal.test_shared_cache import database_url, get_health
+
+    port = int(os.environ.get("CIVPORTAL_TEST_GUNICORN_PORT", "18530")) + 7
+    folder = tmp_path / "metrics"
+    folder.mkdir()
+    (folder / "counter_1.db").write_bytes(b"stale junk from an earlier run")  # would break the scrape
+    env = {**os.environ, "DATABASE_URL": database_url(), "PROMETHEUS_MULTIPROC_DIR": str(folder),
+           "CIVPORTAL_VAR_DIR": str(tmp_path), "CELERY_BROKER_URL": "filesystem://", "CACHE_URL": "locmem://"}
+    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "civportal.wsgi", "--bind", f"127.0.0.1:{port}",
+                               "--workers", "2", "--graceful-timeout", "2"], cwd=project_root, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+
+    def scrape() -> str:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
+            return response.read().decode()
+
+    def healthz_count(body: str) -> float:
+        prefix = 'civportal_http_request_duration_seconds_count{method="GET",route="healthz",status="2xx"}'
+        return sum(float(l.split()[-1]) for l in body.splitlines() if l.startswith(prefix))
+
+    try:
+        deadline = time.monotonic() + 60
+        while get_health(port) != 200:
+            assert server.poll() is None, server.stderr.read().decode(errors="replace")[-2000:]
+            assert time.monotonic() < deadline, "gunicorn did not come up in 60 s"
+            time.sleep(0.3)
+        assert not (folder / "counter_1.db").exists()
+        before = healthz_count(scrape())  # the start-up polls (some may have timed out on our side)
+        with ThreadPoolExecutor(8) as pool:  # concurrent requests: both sync workers take some
+            assert set(pool.map(get_health, [port] * 60)) == {200}
+        pids = {int(p.stem.rsplit("_", 1)[1]) for p in folder.glob("histogram_*.db")}
+        assert len(pids) == 2, pids
+        assert healthz_count(scrape()) == before + 60
+        os.kill(min(pids), signal.SIGKILL)  # gunicorn replaces it; its counts stay in the sum
+        time.sleep(1.5)
+        while get_health(port) != 200:
+            time.sleep(0.2)
+        assert healthz_count(scrape()) == before + 61
+    finally:
+        server.terminate()
+        server.wait(timeout=15)
