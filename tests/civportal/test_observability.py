@@ -159,7 +159,11 @@ def test_metrics_add_up_the_counters_of_every_gunicorn_worker(tmp_path, project_
             assert time.monotonic() < deadline, "gunicorn did not come up in 60 s"
             time.sleep(0.3)
         assert not (folder / "counter_1.db").exists()
-        before = healthz_count(scrape())  # the start-up polls (some may have timed out on our side)
+        # The start-up polls: some may have timed out on our side and still be answered; wait until still.
+        before, previous = healthz_count(scrape()), -1.0
+        while before != previous:
+            time.sleep(1)
+            before, previous = healthz_count(scrape()), before
         with ThreadPoolExecutor(8) as pool:  # concurrent requests: both sync workers take some
             assert set(pool.map(get_health, [port] * 60)) == {200}
         pids = {int(p.stem.rsplit("_", 1)[1]) for p in folder.glob("histogram_*.db")}

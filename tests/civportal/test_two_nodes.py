@@ -6,6 +6,7 @@ CIVPORTAL_TEST_STORAGE=s3 the photo goes through the S3 server."""
 from __future__ import annotations
 
 import http.cookiejar
+import os
 import re
 import urllib.error
 import urllib.parse
@@ -21,7 +22,6 @@ from tests.inspections.helpers import finding, jpeg, world
 
 @pytest.fixture
 def nodes(tmp_path, project_root, settings):
-    import os
     import time
 
     from tests.civportal.test_shared_cache import database_url
@@ -81,6 +81,8 @@ def test_login_on_one_node_post_on_the_other_and_photos_served_by_either(city, p
         "Authorization": f"Token {inspector}", "Content-Type": f"multipart/form-data; boundary={boundary}"})
     assert urllib.request.urlopen(request, timeout=30).status == 201
     photo = f.photos.order_by("-pk").first()
+    if os.environ.get("AWS_STORAGE_BUCKET_NAME"):  # the S3 job: the nodes share the bucket, not a disk
+        assert type(photo.image.storage).__name__ == "S3Storage"
     with photo.image.open("rb") as handle:
         stored = handle.read()
     for node in (a, b):
