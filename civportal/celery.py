@@ -38,3 +38,35 @@ def _connect_metrics() -> None:
 
 
 _connect_metrics()
+
+
+def _refuse_commands_on_a_closed_redis_connection() -> None:
+    """A worker must survive a broker drop (issue 14). With kombu 5.7 a task that
+    finishes (acks_late) after the broker connection was lost and closed acks on the
+    old channel; the channel then builds a new Redis client from its transport's
+    connection, which the close has set to None, and the AttributeError
+    (``'NoneType' object has no attribute 'hostname'``) escapes the ack's
+    connection-error handling and stops the worker ("Unrecoverable error").
+    Raise a Redis ConnectionError there instead: the ack is logged as failed,
+    the message stays unacknowledged in Redis and is delivered again after the
+    visibility timeout (every task is idempotent), and the worker reconnects.
+    tests/notifications/test_broker_drops.py reproduces it."""
+    try:
+        from kombu.transport import redis as kombu_redis
+        from redis.exceptions import ConnectionError as RedisConnectionError
+    except ImportError:  # no Redis client: the filesystem broker of the embedded default
+        return
+    original = kombu_redis.Channel._connparams
+    if getattr(original, "civportal_guard", False):
+        return
+
+    def _connparams(self, asynchronous=False):
+        if self.connection.client is None:
+            raise RedisConnectionError("the broker connection of this channel was closed")
+        return original(self, asynchronous=asynchronous)
+
+    _connparams.civportal_guard = True
+    kombu_redis.Channel._connparams = _connparams
+
+
+_refuse_commands_on_a_closed_redis_connection()
