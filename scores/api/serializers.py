@@ -96,11 +96,12 @@ class ScoringSchemeSerializer(serializers.ModelSerializer):
         model = ScoringScheme
         fields = ["id", "version", "name", "weights", "severity_factors", "repeat_window_days", "repeat_factor",
                   "list_share", "red_min_total", "black_below_total", "black_bottom_min_group", "grade_bands",
-                  "ranked_kinds", "notes", "bottom_list_ceiling", "appeal_window_days", "created_at", "created_by"]
+                  "ranked_kinds", "notes", "bottom_list_ceiling", "appeal_window_days", "field_mode", "created_at",
+                  "created_by"]
         read_only_fields = ["id", "version", "created_at", "created_by"]
 
     CARRIED_OVER = ["repeat_window_days", "repeat_factor", "list_share", "red_min_total", "black_below_total",
-                    "black_bottom_min_group", "notes"]
+                    "black_bottom_min_group", "notes", "field_mode"]
 
     def service_kwargs(self) -> dict:
         """The service's arguments; optional fields left out keep the current version's value (or the default)."""
