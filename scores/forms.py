@@ -64,7 +64,7 @@ class SchemeForm(forms.Form):
                                       decimal_places=2)
     sev_severe = forms.DecimalField(label=_("Severity factor: severe"), min_value=0, max_digits=4, decimal_places=2)
     field_mode = forms.ChoiceField(label=_("Field scoring"), choices=ScoringScheme.FieldMode.choices,
-                                   initial=ScoringScheme.FieldMode.DEDUCTION)
+                                   initial=ScoringScheme.FieldMode.DEDUCTION, required=False)
     repeat_window_days = forms.IntegerField(label=_("Repeat window (days)"), min_value=1, max_value=365)
     repeat_factor = forms.DecimalField(label=_("Repeat factor"), min_value=1, max_digits=4, decimal_places=2)
     list_share = forms.DecimalField(label=_("List share"), min_value=Decimal("0.01"), max_value=1, max_digits=4,
@@ -133,7 +133,7 @@ class SchemeForm(forms.Form):
             "black_below_total": d["black_below_total"], "black_bottom_min_group": d["black_bottom_min_group"],
             "bottom_list_ceiling": d["bottom_list_ceiling"], "appeal_window_days": d["appeal_window_days"],
             "grade_bands": [[g, str(d[f"band_{g}"])] for g in Grade.values[:-1]] + [[Grade.POOR.value, "0"]],
-            "notes": d.get("notes") or "", "field_mode": d["field_mode"],
+            "notes": d.get("notes") or "", "field_mode": d.get("field_mode") or ScoringScheme.FieldMode.DEDUCTION,
         }
 
 
