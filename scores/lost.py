@@ -116,7 +116,9 @@ def checks_in(user, campaign: Campaign, start: dt.date, end: dt.date, *, within:
     if scope is not None:
         checks = checks.filter(scope)
     if within is not None:
-        checks = checks.filter(visit__unit_path__startswith=within.path)
+        # A department's are the visits at the points it supervises; a territorial unit's, its subtree's.
+        column = "visit__department_path" if within.kind == Unit.Kind.DEPARTMENT else "visit__unit_path"
+        checks = checks.filter(**{f"{column}__startswith": within.path})
     if point_type is not None:
         checks = checks.filter(visit__point__point_type=point_type)
     return checks.order_by()

@@ -29,7 +29,7 @@ from civportal.pagination import paginate
 from civportal.xlsx import ImportRejected, xlsx_response
 from materials.selectors import materials_breakdown
 
-from . import selectors, services
+from . import compute, selectors, services
 from .filtersets import MonthField
 from .forms import AdjustmentForm, AppealForm, EntryForm, EntryImportForm, ReasonForm, SchemeForm
 from .filtersets import AppealFilterSet
@@ -118,7 +118,15 @@ def score_detail(request, pk: int):
     # One query: the unit's appeals of the month (their attachments are on the appeals page).
     appeals = list(Appeal.objects.visible_to(request.user).filter(
         campaign_id=score.campaign_id, unit_id=score.unit_id, month=score.month).order_by("-created_at", "-id"))
+    from . import lost
+
+    start, end = compute.month_bounds(score.month)
     return render(request, "scores/score_detail.html", {
+        # The unit's own losses by criterion (one grouped query); the full tree is on the lost-points page.
+        "lost_criteria": lost.top_lost_criteria(request.user, score.campaign, start.date(), end.date(), limit=10,
+                                                within=score.unit),
+        "lost_query": urlencode({"campaign": score.campaign_id, "period": f"{score.month:%Y-%m}",
+                                 "within": score.unit.code}),
         "score": score, "findings": findings, "is_office": is_office,
         "appeals": appeals, "appeal_counts": _appeal_counts(appeals),
         "can_appeal": _can_appeal(request.user, score), "appeal_form": AppealForm(),

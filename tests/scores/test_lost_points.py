@@ -165,3 +165,43 @@ def test_periods():
     assert [str(d) for d in period_bounds("2026-Q4")] == ["2026-10-01", "2027-01-01"]
     assert [str(d) for d in period_bounds("2026-H1")] == ["2026-01-01", "2026-07-01"]
     assert [str(d) for d in period_bounds("2026")] == ["2026-01-01", "2027-01-01"]
+
+
+def _count(client, url, params) -> tuple[int, str]:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(url, params)
+    assert response.status_code == 200
+    return len(ctx.captured_queries), response.content.decode()
+
+
+def test_unit_score_page_and_dashboards_show_top_lost_criteria_with_flat_queries(world, city, personas, login):
+    from scores import services
+    from scores.models import MonthlyScore
+
+    client = login(personas.supervisor)
+    rows = generate(world, city, 4, seed=3)
+    services.scores_recompute(actor=personas.supervisor, campaign=world.camp, month=period_bounds("2026-10")[0])
+    score = MonthlyScore.objects.get(campaign=world.camp, unit=city.street_a1)
+    params = {"campaign": world.camp.pk, "month": "2026-10"}
+    client.get(f"/scores/{score.pk}/")
+    few_page, _body = _count(client, f"/scores/{score.pk}/", {})
+    few_dash, _body = _count(client, "/dashboard/", params)
+    rows += generate(world, city, 40, seed=4)
+    services.scores_recompute(actor=personas.supervisor, campaign=world.camp, month=period_bounds("2026-10")[0])
+    many_page, page = _count(client, f"/scores/{score.pk}/", {})
+    many_dash, dash = _count(client, "/dashboard/", params)
+    assert (few_page, few_dash) == (many_page, many_dash)
+    # The street's own losses: its subtree's failed checks, largest first.
+    own = hand(world, rows, path_prefix=city.street_a1.path)
+    leaves = sorted(((lost, code) for code, (_s, lost, _f) in own.items() if code.count(".") == 3 and lost),
+                    reverse=True)
+    shown = re.findall(r'<tr data-criterion="([^"]+)">', page.split('id="lost-criteria"')[1].split("</section>")[0])
+    assert shown and set(shown) == {code for _lost, code in leaves}
+    assert own[shown[0]][1] == leaves[0][0]
+    panel = dash.split('id="top-lost-criteria"')[1].split("</section>")[0]
+    city_wide = hand(world, rows)
+    top = re.findall(r'<tr data-criterion="([^"]+)">', panel)
+    assert top and city_wide[top[0]][1] == max(l for c, (_s, l, _f) in city_wide.items() if c.count(".") == 3)
