@@ -29,9 +29,9 @@ def test_inspector_fills_a_checklist_on_a_phone(journey, city, personas, tmp_pat
     assert j.page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     failed = main.locator(f"#check-{ed.by_code['1.1.1.2'].pk}")
     failed.get_by_label("不达标", exact=True).check()
-    failed.get_by_label("备注").fill("部分摊位越线经营")
-    failed.get_by_label("类别").select_option(str(w.categories["GGZX-02"].pk))
-    failed.get_by_label("照片").set_input_files(str(picture))
+    failed.get_by_label("说明", exact=True).fill("部分摊位越线经营")
+    failed.get_by_label("类别", exact=True).select_option(str(w.categories["GGZX-02"].pk))
+    failed.get_by_label("照片", exact=True).set_input_files(str(picture))
     for code in ("1.1.1.1", "1.1.1.3", "2.1.1.1"):
         main.locator(f"#check-{ed.by_code[code].pk}").get_by_label("达标", exact=True).check()
     j.screenshot("checklist-phone")
