@@ -144,3 +144,38 @@ def test_checklist_queries_do_not_grow_with_results(w, personas, api, django_ass
     with django_assert_num_queries(7):
         body = client.get(f"/api/v1/visits/{w.visit_a.pk}/checks/").json()
     assert body["counts"]["met"] == 4
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_resends_racing_create_one_finding(city, personas):
+    """The outbox may send the same item twice at once: the visit row lock makes the second a resend."""
+    import threading
+
+    from django.db import connection
+
+    from inspections import checklist
+
+    w = world(city, personas)
+    w.ed = edition(w)
+    client_id = uuid.uuid4()
+    pk = w.ed.by_code["1.1.1.1"].pk
+    results, barrier = [], threading.Barrier(2)
+
+    def send():
+        try:
+            item = checklist.Item(indicator_id=pk, result="failed", note="垃圾", category=str(w.category.pk),
+                                  photos=[jpeg()])
+            barrier.wait()
+            results.append(checklist.record(actor=personas.inspector, visit=w.visit_a,
+                                            submission=checklist.Submission(client_id, [item])))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=send) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == [False, True]
+    assert Finding.objects.filter(visit=w.visit_a).count() == 1
+    assert VisitCheck.objects.filter(visit=w.visit_a).count() == 1
