@@ -179,3 +179,17 @@ def test_two_resends_racing_create_one_finding(city, personas):
     assert sorted(results) == [False, True]
     assert Finding.objects.filter(visit=w.visit_a).count() == 1
     assert VisitCheck.objects.filter(visit=w.visit_a).count() == 1
+
+
+def test_checklist_page_queries_do_not_grow_with_results(w, personas, login, django_assert_max_num_queries):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = login(personas.inspector)
+    client.get(f"/visits/{w.visit_a.pk}/checks/")
+    with CaptureQueriesContext(connection) as empty:
+        assert client.get(f"/visits/{w.visit_a.pk}/checks/").status_code == 200
+    client.post(f"/visits/{w.visit_a.pk}/checks/", _form(w, {"1.1.1.1": "failed", "1.1.1.2": "met", "2.1.1.1": "na"}))
+    with CaptureQueriesContext(connection) as full:
+        assert client.get(f"/visits/{w.visit_a.pk}/checks/").status_code == 200
+    assert len(empty.captured_queries) == len(full.captured_queries) <= 14

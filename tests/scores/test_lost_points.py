@@ -205,3 +205,14 @@ def test_unit_score_page_and_dashboards_show_top_lost_criteria_with_flat_queries
     city_wide = hand(world, rows)
     top = re.findall(r'<tr data-criterion="([^"]+)">', panel)
     assert top and city_wide[top[0]][1] == max(l for c, (_s, l, _f) in city_wide.items() if c.count(".") == 3)
+
+
+def test_lost_points_page_and_export_queries_do_not_grow_with_rows(world, city, personas, login):
+    client = login(personas.supervisor)
+    query = {"campaign": world.camp.pk, "period": "2026-10"}
+    client.get("/scores/lost-points/", query)
+    generate(world, city, 3, seed=5)
+    few = [_count(client, url, query)[0] for url in ("/scores/lost-points/",)]
+    generate(world, city, 40, seed=6)
+    many = [_count(client, url, query)[0] for url in ("/scores/lost-points/",)]
+    assert few == many and few[0] <= 12
