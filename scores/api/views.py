@@ -13,7 +13,7 @@ from rest_framework.response import Response
 from civportal.api.filters import refuse_unknown_params
 
 from .. import selectors, services
-from ..filtersets import AppealFilterSet, MonthlyScoreFilterSet
+from ..filtersets import AccountabilityRecordFilterSet, AppealFilterSet, MonthlyScoreFilterSet
 from ..models import ScoringScheme
 from . import serializers as s
 
@@ -179,8 +179,7 @@ class AccountabilityRecordViewSet(mixins.CreateModelMixin, *READ):
     tasks at 挂牌督办 without a record (suggested, never created)."""
 
     serializer_class = s.AccountabilityRecordSerializer
-    filterset_fields = ["unit", "kind"]
-    filterset_class = None
+    filterset_class = AccountabilityRecordFilterSet
     ordering_fields = ["decided_on", "created_at"]
     ordering = ["-decided_on", "-id"]
     action_permissions = {"suggestions": ["scores.view_accountabilityrecord"]}
