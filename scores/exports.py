@@ -24,7 +24,7 @@ def annual_report_xlsx(report: dict, *, user=None) -> FileResponse:
     for a in report["appeals"]:
         appeals.append([a["id"], a["month"], a["target"], a["status"], a["resolution"]])
     records = book.create_sheet(title=str(_("Accountability records"))[:31])
-    records.append([_("number"), _("measure"), _("date"), _("decision maker"), _("document number")])
+    records.append([_("number"), _("accountability measure"), _("date"), _("decision maker"), _("document number")])
     for r in report["accountability_records"]:
         records.append([r["id"], r["kind"], r["date"], r["decision_maker"], r["document_number"]])
     spool = tempfile.TemporaryFile()

@@ -109,7 +109,8 @@ def unit_record(request, unit_id: int):
 
 # --- 问责记录: accountability records ----------------------------------------------------------
 
-RECORD_HEADERS = [_lazy("number"), _lazy("unit code"), _lazy("unit"), _lazy("measure"), _lazy("date"),
+RECORD_HEADERS = [_lazy("number"), _lazy("unit code"), _lazy("unit"), _lazy("accountability measure"),
+                  _lazy("date"),
                   _lazy("decision maker"), _lazy("document number"), _lazy("about"), _lazy("note"),
                   _lazy("recorded by")]
 
