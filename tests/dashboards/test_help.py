@@ -49,7 +49,7 @@ def test_the_header_links_the_help_on_every_page(persona, personas, login):
 
 def test_help_is_translated(client):
     zh = client.get("/help/inspector/").content.decode()
-    assert "测评员" in zh and "记录问题" in zh
+    assert "测评员" in zh and "现场登记问题" in zh
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
     en = client.get("/help/inspector/").content.decode()
     assert "Record a finding on the spot" in en and "Help" in en

@@ -274,3 +274,18 @@ def test_the_exposure_page_query_count_does_not_grow(login, personas, w):
         services.exposure_create(actor=personas.supervisor, finding=finding(w, personas))
     large = _queries(client, "/scores/exposures/", {"state": "pending"})
     assert small == large <= 9, (small, large)
+
+
+def test_the_record_exports_never_hold_formulas(login, personas, city, year):  # noqa: F811
+    camp, _task = year
+    services.accountability_record_create(actor=personas.supervisor, unit=city.street_b1, kind="criticism",
+                                          decided_on=dt.date(2026, 12, 1), decision_maker='=HYPERLINK("x","y")',
+                                          document_number="+1+1")
+    client = login(personas.supervisor)
+    for url, params in ((f"/scores/units/{city.street_b1.pk}/record/", {"campaign": camp.pk, "year": 2026}),
+                        ("/scores/accountability/", {})):
+        response = client.get(url, {**params, "format": "xlsx"})
+        book = load_workbook(io.BytesIO(b"".join(response.streaming_content)))
+        cells = [c for sheet in book.worksheets for row in sheet.iter_rows() for c in row]
+        assert [c.value for c in cells if c.data_type == "f"] == [], url
+        assert any(c.value == '=HYPERLINK("x","y")' and c.data_type == "s" for c in cells), url
