@@ -20,8 +20,9 @@ EXPECTED = {
     "supervisor": {
         "loop": LOOP_ALL,
         "planning": PLANNING,
-        "index": ["/scores/", "/scores/bulletin/", "/scores/appeals/", "/scores/entries/", "/materials/calls/", "/materials/owed/",
-                  "/materials/archives/", "/surveys/", "/surveys/waves/"],
+        "index": ["/scores/", "/scores/bulletin/", "/scores/appeals/", "/scores/accountability/", "/scores/exposures/",
+                  "/scores/entries/", "/materials/calls/", "/materials/owed/", "/materials/archives/", "/surveys/",
+                  "/surveys/waves/"],
         "volunteer": ["/volunteers/", "/volunteer-teams/", "/activities/", "/volunteers/statistics/"],
         "notices": ["/notices/", "/notices/new/"],
         "system": ["/notifications/webhooks/", "/api-clients/", "/accounts/users/", "/api/v1/docs/"],

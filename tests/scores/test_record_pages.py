@@ -289,3 +289,9 @@ def test_the_record_exports_never_hold_formulas(login, personas, city, year):  #
         cells = [c for sheet in book.worksheets for row in sheet.iter_rows() for c in row]
         assert [c.value for c in cells if c.data_type == "f"] == [], url
         assert any(c.value == '=HYPERLINK("x","y")' and c.data_type == "s" for c in cells), url
+
+
+def test_the_finding_page_offers_the_office_to_expose_it(login, personas, w):
+    page = login(personas.supervisor).get(f"/findings/{w.fa.pk}/").content.decode()
+    assert 'action="/scores/exposures/"' in page and f'name="finding" value="{w.fa.pk}"' in page
+    assert 'action="/scores/exposures/"' not in login(personas.handler_a).get(f"/findings/{w.fa.pk}/").content.decode()
