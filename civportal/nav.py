@@ -54,6 +54,8 @@ GROUPS = [
         ("scores.view_monthlyscore", _("Bulletin"), "scores:bulletin"),
         ("scores.view_monthlyscore", _("Lost points by criterion"), "scores:lost_points"),
         ("scores.view_appeal", _("Appeals"), "scores:appeal_list"),
+        ("scores.view_accountabilityrecord", _("Accountability records"), "scores:accountability_list"),
+        ("scores.view_exposure", _("Exposure board"), "scores:exposure_list"),
         ("scores.add_surveyscore", _("Score entries"), "scores:entries"),
         ("materials.view_materialcall", _("Materials calls"), "materials:call_list"),
         ("materials.view_materialsubmission", _("What we still owe"), "materials:owed"),

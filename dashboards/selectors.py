@@ -268,10 +268,12 @@ def ranking_rows(user, campaign, root, month, kind, limit: int = RANKING_TOP) ->
 
 
 def own_score(user, campaign, root, month) -> MonthlyScore | None:
+    """The root's score for ``month`` or, when that month has none the user may see yet (a new month, a
+    draft not opened to the unit), its latest earlier one. One query."""
     if campaign is None:
         return None
-    return (MonthlyScore.objects.visible_to(user).filter(campaign=campaign, unit=root, month=month)
-            .select_related("unit", "campaign", "scheme").first())
+    return (MonthlyScore.objects.visible_to(user).filter(campaign=campaign, unit=root, month__lte=month)
+            .select_related("unit", "campaign", "scheme", "score_month").order_by("-month").first())
 
 
 def build(user, *, campaign: Campaign | None, root: Unit, month: dt.date, now: dt.datetime | None = None) -> Figures:
@@ -315,3 +317,31 @@ def _q2(value) -> Decimal | None:
     if value is None:
         return None
     return Decimal(value).quantize(Decimal("0.01"))
+
+
+def leader_home(user, units: list[Unit], *, now: dt.datetime | None = None) -> list[dict]:
+    """How the units an assigned leader answers for stand: each unit's latest
+    score the leader may see (total, rank, red/black list, month, draft or
+    published) and its subtree's open, overdue and 挂牌督办 tasks. Three queries
+    for any number of units."""
+    if not units:
+        return []
+    now = now or timezone.now()
+    latest = (MonthlyScore.objects.visible_to(user).filter(unit_id=OuterRef("pk"), total__isnull=False)
+              .order_by("-month").values("pk")[:1])
+    score_ids = dict(Unit.objects.filter(pk__in=[u.pk for u in units]).annotate(s=Subquery(latest))
+                     .values_list("pk", "s"))
+    scores = MonthlyScore.objects.select_related("campaign").in_bulk([s for s in score_ids.values() if s])
+    open_ = Q(status__in=RectificationTask.OPEN_STATUSES)
+    within = Q(pk__in=[])
+    figures = {}
+    for i, unit in enumerate(units):
+        mine = Q(unit__path__startswith=unit.path)
+        within |= mine
+        figures[f"open_{i}"] = Count("pk", filter=mine & open_)
+        figures[f"overdue_{i}"] = Count("pk", filter=mine & open_ & Q(due_at__lt=now))
+        figures[f"listed_{i}"] = Count("pk", filter=mine & open_ & Q(
+            supervision=RectificationTask.Supervision.LISTED))
+    counts = RectificationTask.objects.filter(within).order_by().aggregate(**figures)
+    return [{"unit": unit, "score": scores.get(score_ids.get(unit.pk)), "open": counts[f"open_{i}"],
+             "overdue": counts[f"overdue_{i}"], "listed": counts[f"listed_{i}"]} for i, unit in enumerate(units)]

@@ -252,6 +252,6 @@ def unit(request):
     if root is None:
         return render(request, "dashboards/empty.html", {"form": form}, status=200)
     fig = selectors.build(user, campaign=form.campaign_value(), root=root, month=form.month_value())
-    score = selectors.own_score(user, fig.campaign, root, fig.score_month)
+    score = selectors.own_score(user, fig.campaign, root, fig.month)
     costs = list(costly_findings(score, user)[:10]) if score is not None else []
     return _render(request, "dashboards/unit.html", fig, form, score=score, costs=costs)

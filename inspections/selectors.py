@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import datetime
 
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, Subquery
 from django.utils import timezone
 
 from campaigns.models import Point
-from campaigns.scope import path_q
 
 from .models import (
     ExtensionRequest, Finding, FindingCategory, FindingPhoto, Inspection, RectificationTask, Submission,
@@ -83,11 +82,22 @@ def tasks_for(user, *, pending_rows: bool = True, lean: bool = False):
 
 
 def workbench_tasks(user):
-    """The workbench's rows: open tasks assigned to a unit in the user's scope,
-    most urgent first (the home page's sections are slices of these)."""
-    assigned = path_q(user, "unit_path")
+    """The workbench's rows: open tasks assigned to a unit where the user acts on
+    tasks (handler, head or supervisor over it), most urgent first; the home
+    page's sections are slices of these. Units a user only reads (an assigned
+    leader's, an inspector's) give no rows: nothing there is theirs to do."""
+    from campaigns.models import Membership
+    from campaigns.scope import scope_of
+
+    scope = scope_of(user)
     qs = tasks_for(user, pending_rows=False, lean=True).with_light().open()
-    return (qs if assigned is None else qs.filter(assigned)).order_by("urgency", "due_at", "id")
+    if scope.paths is not None:
+        acting = scope.role_paths([Membership.Role.HANDLER, Membership.Role.HEAD, Membership.Role.SUPERVISOR])
+        within = Q(pk__in=[])
+        for path in acting:
+            within |= Q(unit_path__startswith=path)
+        qs = qs.filter(within)
+    return qs.order_by("urgency", "due_at", "id")
 
 
 # The home page's sections: (key, filter on workbench_tasks, query string of the same filter on the workbench).
@@ -173,3 +183,24 @@ def visible_photo(user, kind: str, pk: int):
 
 
 __all__ = ["TaskEvent", "Submission"]
+
+
+def inspector_home(user, *, rows: int = 5, today=None) -> dict:
+    """An inspector's home: the inspection rounds they are on that are still to
+    come or under way, and the findings they recorded (counts and the newest).
+    Three queries, whatever the number of rows."""
+    today = today or timezone.localdate()
+    visits = Visit.objects.filter(inspection_id=OuterRef("pk")).order_by().values("inspection_id")
+    planned = list(
+        Inspection.objects.filter(inspectors=user, ends_on__gte=today,
+                                  status__in=[Inspection.Status.PLANNED, Inspection.Status.IN_PROGRESS])
+        .select_related("unit", "campaign")
+        .annotate(visit_count=Subquery(visits.annotate(n=Count("pk")).values("n")))
+        .order_by("starts_on", "id")[:rows]
+    )
+    mine = Finding.objects.filter(reporter=user).exclude(source=Finding.Source.VOLUNTEER)
+    counts = mine.order_by().aggregate(total=Count("pk"), open=Count("pk", filter=Q(status__in=Finding.OPEN_STATUSES)))
+    recent = list(mine.select_related("category", "unit", "point").order_by("-created_at", "-id")[:rows]) \
+        if counts["total"] else []
+    return {"planned": planned, "findings": recent, "finding_count": counts["total"],
+            "open_finding_count": counts["open"]}

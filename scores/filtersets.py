@@ -6,6 +6,7 @@ import datetime as dt
 
 import django_filters
 from django import forms
+from django.db import models
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
@@ -13,7 +14,7 @@ from drf_spectacular.utils import extend_schema_field
 from campaigns.filtersets import UnitChoiceFilter
 from campaigns.models import Campaign, Unit
 
-from .models import RANKABLE_KINDS, Appeal, ListFlag, MonthlyScore, ScoreMonth
+from .models import RANKABLE_KINDS, AccountabilityRecord, Appeal, Exposure, ListFlag, MonthlyScore, ScoreMonth
 
 
 class MonthField(forms.CharField):
@@ -78,3 +79,51 @@ class AppealFilterSet(django_filters.FilterSet):
     class Meta:
         model = Appeal
         fields = ["campaign", "month", "unit", "status", "target"]
+
+
+class AccountabilityRecordFilterSet(django_filters.FilterSet):
+    """Accountability records (问责记录): the office's list page, its xlsx and the API."""
+
+    unit = UnitChoiceFilter(label=_("Unit"))
+    within = UnitChoiceFilter(method="filter_within", label=_("Within unit (subtree)"))
+    kind = django_filters.ChoiceFilter(choices=AccountabilityRecord.Kind.choices, label=_("Measure"))
+    year = django_filters.NumberFilter(field_name="decided_on", lookup_expr="year", min_value=2000,
+                                       max_value=2099, label=_("Year"))
+    month = MonthFilter(method="filter_month", label=_("Month"))
+
+    class Meta:
+        model = AccountabilityRecord
+        fields = ["unit", "within", "kind", "year", "month"]
+
+    def filter_within(self, queryset, name, unit):
+        return queryset.filter(unit__path__startswith=unit.path)
+
+    def filter_month(self, queryset, name, month):
+        end = (month.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+        return queryset.filter(decided_on__gte=month, decided_on__lt=end)
+
+
+class ExposureFilterSet(django_filters.FilterSet):
+    """The office's 曝光台 page and its xlsx: pending photo review, public, withdrawn."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("awaiting photo review")
+        PUBLIC = "public", _("public")
+        WITHDRAWN = "withdrawn", _("withdrawn")
+
+    state = django_filters.ChoiceFilter(choices=State.choices, method="filter_state", label=_("State"))
+    unit = UnitChoiceFilter(method="filter_within", label=_("Within unit (subtree)"))
+
+    class Meta:
+        model = Exposure
+        fields = ["state", "unit"]
+
+    def filter_state(self, queryset, name, value):
+        if value == self.State.PENDING:
+            return queryset.filter(photos_reviewed_at__isnull=True, withdrawn_at__isnull=True)
+        if value == self.State.PUBLIC:
+            return queryset.public()
+        return queryset.filter(withdrawn_at__isnull=False)
+
+    def filter_within(self, queryset, name, unit):
+        return queryset.filter(finding__unit__path__startswith=unit.path)

@@ -9,7 +9,9 @@ from campaigns.filtersets import UnitRefField
 from campaigns.models import Campaign, Unit
 
 from .filtersets import MonthField
-from .models import COMPONENTS, RANKABLE_KINDS, Appeal, Grade, ScoreAdjustment, ScoringScheme
+from .models import (
+    COMPONENTS, RANKABLE_KINDS, AccountabilityRecord, Appeal, Grade, ScoreAdjustment, ScoringScheme,
+)
 
 ENTRY_KINDS = [("survey", _("survey score (S)")), ("materials", _("materials score (M)"))]
 COMPONENT_LABELS = {"F": _("field"), "R": _("rectification"), "S": _("survey"), "M": _("materials")}
@@ -141,3 +143,28 @@ class AppealForm(forms.Form):
     target = forms.ChoiceField(choices=Appeal.Target.choices, label=_("Appealed"))
     object_id = forms.IntegerField(min_value=1, max_value=2**62, label=_("Record number"))
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=4000, label=_("Reason"))
+
+
+class ExposureForm(forms.Form):
+    """The office selects a finding for the 曝光台 (by its number, within its scope)."""
+
+    finding = forms.IntegerField(min_value=1, max_value=2**62, label=_("Finding number"))
+    note = forms.CharField(label=_("Public note"), max_length=300, required=False)
+    photos_reviewed = forms.BooleanField(
+        label=_("I reviewed the photos for faces and number plates"), required=False,
+        help_text=_("Without this confirmation the exposure waits for review and is not public."))
+
+
+class AccountabilityRecordForm(forms.Form):
+    unit = UnitRefField(queryset=Unit.objects.none(), label=_("Unit (code)"))
+    kind = forms.ChoiceField(choices=AccountabilityRecord.Kind.choices, label=_("Measure"))
+    decided_on = forms.DateField(label=_("Date"), widget=forms.DateInput(attrs={"type": "date"}))
+    decision_maker = forms.CharField(label=_("Decision maker"), max_length=200)
+    document_number = forms.CharField(label=_("Document number"), max_length=100, required=False)
+    note = forms.CharField(label=_("Note"), widget=forms.Textarea(attrs={"rows": 2}), max_length=4000,
+                           required=False)
+    attachment = forms.FileField(label=_("Attachment"), required=False)
+
+    def __init__(self, *args, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["unit"].queryset = Unit.objects.visible_to(user)

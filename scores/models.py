@@ -17,6 +17,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
 from campaigns.models import Campaign, Unit
@@ -494,9 +495,10 @@ class Appeal(TimeStampedModel):
     shows the effect) or rejects it with a reason; the unit is told either way."""
 
     class Status(models.TextChoices):
-        OPEN = "open", _("open")
-        ACCEPTED = "accepted", _("accepted")
-        REJECTED = "rejected", _("rejected")
+        # A context of their own: "open"/"accepted" name other states elsewhere (an activity, a task).
+        OPEN = "open", pgettext_lazy("appeal status", "open")
+        ACCEPTED = "accepted", pgettext_lazy("appeal status", "accepted")
+        REJECTED = "rejected", pgettext_lazy("appeal status", "rejected")
 
     class Target(models.TextChoices):
         FINDING = "finding", _("finding")

@@ -62,3 +62,31 @@ def costly_findings(score: MonthlyScore, user):
 
 def peers(score: MonthlyScore, user):
     return scores_for(user).filter(campaign_id=score.campaign_id, month=score.month, kind=score.kind)
+
+
+def accountability_records_for(user):
+    """Accountability records of the units in the user's scope, with what the list shows."""
+    from .models import AccountabilityRecord
+
+    return AccountabilityRecord.objects.visible_to(user).select_related("unit", "created_by").order_by(
+        "-decided_on", "-id")
+
+
+def exposures_for(user):
+    """Exposures of findings in the user's scope, with the finding's place, unit, category, the deadline and
+    state of its current task and its number of before photos (one query for a page)."""
+    from django.db.models import Count
+
+    from inspections.models import FindingPhoto, RectificationTask
+
+    from .models import Exposure
+
+    task = RectificationTask.objects.filter(finding_id=OuterRef("finding_id")).exclude(status="void").order_by("-pk")
+    return (Exposure.objects.filter(finding__in=Finding.objects.visible_to(user))
+            .select_related("finding__category", "finding__point", "finding__unit", "created_by",
+                            "photos_reviewed_by", "withdrawn_by")
+            .annotate(task_due_at=Subquery(task.values("due_at")[:1]),
+                      task_status=Subquery(task.values("status")[:1]),
+                      photo_count=Subquery(FindingPhoto.objects.filter(finding_id=OuterRef("finding_id"))
+                                           .order_by().values("finding_id").annotate(n=Count("pk")).values("n")))
+            .order_by("-created_at", "-id"))

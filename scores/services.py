@@ -649,7 +649,8 @@ def annual_report(*, user: User, campaign: Campaign, year: int, unit: Unit) -> d
     for s in scores:
         closed = s.task_on_time_count + s.task_late_count
         months.append({
-            "month": f"{s.month:%Y-%m}", "total": None if s.total is None else str(s.total), "rank": s.rank,
+            "score": s.pk, "month": f"{s.month:%Y-%m}", "total": None if s.total is None else str(s.total),
+            "rank": s.rank,
             "ranked_count": s.ranked_count, "list_flag": s.list_flag, "grade": s.grade,
             "field_score": None if s.field_score is None else str(s.field_score),
             "rectification_score": None if s.rectification_score is None else str(s.rectification_score),

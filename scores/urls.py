@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import public, views
+from . import public, record_views, views
 
 app_name = "scores"
 
@@ -26,4 +26,10 @@ urlpatterns = [
     path("public/scores/<int:campaign_id>/<str:month>.json", public.month_json, name="public_month_json"),
     path("scores/appeals/<int:pk>/<str:action>/", views.appeal_decide, name="appeal_decide"),
     path("scores/appeal-attachments/<int:pk>/", views.appeal_attachment, name="appeal_attachment"),
+    path("scores/units/<int:unit_id>/record/", record_views.unit_record, name="unit_record"),
+    path("scores/accountability/", record_views.accountability_list, name="accountability_list"),
+    path("scores/accountability/<int:pk>/attachment/", record_views.accountability_attachment,
+         name="accountability_attachment"),
+    path("scores/exposures/", record_views.exposure_list, name="exposure_list"),
+    path("scores/exposures/<int:pk>/<str:action>/", record_views.exposure_action, name="exposure_action"),
 ]

@@ -20,7 +20,7 @@ from civportal.api.filters import refuse_unknown_params
 from civportal.xlsx import xlsx_response
 
 from .. import selectors, services
-from ..filtersets import AppealFilterSet, MonthlyScoreFilterSet
+from ..filtersets import AccountabilityRecordFilterSet, AppealFilterSet, MonthlyScoreFilterSet
 from ..lost import LostPointsForm, headers, lost_points, period_bounds, rows
 from ..selectors import default_campaign
 from ..models import ScoringScheme
@@ -188,8 +188,7 @@ class AccountabilityRecordViewSet(mixins.CreateModelMixin, *READ):
     tasks at 挂牌督办 without a record (suggested, never created)."""
 
     serializer_class = s.AccountabilityRecordSerializer
-    filterset_fields = ["unit", "kind"]
-    filterset_class = None
+    filterset_class = AccountabilityRecordFilterSet
     ordering_fields = ["decided_on", "created_at"]
     ordering = ["-decided_on", "-id"]
     action_permissions = {"suggestions": ["scores.view_accountabilityrecord"]}

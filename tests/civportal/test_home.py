@@ -143,10 +143,12 @@ def test_roles_without_unit_tasks_get_no_sections(city, personas, login):
     assert 'href="/findings/new/"' in response.content.decode()
 
 
-def test_anyone_with_open_unit_tasks_in_scope_gets_sections(tasks, personas, login):
+def test_a_leader_gets_no_task_sections_although_their_units_have_open_tasks(tasks, personas, login):
+    # Issue 20: a leader cannot act on tasks; their home shows their units' situation instead.
     response = login(personas.leader).get(reverse("home"))
-    assert response.context["workbench"] is not None
-    assert sections(response)["overdue"]["count"] == 2
+    assert response.context["workbench"] is None
+    (row,) = response.context["leader"]
+    assert row["overdue"] == 2
 
 
 def test_rows_are_bounded(tasks, city, personas, login):

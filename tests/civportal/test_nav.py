@@ -20,7 +20,8 @@ EXPECTED = {
     "supervisor": {
         "loop": LOOP_ALL,
         "planning": PLANNING,
-        "index": ["/scores/", "/scores/bulletin/", "/scores/lost-points/", "/scores/appeals/", "/scores/entries/", "/materials/calls/", "/materials/owed/",
+        "index": ["/scores/", "/scores/bulletin/", "/scores/lost-points/", "/scores/appeals/", "/scores/accountability/",
+                  "/scores/exposures/", "/scores/entries/", "/materials/calls/", "/materials/owed/",
                   "/materials/archives/", "/surveys/", "/surveys/waves/"],
         "volunteer": ["/volunteers/", "/volunteer-teams/", "/activities/", "/volunteers/statistics/"],
         "notices": ["/notices/", "/notices/new/"],
