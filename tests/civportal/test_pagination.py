@@ -39,3 +39,16 @@ def test_the_count_is_unordered_and_limited(city):
 def test_lists_and_pages_answer_with_the_note_when_capped(city, personas, login, small_cap):
     html = login(personas.supervisor).get("/units/?per_page=2").content.decode()
     assert "只统计并分页显示前 5 条" in html
+
+
+def test_page_links_keep_the_filters_and_the_note_appears_once(city, personas, login, small_cap):
+    """A capped list on page 2 links back and forward with its filters, and says it is capped once."""
+    import re
+
+    html = login(personas.supervisor).get("/units/?per_page=2&page=2").content.decode()
+    assert html.count("只统计并分页显示前 5 条") == 1
+    start = html.index('class="pagination"')
+    nav = html[start:html.index("</nav>", start)]
+    links = re.findall(r'href="([^"]*)"', nav)
+    assert links == ["?per_page=2&amp;page=1", "?per_page=2&amp;page=3"]
+    assert "<p" not in nav
