@@ -34,7 +34,7 @@ def can_supervise(user, unit) -> bool:
 @login_required
 @permission_required("campaigns.view_unit", raise_exception=True)
 def unit_list(request):
-    filterset = UnitFilterSet(request.GET or None, queryset=Unit.objects.visible_to(request.user).with_parent(), request=request)
+    filterset = UnitFilterSet(request.GET or None, queryset=Unit.objects.visible_to(request.user).defer("boundary").with_parent(), request=request)
     page = paginate(request, filterset.qs if filterset.is_bound else filterset.queryset)
     return render(request, "campaigns/unit_list.html", {"filter": filterset, "page": page})
 

@@ -205,7 +205,8 @@ def most_overdue(campaign, root, now, limit: int = TOP_OVERDUE) -> list[Rectific
     """The open tasks furthest past their deadline. One query."""
     return list(
         _tasks(campaign, root).filter(status__in=OPEN_TASK, due_at__lt=now)
-        .select_related("unit", "finding", "finding__category").order_by("due_at", "id")[:limit]
+        .select_related("unit", "finding", "finding__category").defer("unit__boundary")
+        .order_by("due_at", "id")[:limit]
     )
 
 
@@ -295,7 +296,8 @@ def ranking_rows(user, campaign, root, month, kind, limit: int = RANKING_TOP) ->
     return list(
         _scores(user, campaign, root).filter(month=month, kind=kind)
         .filter(Q(rank__lte=limit) | ~Q(list_flag="") | Q(unit=root))
-        .select_related("unit").order_by(F("rank").asc(nulls_last=True), "unit__path")[: limit * 3]
+        .select_related("unit").defer("unit__boundary")
+        .order_by(F("rank").asc(nulls_last=True), "unit__path")[: limit * 3]
     )
 
 

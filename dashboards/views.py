@@ -40,7 +40,7 @@ def is_unit_reader(user) -> bool:
 def _scope_units(scope: Scope) -> list[Unit]:
     """The roots of the user's scope and their children (the unit select). One query."""
     paths = scope.paths
-    units = Unit.objects.exclude(kind=Unit.Kind.GRID)
+    units = Unit.objects.exclude(kind=Unit.Kind.GRID).defer("boundary")  # the select needs no outlines
     if paths is None:
         units = units.filter(depth__lte=2)
     else:
@@ -54,7 +54,7 @@ def _scope_units(scope: Scope) -> list[Unit]:
 def _own_units(scope: Scope) -> list[Unit]:
     """The units where the user is head or assigned leader. One query."""
     paths = scope.role_paths(UNIT_ROLES)
-    return list(Unit.objects.filter(path__in=paths).order_by("path")) if paths else []
+    return list(Unit.objects.filter(path__in=paths).defer("boundary").order_by("path")) if paths else []
 
 
 class Links:
