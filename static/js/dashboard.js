@@ -70,7 +70,7 @@
   if (!element || typeof L === "undefined") { return; }
   var areas = data.areas || { features: [], labels: {} };
   var labels = areas.labels || {};
-  var map = L.map(element, { maxZoom: 18 });
+  var map = L.map(element, { maxZoom: 18, zoomSnap: 0.25 });
   map.attributionControl.setPrefix(false);  // no link or flag of its own: only the tiles' credit, if any
   var tileUrl = element.getAttribute("data-tile-url");
   if (tileUrl) {
@@ -79,43 +79,56 @@
     element.classList.add("dash-map-blank");
   }
 
-  // Classes per figure: the index (higher is better) in fixed bands, the counts (higher is worse)
-  // in five steps up to the largest value shown.
-  var INDEX_BANDS = [[90, "#1a7f37"], [80, "#7fb13d"], [70, "#e3b21b"], [60, "#e07b24"], [-Infinity, "#b4232a"]];
+  // Classes per figure, over the values shown: the index (higher is better: red to green) in five
+  // equal steps from the lowest to the highest unit, the counts (higher is worse) in five steps up to
+  // the largest. Grey: no value (no score yet).
+  var INDEX_COLOURS = ["#b4232a", "#e07b24", "#e3b21b", "#7fb13d", "#1a7f37"];
   var COUNT_COLOURS = ["#f3e7e4", "#f0b8a8", "#e5806a", "#cc4a3b", "#8f1d22"];
   var NO_DATA = "#d5d9de";
 
-  function countSteps(metric) {
-    var max = 0;
-    areas.features.forEach(function (f) { max = Math.max(max, f.properties[metric] || 0); });
-    var steps = [];
-    for (var i = 1; i <= 5; i++) { steps.push(Math.ceil(max * i / 5)); }
-    return steps.filter(function (v, i, all) { return v > 0 && all.indexOf(v) === i; });
+  function values(metric) {
+    return areas.features.map(function (f) { return f.properties[metric]; })
+      .filter(function (v) { return v !== null && v !== undefined; });
   }
 
-  function colourOf(metric, value, steps) {
+  function classes(metric) {
+    var shown = values(metric);
+    if (metric === "index") {
+      if (!shown.length) { return []; }
+      var low = Math.min.apply(null, shown), high = Math.max.apply(null, shown);
+      if (high - low < 0.05) { return [{ from: low, to: high, colour: INDEX_COLOURS[4] }]; }
+      var width = (high - low) / 5;
+      return INDEX_COLOURS.map(function (colour, i) {
+        return { from: low + width * i, to: i === 4 ? high : low + width * (i + 1), colour: colour };
+      });
+    }
+    var max = Math.max.apply(null, shown.concat([0]));
+    var out = [{ from: 0, to: 0, colour: COUNT_COLOURS[0] }];
+    var start = 1;
+    var steps = Math.min(4, max);
+    for (var i = 1; i <= steps; i++) {
+      var top = Math.ceil(max * i / steps);
+      if (top >= start) { out.push({ from: start, to: top, colour: COUNT_COLOURS[i + 4 - steps] }); }
+      start = top + 1;
+    }
+    return out;
+  }
+
+  function colourOf(metric, value, bands) {
     if (value === null || value === undefined) { return NO_DATA; }
-    if (metric === "index") {
-      for (var b = 0; b < INDEX_BANDS.length; b++) { if (value >= INDEX_BANDS[b][0]) { return INDEX_BANDS[b][1]; } }
+    for (var i = bands.length - 1; i >= 0; i--) {
+      if (value >= bands[i].from - 1e-9) { return bands[i].colour; }
     }
-    if (value === 0) { return COUNT_COLOURS[0]; }
-    for (var i = 0; i < steps.length; i++) {
-      if (value <= steps[i]) { return COUNT_COLOURS[Math.min(COUNT_COLOURS.length - 1, i + 5 - steps.length)]; }
-    }
-    return COUNT_COLOURS[COUNT_COLOURS.length - 1];
+    return bands.length ? bands[0].colour : NO_DATA;
   }
 
-  function legendRows(metric, steps) {
-    if (metric === "index") {
-      return [["≥ 90", INDEX_BANDS[0][1]], ["80–90", INDEX_BANDS[1][1]], ["70–80", INDEX_BANDS[2][1]],
-              ["60–70", INDEX_BANDS[3][1]], ["< 60", INDEX_BANDS[4][1]], [labels.noData, NO_DATA]];
-    }
-    var rows = [["0", COUNT_COLOURS[0]]];
-    var low = 1;
-    steps.forEach(function (high) {
-      rows.push([low === high ? String(high) : low + "–" + high, colourOf(metric, high, steps)]);
-      low = high + 1;
+  function legendRows(metric, bands) {
+    var rows = bands.slice().reverse().map(function (band) {
+      var from = metric === "index" ? band.from.toFixed(1) : String(band.from);
+      var to = metric === "index" ? band.to.toFixed(1) : String(band.to);
+      return [from === to ? from : from + "–" + to, band.colour];
     });
+    if (metric === "index" && values("index").length < areas.features.length) { rows.push([labels.noData, NO_DATA]); }
     return rows;
   }
 
@@ -152,7 +165,7 @@
       }
       if (areas.features.length) {
         var title = labels[metric] + (metric === "index" && areas.month ? " · " + areas.month : "");
-        section(title, legendRows(metric, countSteps(metric)), "");
+        section(title, legendRows(metric, classes(metric)), "");
       }
       var lights = labels.lights || {};
       section(labels.markers || "", ["red", "yellow", "green", "grey"].map(function (key) {
@@ -164,9 +177,8 @@
   }
 
   function styleFor(feature) {
-    var steps = countSteps(metric);
     return { color: "#38414a", weight: 1.5, opacity: 0.9, fillOpacity: 0.55,
-             fillColor: colourOf(metric, feature.properties[metric], steps) };
+             fillColor: colourOf(metric, feature.properties[metric], classes(metric)) };
   }
 
   function tooltipOf(p) {
@@ -207,6 +219,14 @@
         });
       }
     }).addTo(map);
+    // Each unit's name in its middle (text, not markup; clicks go through to the unit).
+    var names = L.layerGroup().addTo(map);
+    boundaryLayer.eachLayer(function (layer) {
+      var text = document.createElement("span");
+      text.textContent = layer.feature.properties.name;
+      names.addLayer(L.marker(layer.getBounds().getCenter(), { interactive: false, keyboard: false,
+        icon: L.divIcon({ className: "dash-area-label", html: text, iconSize: null }) }));
+    });
     var switcher = document.getElementById("dash-metric");
     if (switcher) {
       switcher.addEventListener("change", function (event) {
