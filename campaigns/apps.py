@@ -16,6 +16,9 @@ class CampaignsConfig(AppConfig):
 
         from . import demo as hooks
 
+        from .boundaries import load_demo as load_boundaries
+
+        hooks.register(load_boundaries)  # before the points, which are placed inside their community
         hooks.register(demo.load)
 
         # A login stamps last_login without a history row: account history records changes, not logins.

@@ -39,6 +39,11 @@ class ImportForm(forms.Form):
     file = forms.FileField(label=_("xlsx file"))
 
 
+class BoundaryImportForm(forms.Form):
+    file = forms.FileField(label=_("GeoJSON file"), help_text=_("A FeatureCollection (.geojson or .json), UTF-8."),
+                           widget=forms.ClearableFileInput(attrs={"accept": ".geojson,.json,application/geo+json,application/json"}))
+
+
 class ApiClientForm(forms.Form):
     name = forms.CharField(label=_("name"), max_length=100, help_text=_("The system that will use the key, e.g. 12345 hotline platform."))
     role = forms.ChoiceField(label=_("role"), choices=Membership.Role.choices)

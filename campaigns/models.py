@@ -13,6 +13,8 @@ from treebeard.mp_tree import MP_Node, MP_NodeManager, MP_NodeQuerySet
 
 from civportal.models import TimeStampedModel
 
+from .geojson import validate_boundary
+
 
 class User(AbstractUser):
     """A person who logs in: campaign office staff, unit clerks and heads,
@@ -100,6 +102,10 @@ class Unit(MP_Node, TimeStampedModel):
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
     population = models.PositiveIntegerField(_("population"), null=True, blank=True)
     active = models.BooleanField(_("active"), default=True)
+    boundary = models.JSONField(
+        _("boundary"), null=True, blank=True, validators=[validate_boundary],
+        help_text=_("Outline on the map: a GeoJSON Polygon or MultiPolygon in longitude/latitude (WGS 84)."),
+    )
 
     objects = UnitManager()
     history = HistoricalRecords(excluded_fields=["numchild"])

@@ -12,7 +12,7 @@ from .scope import scope_paths
 def tree_level(user, root: Unit | None):
     """The units shown one level below ``root`` (or the user's scope roots),
     each annotated with ``member_count`` and ``descendant_count``; two queries."""
-    units = Unit.objects.visible_to(user)
+    units = Unit.objects.visible_to(user).defer("boundary")  # outlines are for maps, not lists
     if root is not None:
         level = units.filter(path__startswith=root.path, depth=root.depth + 1)
     else:

@@ -11,6 +11,7 @@ urlpatterns = [
     path("units/tree/", views.unit_tree, name="unit_tree"),
     path("units/new/", views.unit_create, name="unit_create"),
     path("units/import/", views.unit_import, name="unit_import"),
+    path("units/boundaries/import/", views.boundary_import, name="boundary_import"),
     path("units/export.xlsx", views.unit_export, name="unit_export"),
     path("units/<int:pk>/", views.unit_detail, name="unit_detail"),
     path("units/<int:pk>/edit/", views.unit_edit, name="unit_edit"),

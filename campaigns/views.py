@@ -14,10 +14,10 @@ from civportal.forms import add_service_errors, import_page
 from civportal.pagination import paginate
 from civportal.xlsx import xlsx_response
 
-from . import imports, selectors, services
+from . import boundaries, imports, selectors, services
 from .filtersets import UnitFilterSet
 from .filtersets import ApiClientFilterSet
-from .forms import ApiClientForm, ImportForm, MembershipForm, UnitForm, UnitMoveForm
+from .forms import ApiClientForm, BoundaryImportForm, ImportForm, MembershipForm, UnitForm, UnitMoveForm
 from .models import ApiClient, ImportJob, Membership, Unit
 from .planning.background import import_job_start
 from .scope import has_role
@@ -35,7 +35,7 @@ def can_supervise(user, unit) -> bool:
 @login_required
 @permission_required("campaigns.view_unit", raise_exception=True)
 def unit_list(request):
-    filterset = UnitFilterSet(request.GET or None, queryset=Unit.objects.visible_to(request.user).with_parent(), request=request)
+    filterset = UnitFilterSet(request.GET or None, queryset=Unit.objects.visible_to(request.user).defer("boundary").with_parent(), request=request)
     page = paginate(request, filterset.qs if filterset.is_bound else filterset.queryset)
     return render(request, "campaigns/unit_list.html", {"filter": filterset, "page": page})
 
@@ -190,6 +190,21 @@ def unit_import(request):
             actor=request.user, kind=ImportJob.Kind.UNITS, upload=upload, params={}).pk]),
         done=lambda result: _("Import finished: %(created)d created, %(updated)d updated, %(unchanged)d unchanged.")
         % {"created": result.created, "updated": result.updated, "unchanged": result.unchanged},
+    )
+
+
+@login_required
+@permission_required("campaigns.change_unit", raise_exception=True)
+def boundary_import(request):
+    """Unit outlines for many units at once, from a GeoJSON FeatureCollection keyed by unit code."""
+    if not request.scope.is_supervisor:
+        raise PermissionDenied
+    return import_page(
+        request, BoundaryImportForm(request.POST or None, request.FILES or None),
+        lambda upload: boundaries.import_boundaries(actor=request.user, upload=upload),
+        template="campaigns/boundary_import.html", next_url="campaigns:unit_tree",
+        done=lambda result: _("Boundaries imported: %(updated)d changed, %(unchanged)d unchanged.")
+        % {"updated": result.updated, "unchanged": result.unchanged},
     )
 
 

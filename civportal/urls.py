@@ -8,6 +8,7 @@ from rest_framework.routers import DefaultRouter
 
 from campaigns.accounts import views as account_views
 from campaigns.accounts.api import UserViewSet
+from campaigns.api.boundaries import UnitBoundaryViewSet
 from campaigns.api.views import ApiClientViewSet, MembershipViewSet, UnitViewSet
 from campaigns.planning.api import (
     CampaignViewSet, ImportJobViewSet, IndicatorSystemViewSet, IndicatorViewSet, PointTypeViewSet, PointViewSet,
@@ -38,6 +39,7 @@ admin.site.site_title = _("civportal administration")
 
 router = DefaultRouter()
 router.register("units", UnitViewSet, basename="unit")
+router.register("unit-boundaries", UnitBoundaryViewSet, basename="unit-boundary")
 router.register("memberships", MembershipViewSet, basename="membership")
 router.register("campaigns", CampaignViewSet, basename="campaign")
 router.register("indicator-systems", IndicatorSystemViewSet, basename="indicator-system")

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db.models import Avg, Case, CharField, Count, F, OuterRef, Q, Subquery, Sum, Value, When
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Substr
 from django.utils import timezone
 
 from campaigns.models import Campaign, PointType, Unit
@@ -75,6 +75,7 @@ class Figures:
     ranking_kind: str = ""
     ranking: list = field(default_factory=list)
     volunteers: object = None
+    areas: list = field(default_factory=list)
 
     @property
     def on_time_rate(self) -> Decimal | None:
@@ -204,7 +205,8 @@ def most_overdue(campaign, root, now, limit: int = TOP_OVERDUE) -> list[Rectific
     """The open tasks furthest past their deadline. One query."""
     return list(
         _tasks(campaign, root).filter(status__in=OPEN_TASK, due_at__lt=now)
-        .select_related("unit", "finding", "finding__category").order_by("due_at", "id")[:limit]
+        .select_related("unit", "finding", "finding__category").defer("unit__boundary")
+        .order_by("due_at", "id")[:limit]
     )
 
 
@@ -228,6 +230,37 @@ def map_rows(campaign, root, now, limit: int = MAP_LIMIT) -> list[dict]:
                 "address")
         .order_by("-observed_at", "-id")[:limit]
     )
+
+
+def map_areas(user, campaign, root, score_month, now) -> list[Unit]:
+    """The units one level below ``root`` that have a boundary, each with the figures the map colours
+    them by: ``index`` (its civility index of ``score_month``, from the scores), ``open_findings``
+    (from the findings rollup) and ``overdue_tasks`` (open tasks past their deadline, by the tasks'
+    path column). One query without such units, else four, whatever the number of rows."""
+    children = list(
+        Unit.objects.filter(path__startswith=root.path, depth=root.depth + 1, boundary__isnull=False)
+        .exclude(kind=Unit.Kind.DEPARTMENT).only("pk", "code", "name", "kind", "path", "depth", "boundary")
+        .order_by("path"))
+    if not children:
+        return []
+    prefix = Substr("unit__path", 1, len(children[0].path))
+    tally = FindingTally.objects.filter(**_campaign_key(campaign), unit__path__startswith=root.path,
+                                        status__in=Finding.OPEN_STATUSES).order_by()
+    open_findings = {p: n for p, n in tally.annotate(p=prefix).values("p").annotate(n=Sum("n")).values_list("p", "n")}
+    tasks = RectificationTask.objects.filter(unit_path__startswith=root.path, status__in=OPEN_TASK, due_at__lt=now)
+    if campaign is not None:
+        tasks = tasks.filter(campaign=campaign)
+    overdue = {p: n for p, n in tasks.order_by().annotate(p=Substr("unit_path", 1, len(children[0].path)))
+               .values("p").annotate(n=Count("pk")).values_list("p", "n")}
+    index = {}
+    if campaign is not None:
+        index = dict(_scores(user, campaign, root).filter(month=score_month, unit__in=[u.pk for u in children])
+                     .values_list("unit_id", "total"))
+    for unit in children:
+        unit.index = _q2(index.get(unit.pk))
+        unit.open_findings = open_findings.get(unit.path, 0) or 0
+        unit.overdue_tasks = overdue.get(unit.path, 0)
+    return children
 
 
 def monthly_flow(campaign, root, months: list[dt.date]) -> tuple[dict, dict]:
@@ -263,7 +296,8 @@ def ranking_rows(user, campaign, root, month, kind, limit: int = RANKING_TOP) ->
     return list(
         _scores(user, campaign, root).filter(month=month, kind=kind)
         .filter(Q(rank__lte=limit) | ~Q(list_flag="") | Q(unit=root))
-        .select_related("unit").order_by(F("rank").asc(nulls_last=True), "unit__path")[: limit * 3]
+        .select_related("unit").defer("unit__boundary")
+        .order_by(F("rank").asc(nulls_last=True), "unit__path")[: limit * 3]
     )
 
 
@@ -306,6 +340,7 @@ def build(user, *, campaign: Campaign | None, root: Unit, month: dt.date, now: d
     fig.trend = [{"month": m, "opened": opened.get(m, 0), "closed": closed.get(m, 0),
                   "index": _q2(averages.get(m))} for m in months]
     fig.ranking = ranking_rows(user, campaign, root, fig.score_month, fig.ranking_kind)
+    fig.areas = map_areas(user, campaign, root, fig.score_month, now)
 
     # Volunteers: the month's figures as of its end (or now, in the current month).
     as_of = min(now, end - dt.timedelta(microseconds=1))

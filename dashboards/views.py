@@ -41,7 +41,7 @@ def is_unit_reader(user) -> bool:
 def _scope_units(scope: Scope) -> list[Unit]:
     """The roots of the user's scope and their children (the unit select). One query."""
     paths = scope.paths
-    units = Unit.objects.exclude(kind=Unit.Kind.GRID)
+    units = Unit.objects.exclude(kind=Unit.Kind.GRID).defer("boundary")  # the select needs no outlines
     if paths is None:
         units = units.filter(depth__lte=2)
     else:
@@ -55,7 +55,7 @@ def _scope_units(scope: Scope) -> list[Unit]:
 def _own_units(scope: Scope) -> list[Unit]:
     """The units where the user is head or assigned leader. One query."""
     paths = scope.role_paths(UNIT_ROLES)
-    return list(Unit.objects.filter(path__in=paths).order_by("path")) if paths else []
+    return list(Unit.objects.filter(path__in=paths).defer("boundary").order_by("path")) if paths else []
 
 
 class Links:
@@ -146,6 +146,34 @@ class Links:
         return f"{reverse('volunteers:statistics')}?{urlencode({'unit': self.fig.root.pk, 'month': f'{self.fig.month:%Y-%m}'})}"
 
 
+def drill_url(path: str, fig: selectors.Figures, unit: Unit) -> str:
+    """The same dashboard for ``unit`` (its unit filter), same campaign and month."""
+    params = {"unit": unit.code, "month": f"{fig.month:%Y-%m}"}
+    if fig.campaign is not None:
+        params["campaign"] = fig.campaign.pk
+    return f"{path}?{urlencode(params)}"
+
+
+def _area_data(fig: selectors.Figures, path: str) -> dict:
+    """The boundaries the map draws and colours (static/js/dashboard.js)."""
+    return {
+        "features": [{
+            "type": "Feature", "geometry": unit.boundary,
+            "properties": {"code": unit.code, "name": unit.name, "url": drill_url(path, fig, unit),
+                           "index": float(unit.index) if unit.index is not None else None,
+                           "overdue": unit.overdue_tasks, "open": unit.open_findings},
+        } for unit in fig.areas],
+        "outline": fig.root.boundary,
+        "month": f"{fig.score_month:%Y-%m}",
+        "labels": {
+            "index": _("Civility index"), "overdue": _("Overdue tasks"), "open": _("Open findings"),
+            "noData": _("no score"), "legend": _("Legend"), "markers": _("Findings"),
+            "drill": _("Click a unit to see its dashboard"),
+            "lights": {key: str(label) for key, label in LIGHT_LABELS.items()},
+        },
+    }
+
+
 def _chart_data(fig: selectors.Figures, links: Links) -> dict:
     """What static/js/dashboard.js draws (passed with json_script)."""
     untitled = _("No point")
@@ -196,9 +224,13 @@ def _render(request, template: str, fig: selectors.Figures, form: DashboardForm,
                                  within=fig.root) if fig.campaign is not None else []
     lost_url = reverse("scores:lost_points") + "?" + urlencode(
         {"campaign": fig.campaign.pk, "period": f"{fig.month:%Y-%m}", "within": fig.root.code}) if fig.campaign else ""
+    charts = _chart_data(fig, links)
+    charts["areas"] = _area_data(fig, request.path)
+    for unit in fig.areas:
+        unit.drill_url = drill_url(request.path, fig, unit)
     context = {
         "top_lost": top_lost, "lost_url": lost_url,
-        "fig": fig, "form": form, "links": links, "charts": _chart_data(fig, links),
+        "fig": fig, "form": form, "links": links, "charts": charts,
         "tile_url": getattr(settings, "MAP_TILE_URL", ""),
         "tile_attribution": getattr(settings, "MAP_TILE_ATTRIBUTION", ""),
         "index_kind_label": Unit.Kind(fig.index_kind).label if fig.index_kind else "",

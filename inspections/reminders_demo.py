@@ -11,8 +11,8 @@ from django.utils import timezone
 
 from campaigns.models import Campaign, Unit, User
 
-from . import services
-from .models import Finding, FindingCategory, RectificationTask, Severity
+from . import demo_photos, rollups, services
+from .models import Finding, FindingCategory, FindingPhoto, RectificationTask, Severity, TaskEvent
 
 # (external id, description, hours since dispatch, hours until the deadline; negative = past)
 DEMO_TASKS = [
@@ -43,10 +43,29 @@ def load(*, admin, stdout) -> None:
             task = services.task_dispatch(actor=supervisor, finding=finding)
             now = timezone.now()
             dispatched, due = now - dt.timedelta(hours=since), now + dt.timedelta(hours=until)
-            RectificationTask.objects.filter(pk=task.pk).update(
-                dispatched_at=dispatched, original_due_at=due, due_at=due,
-                warn_at=dispatched + (due - dispatched) * RectificationTask.WARN_SHARE)
+            _backdate(finding, task, observed=dispatched - dt.timedelta(hours=2), dispatched=dispatched, due=due)
+            image, thumbnail, size = demo_photos.stored(["HJWS"])[("HJWS", False)]
+            FindingPhoto.objects.create(finding=finding, image=image, thumbnail=thumbnail, width=demo_photos.SIZE[0],
+                                        height=demo_photos.SIZE[1], size=size, content_type="image/jpeg",
+                                        uploaded_by=supervisor, uploaded_at=dispatched - dt.timedelta(hours=2))
             made += 1
     if made:
+        rollups.rebuild()  # the findings' observed month moved
         stdout.write(f"reminder demo: {made} tasks (green, yellow, red, 督办, 挂牌督办 due); "
                      "run `manage.py run_reminder_scan` or wait for beat")
+
+
+def _backdate(finding, task, *, observed, dispatched, due) -> None:
+    """Move the story back in time as a whole: the call came in (``observed``), the task went out
+    (``dispatched``); the rows, the task's dispatch event and the history rows all say so."""
+    Finding.objects.filter(pk=finding.pk).update(observed_at=observed, created_at=observed, updated_at=dispatched)
+    Finding.history.filter(id=finding.pk).update(observed_at=observed, created_at=observed)
+    Finding.history.filter(id=finding.pk, history_type="+").update(history_date=observed, updated_at=observed)
+    Finding.history.filter(id=finding.pk, history_type="~").update(history_date=dispatched, updated_at=dispatched)
+    RectificationTask.objects.filter(pk=task.pk).update(
+        dispatched_at=dispatched, original_due_at=due, due_at=due, created_at=dispatched, updated_at=dispatched,
+        warn_at=dispatched + (due - dispatched) * RectificationTask.WARN_SHARE)
+    RectificationTask.history.filter(id=task.pk).update(
+        history_date=dispatched, created_at=dispatched, updated_at=dispatched, dispatched_at=dispatched, original_due_at=due, due_at=due,
+        warn_at=dispatched + (due - dispatched) * RectificationTask.WARN_SHARE)
+    TaskEvent.objects.filter(task=task).update(created_at=dispatched, data={"due_at": due.isoformat()})

@@ -91,7 +91,8 @@ def unit_statistics(root: Unit, *, now: datetime) -> tuple[UnitStats, list[UnitS
     grouped by the child's path prefix (5 queries whatever the tree size)."""
     start, end = month_bounds(now)
     prefix_len = len(root.path) + Unit.steplen
-    children = list(Unit.objects.filter(path__startswith=root.path, depth=root.depth + 1).order_by("path"))
+    children = list(Unit.objects.filter(path__startswith=root.path, depth=root.depth + 1).defer("boundary")
+                    .order_by("path"))
 
     def grouped(queryset, path_field: str, **aggregate) -> dict[str, dict]:
         rows = (

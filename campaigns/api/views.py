@@ -31,7 +31,9 @@ class UnitViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Creat
     }
 
     def get_queryset(self):
-        return Unit.objects.visible_to(self.request.user).with_parent()
+        units = Unit.objects.visible_to(self.request.user).with_parent()
+        # Lists need no outlines (those are /unit-boundaries/); writes keep the whole row for its history.
+        return units.defer("boundary") if self.action == "list" else units
 
     def get_serializer_class(self):
         if self.action in {"create", "update", "partial_update"}:

@@ -12,6 +12,7 @@ from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
 from ..models import Campaign, Indicator, IndicatorSystem, Point, PointType, ProgressReport, Unit, WorkItem
+from ..boundaries import DEMO_BOX, demo_boxes, demo_point_in
 from .indicator_io import Node, store_nodes
 
 SAMPLE_EDITION = "示例测评体系（样例数据，非官方版本）"
@@ -57,7 +58,8 @@ def load(*, admin, stdout=None) -> None:
     campaign = Campaign.objects.filter(name=CAMPAIGN).first()
     if campaign is None:
         campaign = Campaign.objects.create(
-            name=CAMPAIGN, starts_on=dt.date(today.year, 1, 1), ends_on=dt.date(today.year, 12, 31),
+            # In January the demo's last complete month (December) still lies in the campaign.
+            name=CAMPAIGN, starts_on=min(dt.date(today.year, 1, 1), (today.replace(day=1) - dt.timedelta(days=1)).replace(day=1)), ends_on=dt.date(today.year, 12, 31),
             status=Campaign.Status.ACTIVE, indicator_system=system, created_by=admin,
             description="演示用创建周期：按示例测评体系分解任务、开展测评。",
         )
@@ -122,6 +124,9 @@ def _points(admin, types: dict[str, PointType]) -> None:
     if not communities:
         return
     codes = [c for c, _n, _w in POINT_TYPES]
+    # Each point lies inside its community's outline on the map (campaigns.boundaries).
+    boxes = demo_boxes(list(Unit.objects.filter(code__startswith="MZ")))
+    spots = [demo_point_in(boxes.get(communities[n % len(communities)].code, DEMO_BOX), n) for n in range(200)]
     new = []
     for n in range(200):
         code = f"MZP{n + 1:04d}"
@@ -133,8 +138,7 @@ def _points(admin, types: dict[str, PointType]) -> None:
             code=code, name=f"{community.name[:-2]}{POINT_SUFFIX[type_code]}{n // len(codes) + 1}号",
             point_type=types[type_code], unit=community, department=departments.get(TYPE_DEPARTMENT.get(type_code, "")),
             address=f"明州市{community.name}{(n * 7) % 180 + 1}号",
-            latitude=Decimal("29.80") + Decimal((n * 37) % 200) / 1000,
-            longitude=Decimal("121.45") + Decimal((n * 53) % 250) / 1000,
+            latitude=Decimal(f"{spots[n][0]:.6f}"), longitude=Decimal(f"{spots[n][1]:.6f}"),
         ))
     if new:
         bulk_create_with_history(new, Point, batch_size=500, default_user=admin)

@@ -6,6 +6,7 @@
   if (!element || typeof L === "undefined") { return; }
   var colours = { "new": "#b4232a", "dispatched": "#d98b00", "closed": "#2a7a3b", "duplicate": "#777", "void": "#777" };
   var map = L.map(element, { preferCanvas: true });
+  map.attributionControl.setPrefix(false);  // no link or flag of its own: only the tiles' credit, if any
   var tileUrl = element.getAttribute("data-tile-url");
   if (tileUrl) {
     L.tileLayer(tileUrl, { maxZoom: 19, attribution: element.getAttribute("data-tile-attribution") || "" }).addTo(map);

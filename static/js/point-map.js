@@ -7,6 +7,7 @@
   if (!element || !data || typeof L === "undefined") { return; }
   var points = JSON.parse(data.textContent);
   var map = L.map(element, { preferCanvas: true });
+  map.attributionControl.setPrefix(false);  // no link or flag of its own: only the tiles' credit, if any
   var tileUrl = element.getAttribute("data-tile-url");
   if (tileUrl) {
     L.tileLayer(tileUrl, { maxZoom: 19, attribution: element.getAttribute("data-tile-attribution") || "" }).addTo(map);

@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from campaigns import services as campaign_services
 from campaigns.accounts import services as account_services
-from campaigns.models import ImportJob, Membership
+from campaigns.models import ImportJob, Membership, Unit
 from inspections import services as loop
 from inspections.models import Finding, FindingCategory, Inspection, VisitCheck
 from notices import services as notice_services
@@ -84,8 +84,11 @@ def build_world(city, personas) -> SimpleNamespace:
     account, _password = account_services.account_create(actor=personas.supervisor, username="fuzz_clerk",
                                                           display_name="李办事", unit=city.street_a1,
                                                           role=Role.HANDLER)
+    Unit.objects.filter(pk=city.street_a1.pk).update(  # an outline for /api/v1/unit-boundaries/{id}/
+        boundary={"type": "Polygon", "coordinates": [[[121.5, 29.8], [121.6, 29.8], [121.6, 29.9], [121.5, 29.8]]]})
     ids = {
         "units": city.street_a1.pk,
+        "unit-boundaries": city.street_a1.pk,
         "memberships": membership.pk,
         "campaigns": plan.campaign.pk,
         "indicator-systems": plan.system.pk,
