@@ -8,6 +8,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from campaigns.filtersets import UnitChoiceFilter
+from civportal.filters import YesNoFilter
 
 from .models import Activity, HourEntry, Team, Volunteer
 
@@ -33,7 +34,7 @@ class VolunteerFilterSet(django_filters.FilterSet):
 class TeamFilterSet(django_filters.FilterSet):
     q = django_filters.CharFilter(field_name="name", lookup_expr="icontains", label=_("Search"), max_length=100)
     within = UnitChoiceFilter(method="filter_within", label=_("Within unit (subtree)"))
-    active = django_filters.BooleanFilter(label=_("Active"))
+    active = YesNoFilter(label=_("Active"))
 
     class Meta:
         model = Team
