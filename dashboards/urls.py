@@ -7,4 +7,5 @@ app_name = "dashboards"
 urlpatterns = [
     path("dashboard/", views.supervisor, name="supervisor"),
     path("dashboard/unit/", views.unit, name="unit"),
+    path("search/", views.search, name="search"),
 ]
