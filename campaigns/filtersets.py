@@ -4,7 +4,7 @@ import re
 
 import django_filters
 from django import forms
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.http import QueryDict
 from django.urls import reverse
 from django.utils import timezone
@@ -13,9 +13,17 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
-from civportal.filters import ModelChoiceFilter, YesNoFilter
+from civportal.filters import NamedRecordFilter, YesNoFilter
 
 from .models import ApiClient, Campaign, Membership, Unit, User
+from .scope import scope_q
+
+
+def visible_people(request):
+    """Users holding a role in the requesting user's scope."""
+    if request is None:
+        return User.objects.none()
+    return User.objects.filter(Exists(Membership.objects.filter(scope_q(request.user, "unit__path"), user=OuterRef("pk"))))
 
 
 def visible_units(request):
@@ -132,7 +140,8 @@ class MembershipFilterSet(django_filters.FilterSet):
     active = YesNoFilter(label=_("Active"))
     unit = UnitChoiceFilter(label=_("Unit"))
     within = UnitChoiceFilter(method="filter_within", label=_("Within unit (subtree)"))
-    user = ModelChoiceFilter(queryset=User.objects.all(), label=_("User"))
+    user = NamedRecordFilter(queryset=visible_people, label=_("User"), text_fields=("username",),
+                             help_text=_("username or number"))
 
     class Meta:
         model = Membership

@@ -3,8 +3,12 @@ on every page: yes/no questions offer 全部/是/否 and an empty choice says �
 (not "---------" or "未知")."""
 
 import django_filters
+from django import forms
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django_filters.widgets import BooleanWidget
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 
 
 class AllYesNoWidget(BooleanWidget):
@@ -27,3 +31,47 @@ class ModelChoiceFilter(django_filters.ModelChoiceFilter):
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("empty_label", _("All"))
         super().__init__(*args, **kwargs)
+
+
+class NamedRecordField(forms.ModelChoiceField):
+    """A record typed into a text box by its name (or code) or its number, for
+    tables far too big for a <select> (points, inspections). The queryset (the
+    user's scope) bounds what is accepted; a name two records share asks for the number."""
+
+    widget = forms.TextInput
+    default_error_messages = {
+        "invalid_choice": _("Nothing in your scope has this name or number."),
+        "ambiguous": _("Several records in your scope are called “%(name)s”: type the number instead."),
+    }
+
+    def __init__(self, *args, text_fields=("name",), **kwargs):
+        self.text_fields = text_fields
+        super().__init__(*args, **kwargs)
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        value = str(value).strip()
+        if not value:
+            return None
+        if "\x00" in value or len(value) > 200:
+            raise forms.ValidationError(self.error_messages["invalid_choice"], code="invalid_choice")
+        match = Q()
+        for name in self.text_fields:
+            match |= Q(**{name: value})
+        if value.isascii() and value.isdigit() and len(value) < 19:
+            match |= Q(pk=int(value))
+        found = list(self.queryset.filter(match)[:2])
+        by_number = [record for record in found if str(record.pk) == value]
+        if by_number:
+            return by_number[0]
+        if len(found) == 1:
+            return found[0]
+        if found:
+            raise forms.ValidationError(self.error_messages["ambiguous"], code="ambiguous", params={"name": value})
+        raise forms.ValidationError(self.error_messages["invalid_choice"], code="invalid_choice")
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class NamedRecordFilter(django_filters.ModelChoiceFilter):
+    field_class = NamedRecordField

@@ -1,14 +1,13 @@
 """One FilterSet per inspections list, shared by the pages and the API."""
 
 import django_filters
-from django import forms
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from campaigns.filtersets import UnitChoiceFilter
 from campaigns.models import Campaign, Point, PointType, Unit
-from civportal.filters import ModelChoiceFilter, YesNoFilter
+from civportal.filters import ModelChoiceFilter, NamedRecordFilter, YesNoFilter
 
 from .models import ExtensionRequest, Finding, FindingCategory, Inspection, RectificationTask, Severity, Visit
 
@@ -51,8 +50,10 @@ class InspectionFilterSet(django_filters.FilterSet):
 
 
 class VisitFilterSet(django_filters.FilterSet):
-    inspection = ModelChoiceFilter(queryset=visible_inspections, label=_("Inspection"), widget=forms.TextInput)
-    point = ModelChoiceFilter(queryset=visible_points, label=_("Point"), widget=forms.TextInput)
+    inspection = NamedRecordFilter(queryset=visible_inspections, label=_("Inspection"), text_fields=("title",),
+                                   help_text=_("inspection title or number"))
+    point = NamedRecordFilter(queryset=visible_points, label=_("Point"), text_fields=("code", "name"),
+                              help_text=_("point name, code or number"))
     within = UnitChoiceFilter(method="filter_within", label=_("Within unit (subtree)"))
     is_clean = YesNoFilter(label=_("No problems found"))
     date_from = django_filters.DateFilter(field_name="visited_at", lookup_expr="date__gte", label=_("From"))
@@ -83,10 +84,11 @@ class FindingFilterSet(django_filters.FilterSet):
     severity = django_filters.MultipleChoiceFilter(distinct=False, choices=Severity.choices, label=_("Severity"))
     status = django_filters.MultipleChoiceFilter(distinct=False, choices=Finding.Status.choices, label=_("Status"))
     source = django_filters.MultipleChoiceFilter(distinct=False, choices=Finding.Source.choices, label=_("Source"))
-    inspection = ModelChoiceFilter(
-        queryset=visible_inspections, field_name="visit__inspection", label=_("Inspection"),
-        widget=forms.TextInput)
-    point = ModelChoiceFilter(queryset=visible_points, label=_("Point"), widget=forms.TextInput)
+    inspection = NamedRecordFilter(
+        queryset=visible_inspections, field_name="visit__inspection", label=_("Inspection"), text_fields=("title",),
+        help_text=_("inspection title or number"))
+    point = NamedRecordFilter(queryset=visible_points, label=_("Point"), text_fields=("code", "name"),
+                              help_text=_("point name, code or number"))
     external_id = django_filters.CharFilter(label=_("External id"), max_length=100)
     date_from = django_filters.DateFilter(field_name="observed_at", lookup_expr="date__gte", label=_("From"))
     date_to = django_filters.DateFilter(field_name="observed_at", lookup_expr="date__lte", label=_("To"))
