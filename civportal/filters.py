@@ -44,8 +44,9 @@ class NamedRecordField(forms.ModelChoiceField):
         "ambiguous": _("Several records in your scope are called “%(name)s”: type the number instead."),
     }
 
-    def __init__(self, *args, text_fields=("name",), **kwargs):
+    def __init__(self, *args, text_fields=("name",), null_value=None, **kwargs):
         self.text_fields = text_fields
+        self.null_value = null_value  # a word meaning "none" (the filter then keeps rows without a record)
         super().__init__(*args, **kwargs)
 
     def to_python(self, value):
@@ -54,6 +55,8 @@ class NamedRecordField(forms.ModelChoiceField):
         value = str(value).strip()
         if not value:
             return None
+        if isinstance(self.null_value, str) and value == self.null_value:
+            return value
         if "\x00" in value or len(value) > 200:
             raise forms.ValidationError(self.error_messages["invalid_choice"], code="invalid_choice")
         match = Q()
@@ -72,6 +75,13 @@ class NamedRecordField(forms.ModelChoiceField):
         raise forms.ValidationError(self.error_messages["invalid_choice"], code="invalid_choice")
 
 
+NO_NULL = object()  # a null_value nothing typed can equal
+
+
 @extend_schema_field(OpenApiTypes.STR)
 class NamedRecordFilter(django_filters.ModelChoiceFilter):
     field_class = NamedRecordField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("null_value", NO_NULL)  # "null" means "none" only where a filter says so
+        super().__init__(*args, **kwargs)

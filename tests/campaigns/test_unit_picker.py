@@ -98,9 +98,25 @@ def test_filter_forms_say_all_yes_no_and_never_ask_for_raw_ids(login, city, pers
     within = re.search(r'<input[^>]*name="within"[^>]*>', html).group(0)
     assert 'data-unit-lookup="/units/lookup/"' in within and 'list="id_within-units"' in within
     assert '<datalist id="id_within-units"></datalist>' in html
-    findings = login(personas.supervisor).get("/findings/", {"status": "new"}).content.decode()
-    point_type = re.search(r'<select name="point_type"[^>]*>(.*?)</select>', findings, re.S).group(1)
-    assert "农贸市场" in point_type and "null" not in re.sub(r'value="null"', "", point_type)
+
+
+def test_point_type_point_and_team_filters_take_names(login, api, city, personas):
+    w = world(city, personas)
+    with_point = dispatched(w, personas).finding
+    client = login(personas.supervisor)
+    listed = lambda params: [f.pk for f in client.get("/findings/", params).context["page"]]  # noqa: E731
+    assert listed({"point_type": "农贸市场"}) == [with_point.pk]
+    assert listed({"point_type": "T-MKT"}) == [with_point.pk]
+    assert listed({"point": "春晖农贸市场"}) == [with_point.pk]
+    assert listed({"inspection": "十一月暗访"}) == [with_point.pk]
+    assert listed({"point": "解放路菜场"}) == []
+    assert "没有该名称或编号" in client.get("/findings/", {"point_type": "没有的类型"}).content.decode()
+    office = api(personas.supervisor)
+    assert [r["id"] for r in office.get("/api/v1/findings/", {"point_type": "null"}).json()["results"]] == []
+    assert office.get("/api/v1/findings/", {"point": "春晖农贸市场"}).json()["results"][0]["id"] == with_point.pk
+    assert office.get("/api/v1/findings/", {"point": "没有的点位"}).status_code == 400
+    # Handler B cannot name district A's point.
+    assert api(personas.handler_b).get("/api/v1/findings/", {"point": "春晖农贸市场"}).status_code == 400
 
 
 def test_list_pages_open_at_the_active_campaign(login, city, personas):

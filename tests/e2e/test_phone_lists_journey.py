@@ -101,6 +101,18 @@ def test_every_list_fits_a_phone(journey, city, personas, half):
         _fits(j, path)
 
     if half:
+        # The unit filter suggests units as one types, and filters by the chosen one.
+        j.goto("/tasks/?status=dispatched")
+        j.page.locator("#id_within").fill("解放")
+        option = j.page.locator("#id_within-units option").first
+        option.wait_for(state="attached")
+        assert option.get_attribute("value") == f"{LONG['street_b1']}（C-B-1）"
+        j.page.locator("#id_within").fill(option.get_attribute("value"))
+        with j.page.expect_navigation():
+            j.page.locator("form.filters button[type=submit]").click()
+        assert j.page.locator("form.filters .error").count() == 0
+        units = set(j.page.locator("main table.cards td.c-unit").all_inner_texts())
+        assert units == {LONG["street_b1"]}, units
         return
     # The ranking and bulletin show every ranked unit, their long names wrapped in the sticky column.
     j.goto(f"/scores/bulletin/{score_query}")
