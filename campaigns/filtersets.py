@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
-from civportal.filters import NamedRecordFilter, YesNoFilter
+from civportal.filters import NamedRecordField, NamedRecordFilter, YesNoFilter
 
 from .models import ApiClient, Campaign, Membership, Unit, User
 from .scope import scope_q
@@ -54,44 +54,22 @@ def unit_label(unit) -> str:
     return f"{unit.name}（{unit.code}）"
 
 
-class UnitRefField(forms.ModelChoiceField):
+class UnitRefField(NamedRecordField):
     """A unit given by name, code or id, typed into a text box with suggestions: a city
     has tens of thousands of units, far too many for a <select>. Only the queryset's
     units (the user's scope) are accepted; a name shared by two units asks for the code."""
 
     widget = UnitPicker
+    text_fields = ("code", "name")
+    unique_first = True
     default_error_messages = {
         "invalid_choice": _("No unit with this name, code or id in your scope."),
         "ambiguous": _("Several units in your scope are named “%(name)s”: choose one from the list or type its code."),
     }
 
-    def to_python(self, value):
-        if value in self.empty_values:
-            return None
-        value = str(value).strip()
-        if not value:
-            return None
-        if "\x00" in value or len(value) > 160:
-            raise forms.ValidationError(self.error_messages["invalid_choice"], code="invalid_choice")
+    def normalise(self, value: str) -> str:
         coded = UNIT_CODE_IN_TEXT.search(value)
-        if coded:  # "春晖社区（C-A-1-1）", as the suggestions write it
-            value = coded.group(1)
-        # One query: the code (unique), the id (digits only) or the exact name.
-        match = Q(code=value) | Q(name=value)
-        if value.isascii() and value.isdigit() and len(value) < 19:
-            match |= Q(pk=int(value))
-        found = list(self.queryset.filter(match)[:3])
-        for unit in found:
-            if unit.code == value:
-                return unit
-        for unit in found:
-            if str(unit.pk) == value:
-                return unit
-        if len(found) == 1:
-            return found[0]
-        if found:
-            raise forms.ValidationError(self.error_messages["ambiguous"], code="ambiguous", params={"name": value})
-        raise forms.ValidationError(self.error_messages["invalid_choice"], code="invalid_choice")
+        return coded.group(1) if coded else value  # "春晖社区（C-A-1-1）", as the suggestions write it
 
     def prepare_value(self, value):
         if isinstance(value, Unit):

@@ -35,19 +35,26 @@ class ModelChoiceFilter(django_filters.ModelChoiceFilter):
 
 class NamedRecordField(forms.ModelChoiceField):
     """A record typed into a text box by its name (or code) or its number, for
-    tables far too big for a <select> (points, inspections). The queryset (the
-    user's scope) bounds what is accepted; a name two records share asks for the number."""
+    tables far too big for a <select> (units, points, inspections, volunteers). The
+    queryset (the user's scope) bounds what is accepted, in one query; a name two
+    records share asks for something that tells them apart."""
 
     widget = forms.TextInput
+    text_fields: tuple = ("name",)
+    unique_first = False  # the first text field is unique (a code): a match on it wins
     default_error_messages = {
         "invalid_choice": _("Nothing in your scope has this name or number."),
         "ambiguous": _("Several records in your scope are called “%(name)s”: type the number instead."),
     }
 
-    def __init__(self, *args, text_fields=("name",), null_value=None, **kwargs):
-        self.text_fields = text_fields
+    def __init__(self, *args, text_fields=None, null_value=None, **kwargs):
+        if text_fields is not None:
+            self.text_fields = text_fields
         self.null_value = null_value  # a word meaning "none" (the filter then keeps rows without a record)
         super().__init__(*args, **kwargs)
+
+    def normalise(self, value: str) -> str:
+        return value
 
     def to_python(self, value):
         if value in self.empty_values:
@@ -59,15 +66,18 @@ class NamedRecordField(forms.ModelChoiceField):
             return value
         if "\x00" in value or len(value) > 200:
             raise forms.ValidationError(self.error_messages["invalid_choice"], code="invalid_choice")
+        value = self.normalise(value)
         match = Q()
         for name in self.text_fields:
             match |= Q(**{name: value})
         if value.isascii() and value.isdigit() and len(value) < 19:
             match |= Q(pk=int(value))
-        found = list(self.queryset.filter(match)[:2])
-        by_number = [record for record in found if str(record.pk) == value]
-        if by_number:
-            return by_number[0]
+        found = list(self.queryset.filter(match)[:3])
+        preferred = [r for r in found if getattr(r, self.text_fields[0]) == value] if self.unique_first else []
+        by_number = [r for r in found if str(r.pk) == value]
+        for group in (preferred, by_number):
+            if group:
+                return group[0]
         if len(found) == 1:
             return found[0]
         if found:
