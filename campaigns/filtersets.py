@@ -72,8 +72,8 @@ class UnitRefField(NamedRecordField):
         return coded.group(1) if coded else value  # "春晖社区（C-A-1-1）", as the suggestions write it
 
     def prepare_value(self, value):
-        if isinstance(value, Unit):
-            return unit_label(value)
+        if isinstance(value, Unit):  # a select of units (the dashboard's) is keyed by code
+            return unit_label(value) if isinstance(self.widget, UnitPicker) else value.code
         return value
 
 
