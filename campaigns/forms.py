@@ -1,6 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from .filtersets import UnitRefField
 from .models import Membership, Unit, User
 
 
@@ -12,7 +13,7 @@ class UnitForm(forms.Form):
 
 
 class UnitMoveForm(forms.Form):
-    parent = forms.ModelChoiceField(label=_("new parent unit"), queryset=Unit.objects.none())
+    parent = UnitRefField(label=_("new parent unit"), queryset=Unit.objects.none())
 
     def __init__(self, *args, user=None, unit=None, **kwargs):
         super().__init__(*args, **kwargs)

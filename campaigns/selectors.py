@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, Q
-from django.db.models.functions import Substr
+from django.db.models import Case, Count, OuterRef, Q, Subquery, Value, When
+from django.db.models.functions import Length, Substr
 
 from .models import Unit
 from .scope import scope_paths
@@ -43,3 +43,24 @@ def tree_level(user, root: Unit | None):
 def ancestors(unit: Unit, user) -> list[Unit]:
     """The unit's ancestors that the user may see, root first (one query)."""
     return list(Unit.objects.visible_to(user).filter(path__in=unit.ancestor_paths()[:-1]).order_by("depth"))
+
+
+LOOKUP_LIMIT = 20
+
+
+def unit_lookup(user, text: str, *, limit: int = LOOKUP_LIMIT) -> list[Unit]:
+    """Units in the user's scope whose name contains ``text`` or whose code starts
+    with it: exact matches first, then the higher levels, active before inactive.
+    Each carries ``parent_name`` (one query; the name search uses the trigram index)."""
+    text = text.strip()
+    if not text:
+        return []
+    parent = Unit.objects.filter(path=Substr(OuterRef("path"), 1, Length(OuterRef("path")) - Unit.steplen))
+    exact = Case(When(Q(code__iexact=text) | Q(name=text), then=Value(0)), default=Value(1))
+    return list(
+        Unit.objects.visible_to(user)
+        .filter(Q(name__icontains=text) | Q(code__istartswith=text))
+        .annotate(parent_name=Subquery(parent.values("name")[:1]), exact=exact)
+        .order_by("exact", "-active", "depth", "name", "code")
+        .only("pk", "code", "name", "kind", "active", "depth", "path")[:limit]
+    )

@@ -9,6 +9,7 @@ app_name = "campaigns"
 urlpatterns = [
     path("units/", views.unit_list, name="unit_list"),
     path("units/tree/", views.unit_tree, name="unit_tree"),
+    path("units/lookup/", views.unit_lookup, name="unit_lookup"),
     path("units/new/", views.unit_create, name="unit_create"),
     path("units/import/", views.unit_import, name="unit_import"),
     path("units/boundaries/import/", views.boundary_import, name="boundary_import"),

@@ -3,6 +3,7 @@ supervisors' forms. Views translate input and output; services decide."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
+from django.http import JsonResponse
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -15,7 +16,7 @@ from civportal.pagination import paginate
 from civportal.xlsx import xlsx_response
 
 from . import boundaries, imports, selectors, services
-from .filtersets import UnitFilterSet
+from .filtersets import UnitFilterSet, unit_label
 from .filtersets import ApiClientFilterSet
 from .forms import ApiClientForm, BoundaryImportForm, ImportForm, MembershipForm, UnitForm, UnitMoveForm
 from .models import ApiClient, ImportJob, Membership, Unit
@@ -38,6 +39,18 @@ def unit_list(request):
     filterset = UnitFilterSet(request.GET or None, queryset=Unit.objects.visible_to(request.user).defer("boundary").with_parent(), request=request)
     page = paginate(request, filterset.qs if filterset.is_bound else filterset.queryset)
     return render(request, "campaigns/unit_list.html", {"filter": filterset, "page": page})
+
+
+@login_required
+@never_cache
+def unit_lookup(request):
+    """Suggestions for a unit box (js/unit-picker.js): ``?q=`` a part of the name or the
+    start of the code; only units in the user's scope, at most 20."""
+    text = request.GET.get("q", "")[:100].replace("\x00", "")
+    units = selectors.unit_lookup(request.user, text)
+    return JsonResponse({"results": [
+        {"id": u.pk, "code": u.code, "name": u.name, "kind": u.get_kind_display(), "parent": u.parent_name or "",
+         "active": u.active, "value": unit_label(u)} for u in units]})
 
 
 @login_required

@@ -9,4 +9,5 @@ urlpatterns = [
     path("dashboard/unit/", views.unit, name="unit"),
     path("help/", help.index, name="help"),
     path("help/<slug:slug>/", help.role, name="help_role"),
+    path("search/", views.search, name="search"),
 ]

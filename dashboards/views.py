@@ -23,6 +23,8 @@ from scores.lost import top_lost_criteria
 from scores.selectors import costly_findings, default_campaign
 
 from . import selectors
+from .search import LIMIT
+from .search import search as run_search
 from .forms import DashboardForm
 
 Role = Membership.Role
@@ -287,3 +289,10 @@ def unit(request):
     score = selectors.own_score(user, fig.campaign, root, fig.month)
     costs = list(costly_findings(score, user)[:10]) if score is not None else []
     return _render(request, "dashboards/unit.html", fig, form, score=score, costs=costs)
+
+
+@login_required
+def search(request):
+    """The header's search box: results grouped by kind, each linking to its page."""
+    results = run_search(request.user, request.GET.get("q", ""))
+    return render(request, "dashboards/search.html", {"results": results, "limit": LIMIT})

@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from campaigns.filtersets import unit_label, with_active_campaign
 from campaigns.models import Membership, Point
 from campaigns.scope import has_role, user_roles
 from civportal.errors import Conflict
@@ -32,7 +33,7 @@ from .forms import (
     VolunteerReportForm,
 )
 from . import deadlines
-from .models import CalendarOverride, DeadlineRule, ExtensionRequest, Finding, HolidaySchedule, RectificationTask
+from .models import CalendarOverride, DeadlineRule, ExtensionRequest, Finding, HolidaySchedule, RectificationTask, Visit
 
 Role = Membership.Role
 UNIT_ROLES = [Role.HANDLER, Role.HEAD]
@@ -67,7 +68,7 @@ def _points(user):
 @login_required
 @permission_required("inspections.view_finding", raise_exception=True)
 def finding_list(request):
-    filterset = FindingFilterSet(request.GET or None, queryset=selectors.findings_for(request.user, photos=False, lean=True),
+    filterset = FindingFilterSet(with_active_campaign(request.GET), queryset=selectors.findings_for(request.user, photos=False, lean=True),
                                  request=request)
     as_map = request.GET.get("view") == "map"
     query = request.GET.copy()
@@ -87,7 +88,7 @@ def finding_list(request):
 @permission_required("inspections.view_finding", raise_exception=True)
 def finding_map_data(request):
     """Findings with coordinates for the map (filtered like the list, at most 2,000)."""
-    filterset = FindingFilterSet(request.GET or None, queryset=Finding.objects.visible_to(request.user),
+    filterset = FindingFilterSet(with_active_campaign(request.GET), queryset=Finding.objects.visible_to(request.user),
                                  request=request)
     rows = (_filtered(filterset).filter(latitude__isnull=False, longitude__isnull=False)
             .values("pk", "latitude", "longitude", "status", "severity", "category__name", "unit__name")
@@ -135,6 +136,10 @@ def _rule_deadline(finding: Finding) -> dict:
 def finding_record(request):
     points = _points(request.user)
     initial = {key: request.GET[key] for key in ("visit", "point") if request.GET.get(key, "").isascii() and request.GET.get(key, "").isdigit()}
+    point_units = {p.pk: unit_label(p.unit) for p in points}
+    chosen = _chosen_point(request.user, initial)
+    if chosen in point_units:  # the responsible unit starts as the point's territorial unit
+        initial["unit"] = point_units[chosen]
     form = FindingRecordForm(request.POST or None, request.FILES or None, user=request.user, points=points,
                              initial=initial)
     if request.method == "POST" and form.is_valid():
@@ -156,7 +161,17 @@ def finding_record(request):
             return redirect("inspections:finding_detail", pk=finding.pk)
     points_json = [{"id": p.pk, "lat": float(p.latitude), "lng": float(p.longitude)}
                    for p in points if p.latitude is not None and p.longitude is not None]
-    return render(request, "inspections/finding_record.html", {"form": form, "points": points_json})
+    return render(request, "inspections/finding_record.html", {"form": form, "points": points_json,
+                                                               "point_units": point_units})
+
+
+def _chosen_point(user, initial) -> int | None:
+    """The point a new finding is recorded at when the link names it (``?point=``) or its visit (``?visit=``)."""
+    if "point" in initial and len(initial["point"]) < 19:
+        return int(initial["point"])
+    if "visit" in initial and len(initial["visit"]) < 19:
+        return Visit.objects.visible_to(user).filter(pk=initial["visit"]).values_list("point_id", flat=True).first()
+    return None
 
 
 def _require_volunteer(user):
@@ -258,7 +273,7 @@ def triage_queue(request):
 @login_required
 @permission_required("inspections.view_finding", raise_exception=True)
 def finding_export(request):
-    filterset = FindingFilterSet(request.GET or None, queryset=Finding.objects.visible_to(request.user),
+    filterset = FindingFilterSet(with_active_campaign(request.GET), queryset=Finding.objects.visible_to(request.user),
                                  request=request)
     return xlsx_response(filename="findings.xlsx", title=_("findings"), headers=exports.finding_headers(),
                          rows=exports.finding_rows(_filtered(filterset)), user=request.user)
@@ -270,7 +285,7 @@ def finding_export(request):
 @login_required
 @permission_required("inspections.view_rectificationtask", raise_exception=True)
 def task_list(request):
-    filterset = TaskFilterSet(request.GET or None, queryset=selectors.tasks_for(request.user, pending_rows=False,
+    filterset = TaskFilterSet(with_active_campaign(request.GET), queryset=selectors.tasks_for(request.user, pending_rows=False,
                                                                                 lean=True)
                               .with_light().order_by("urgency", "due_at", "id"), request=request)
     page = paginate(request, _filtered(filterset))
@@ -392,7 +407,7 @@ def task_action(request, pk, action):
 @login_required
 @permission_required("inspections.view_rectificationtask", raise_exception=True)
 def task_export(request):
-    filterset = TaskFilterSet(request.GET or None, queryset=RectificationTask.objects.visible_to(request.user)
+    filterset = TaskFilterSet(with_active_campaign(request.GET), queryset=RectificationTask.objects.visible_to(request.user)
                               .with_light(), request=request)
     return xlsx_response(filename="tasks.xlsx", title=_("rectification tasks"), headers=exports.task_headers(),
                          rows=exports.task_rows(_filtered(filterset)), user=request.user)
@@ -404,7 +419,7 @@ def task_export(request):
 @login_required
 @permission_required("inspections.view_inspection", raise_exception=True)
 def inspection_list(request):
-    filterset = InspectionFilterSet(request.GET or None, queryset=selectors.inspections_for(request.user),
+    filterset = InspectionFilterSet(with_active_campaign(request.GET), queryset=selectors.inspections_for(request.user),
                                     request=request)
     page = paginate(request, _filtered(filterset))
     return render(request, "inspections/inspection_list.html", {

@@ -6,13 +6,14 @@ from django.utils.translation import gettext_lazy as _
 
 from campaigns.filtersets import UnitChoiceFilter
 from campaigns.models import Campaign
+from civportal.filters import ModelChoiceFilter
 
 from .models import MaterialCall, MaterialSubmission
 
 
 class MaterialCallFilterSet(django_filters.FilterSet):
     q = django_filters.CharFilter(method="search", label=_("Search"), max_length=100)
-    campaign = django_filters.ModelChoiceFilter(queryset=Campaign.objects.all(), label=_("Campaign"))
+    campaign = ModelChoiceFilter(queryset=Campaign.objects.all(), label=_("Campaign"))
     status = django_filters.MultipleChoiceFilter(distinct=False, choices=MaterialCall.Status.choices,
                                                  label=_("Status"))
 
@@ -25,7 +26,7 @@ class MaterialCallFilterSet(django_filters.FilterSet):
 
 
 class MaterialSubmissionFilterSet(django_filters.FilterSet):
-    call = django_filters.ModelChoiceFilter(queryset=MaterialCall.objects.all(), label=_("Materials call"))
+    call = ModelChoiceFilter(queryset=MaterialCall.objects.all(), label=_("Materials call"))
     status = django_filters.MultipleChoiceFilter(distinct=False, choices=MaterialSubmission.Status.choices,
                                                  label=_("Status"))
     within = UnitChoiceFilter(method="filter_within", label=_("Within unit (subtree)"))

@@ -3,6 +3,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from civportal.filters import YesNoFilter
+
 from .models import Notice
 
 
@@ -13,8 +15,8 @@ class NoticeFilterSet(django_filters.FilterSet):
     kind = django_filters.ChoiceFilter(choices=Notice.Kind.choices, label=_("Kind"))
     box = django_filters.ChoiceFilter(method="filter_box", label=_("Box"), empty_label=_("All"),
                                       choices=[("received", _("Received")), ("sent", _("Sent"))])
-    unread = django_filters.BooleanFilter(method="filter_unread", label=_("Unread only"))
-    expired = django_filters.BooleanFilter(method="filter_expired", label=_("Include expired"))
+    unread = YesNoFilter(method="filter_unread", label=_("Unread only"))
+    expired = YesNoFilter(method="filter_expired", label=_("Include expired"))
 
     class Meta:
         model = Notice

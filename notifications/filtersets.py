@@ -1,11 +1,13 @@
 import django_filters
 
+from civportal.filters import YesNoFilter
+
 from .models import DeliveryStatus, Event, Notification, WebhookDelivery
 
 
 class NotificationFilterSet(django_filters.FilterSet):
     event = django_filters.ChoiceFilter(choices=Event.choices)
-    unread = django_filters.BooleanFilter(field_name="read_at", lookup_expr="isnull", label="unread")
+    unread = YesNoFilter(field_name="read_at", lookup_expr="isnull", label="unread")
 
     class Meta:
         model = Notification

@@ -13,6 +13,7 @@ from drf_spectacular.utils import extend_schema_field
 
 from campaigns.filtersets import UnitChoiceFilter
 from campaigns.models import Campaign, Unit
+from civportal.filters import ModelChoiceFilter, YesNoFilter
 
 from .models import RANKABLE_KINDS, AccountabilityRecord, Appeal, Exposure, ListFlag, MonthlyScore, ScoreMonth
 
@@ -49,14 +50,14 @@ FLAG_CHOICES = [(ListFlag.RED.value, ListFlag.RED.label), (ListFlag.BLACK.value,
 
 
 class MonthlyScoreFilterSet(django_filters.FilterSet):
-    campaign = django_filters.ModelChoiceFilter(queryset=Campaign.objects.all(), label=_("Campaign"))
+    campaign = ModelChoiceFilter(queryset=Campaign.objects.all(), label=_("Campaign"))
     month = MonthFilter(label=_("Month"))
     unit = UnitChoiceFilter(label=_("Unit"))
     within = UnitChoiceFilter(method="filter_within", label=_("Within unit (subtree)"))
     kind = django_filters.ChoiceFilter(choices=KIND_CHOICES, label=_("Peer group"))
     list_flag = django_filters.ChoiceFilter(choices=FLAG_CHOICES, method="filter_flag", label=_("List"))
     status = django_filters.ChoiceFilter(choices=ScoreMonth.Status.choices, label=_("Status"))
-    ranked = django_filters.BooleanFilter(field_name="rank", lookup_expr="isnull", exclude=True, label=_("Ranked"))
+    ranked = YesNoFilter(field_name="rank", lookup_expr="isnull", exclude=True, label=_("Ranked"))
 
     class Meta:
         model = MonthlyScore
@@ -70,7 +71,7 @@ class MonthlyScoreFilterSet(django_filters.FilterSet):
 
 
 class AppealFilterSet(django_filters.FilterSet):
-    campaign = django_filters.ModelChoiceFilter(queryset=Campaign.objects.all(), label=_("Campaign"))
+    campaign = ModelChoiceFilter(queryset=Campaign.objects.all(), label=_("Campaign"))
     month = MonthFilter(label=_("Month"))
     unit = UnitChoiceFilter(label=_("Unit"))
     status = django_filters.ChoiceFilter(choices=Appeal.Status.choices, label=_("Status"))

@@ -54,20 +54,21 @@ def _month(value) -> dt.date | None:
 
 
 def _campaign_and_month(request):
-    """The campaign and scored month asked for (or the latest the user may see)."""
+    """The campaign and scored month asked for (or the latest the user may see), and the campaigns to choose from."""
     user = request.user
-    campaigns = Campaign.objects.visible_to(user)
+    # Every campaign the user may read, newest first, in one query: the page's campaign select lists them.
+    campaigns = list(Campaign.objects.visible_to(user).order_by("-starts_on", "-id"))
     raw = request.GET.get("campaign", "")
     if raw:
-        campaign = campaigns.filter(pk=raw).first() if raw.isascii() and raw.isdigit() and len(raw) < 19 else None
+        campaign = next((c for c in campaigns if str(c.pk) == raw), None)
         if campaign is None:
             raise Http404
-    else:
-        campaign = selectors.default_campaign(user)
+    else:  # the newest active campaign, else the newest one (selectors.default_campaign)
+        campaign = next((c for c in campaigns if c.status == Campaign.Status.ACTIVE), campaigns[0] if campaigns else None)
     months = list(selectors.months_for(user, campaign)) if campaign else []
     wanted = _month(request.GET.get("month"))
     current = next((m for m in months if m.month == wanted), None) if wanted else (months[0] if months else None)
-    return campaign, months, current
+    return campaign, months, current, campaigns
 
 
 def _finding_link():
@@ -82,7 +83,7 @@ def _finding_link():
 @login_required
 @permission_required("scores.view_monthlyscore", raise_exception=True)
 def ranking(request):
-    campaign, months, current = _campaign_and_month(request)
+    campaign, months, current, campaigns = _campaign_and_month(request)
     kind = request.GET.get("kind") or ""
     kinds = current.scheme.ranked_kinds if current and current.scheme else []
     if kind not in kinds:
@@ -97,6 +98,7 @@ def ranking(request):
     page = paginate(request, rows)
     return render(request, "scores/ranking.html", {
         "campaign": campaign, "months": months, "current": current, "kind": kind,
+        "campaigns": campaigns,
         "kinds": [(k, Unit.Kind(k).label) for k in kinds], "page": page,
         "is_office": services.is_city_supervisor(request.user),
         "base_query": urlencode({"campaign": campaign.pk, "month": f"{current.month:%Y-%m}"}) if current else "",
@@ -138,7 +140,7 @@ def score_detail(request, pk: int):
 
 
 def _bulletin_rows(request):
-    campaign, months, current = _campaign_and_month(request)
+    campaign, months, current, _campaigns = _campaign_and_month(request)
     if current is None:
         raise Http404
     rows = list(selectors.scores_for(request.user).filter(campaign=campaign, month=current.month, rank__isnull=False)

@@ -8,15 +8,24 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from campaigns.filtersets import UnitChoiceFilter
+from civportal.filters import NamedRecordFilter, YesNoFilter
 
 from .models import Activity, HourEntry, Team, Volunteer
+
+
+def visible_teams(request):
+    return Team.objects.visible_to(request.user) if request is not None else Team.objects.none()
+
+
+def visible_volunteers(request):
+    return Volunteer.objects.visible_to(request.user) if request is not None else Volunteer.objects.none()
 
 
 class VolunteerFilterSet(django_filters.FilterSet):
     q = django_filters.CharFilter(method="search", label=_("Search by name"), max_length=50)
     status = django_filters.MultipleChoiceFilter(choices=Volunteer.Status.choices, label=_("Status"), distinct=False)
     within = UnitChoiceFilter(method="filter_within", label=_("Within unit (subtree)"))
-    team = django_filters.NumberFilter(field_name="team_id", label=_("Team id"))
+    team = NamedRecordFilter(queryset=visible_teams, label=_("Team"), help_text=_("team name or number"))
     source = django_filters.ChoiceFilter(choices=Volunteer.Source.choices, label=_("Source"))
 
     class Meta:
@@ -33,7 +42,7 @@ class VolunteerFilterSet(django_filters.FilterSet):
 class TeamFilterSet(django_filters.FilterSet):
     q = django_filters.CharFilter(field_name="name", lookup_expr="icontains", label=_("Search"), max_length=100)
     within = UnitChoiceFilter(method="filter_within", label=_("Within unit (subtree)"))
-    active = django_filters.BooleanFilter(label=_("Active"))
+    active = YesNoFilter(label=_("Active"))
 
     class Meta:
         model = Team
@@ -65,7 +74,8 @@ class ActivityFilterSet(django_filters.FilterSet):
 
 class HourEntryFilterSet(django_filters.FilterSet):
     within = UnitChoiceFilter(method="filter_within", label=_("Volunteers within unit (subtree)"))
-    volunteer = django_filters.NumberFilter(field_name="volunteer_id", label=_("Volunteer id"))
+    volunteer = NamedRecordFilter(queryset=visible_volunteers, label=_("Volunteer"),
+                                  help_text=_("volunteer's name or number"))
     served_after = django_filters.DateFilter(field_name="served_at", lookup_expr="date__gte", label=_("Served on or after"))
     served_before = django_filters.DateFilter(field_name="served_at", lookup_expr="date__lte",
                                               label=_("Served on or before"))

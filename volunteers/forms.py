@@ -2,6 +2,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from campaigns.filtersets import UnitRefField
 from campaigns.models import Unit
 from civportal.forms import DateTimeInput
 
@@ -46,7 +47,7 @@ class SelfRegistrationForm(forms.Form):
 class VolunteerForm(forms.Form):
     name = forms.CharField(label=pgettext_lazy("person", "name"), max_length=50)
     phone = forms.CharField(label=_("mobile phone"), max_length=20)
-    unit = CommunityChoiceField(label=_("community"), queryset=Unit.objects.none())
+    unit = UnitRefField(label=_("community"), queryset=Unit.objects.none())
     id_number = forms.CharField(label=_("ID card number"), max_length=18, required=False)
     gender = forms.ChoiceField(label=_("gender"), choices=[("", "—")] + Volunteer.Gender.choices, required=False)
     birth_year = forms.IntegerField(label=_("birth year"), min_value=1900, max_value=2100, required=False)
@@ -95,7 +96,7 @@ class StatusForm(forms.Form):
 
 
 class TeamForm(forms.Form):
-    unit = forms.ModelChoiceField(label=_("unit"), queryset=Unit.objects.none())
+    unit = UnitRefField(label=_("unit"), queryset=Unit.objects.none())
     name = forms.CharField(label=_("name"), max_length=100)
     description = forms.CharField(label=_("description"), widget=forms.Textarea(attrs={"rows": 3}), required=False)
 
@@ -105,7 +106,7 @@ class TeamForm(forms.Form):
 
 
 class ActivityForm(forms.Form):
-    unit = forms.ModelChoiceField(label=_("organising unit"), queryset=Unit.objects.none())
+    unit = UnitRefField(label=_("organising unit"), queryset=Unit.objects.none())
     team = forms.ModelChoiceField(label=_("organising team"), queryset=Team.objects.none(), required=False)
     title = forms.CharField(label=_("title"), max_length=100)
     category = forms.ChoiceField(label=_("category"), choices=Activity.Category.choices)
@@ -139,7 +140,7 @@ class ReasonForm(forms.Form):
 
 
 class StatsForm(forms.Form):
-    unit = forms.ModelChoiceField(label=_("unit"), queryset=Unit.objects.none(), required=False)
+    unit = UnitRefField(label=_("unit"), queryset=Unit.objects.none(), required=False)
     month = forms.CharField(label=_("month"), required=False, max_length=7,
                             widget=forms.TextInput(attrs={"type": "month", "placeholder": "YYYY-MM"}),
                             help_text=_("Empty: the current month."))

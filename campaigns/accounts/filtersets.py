@@ -2,6 +2,8 @@ import django_filters
 from django.db.models import Exists, OuterRef, Q
 from django.utils.translation import gettext_lazy as _
 
+from civportal.filters import YesNoFilter
+
 from ..filtersets import UnitChoiceFilter
 from ..models import Membership, User
 
@@ -12,8 +14,8 @@ class AccountFilterSet(django_filters.FilterSet):
     q = django_filters.CharFilter(method="search", label=_("Search"), max_length=100)
     unit = UnitChoiceFilter(method="filter_unit", label=_("Unit (subtree)"))
     role = django_filters.ChoiceFilter(method="filter_role", choices=Membership.Role.choices, label=_("Role"))
-    is_active = django_filters.BooleanFilter(label=_("Enabled"))
-    must_change_password = django_filters.BooleanFilter(label=_("Must change password"))
+    is_active = YesNoFilter(label=_("Enabled"))
+    must_change_password = YesNoFilter(label=_("Must change password"))
 
     class Meta:
         model = User

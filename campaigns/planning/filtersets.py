@@ -5,6 +5,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from civportal.filters import ModelChoiceFilter, YesNoFilter
+
 from ..filtersets import UnitChoiceFilter
 from ..models import Campaign, Indicator, IndicatorSystem, Point, PointType, WorkItem
 
@@ -52,7 +54,7 @@ class PointFilterSet(django_filters.FilterSet):
     point_type = django_filters.ModelMultipleChoiceFilter(distinct=False, queryset=PointType.objects.all(), label=_("Type"))
     within = UnitChoiceFilter(method="filter_within", label=_("Within unit (subtree)"))
     department = UnitChoiceFilter(label=_("Supervising department"))
-    active = django_filters.BooleanFilter(label=_("Active"))
+    active = YesNoFilter(label=_("Active"))
 
     class Meta:
         model = Point
@@ -67,12 +69,12 @@ class PointFilterSet(django_filters.FilterSet):
 
 class WorkItemFilterSet(django_filters.FilterSet):
     q = django_filters.CharFilter(field_name="title", lookup_expr="icontains", label=_("Search"), max_length=100)
-    campaign = django_filters.ModelChoiceFilter(queryset=Campaign.objects.all(), label=_("Campaign"))
+    campaign = ModelChoiceFilter(queryset=Campaign.objects.all(), label=_("Campaign"))
     within = UnitChoiceFilter(method="filter_within", label=_("Lead or cooperating unit (subtree)"))
     lead_unit = UnitChoiceFilter(label=_("Lead unit"))
     indicator = django_filters.CharFilter(method="filter_indicator", label=_("Indicator code (and below)"), max_length=40)
     status = django_filters.MultipleChoiceFilter(distinct=False, choices=WorkItem.Status.choices, label=_("Status"))
-    overdue = django_filters.BooleanFilter(method="filter_overdue", label=_("Overdue"))
+    overdue = YesNoFilter(method="filter_overdue", label=_("Overdue"))
 
     class Meta:
         model = WorkItem

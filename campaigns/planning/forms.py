@@ -1,6 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from ..filtersets import UnitRefField
 from ..models import Campaign, Indicator, IndicatorSystem, Point, PointType, Unit, WorkItem
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -47,11 +48,20 @@ class PointTypeForm(forms.ModelForm):
 
 
 class ScopedUnitsMixin:
+    """Unit fields become unit boxes (name or code, suggestions from the user's scope)."""
+
     unit_fields: tuple = ()
 
     def scope_units(self, user):
         for name in self.unit_fields:
-            self.fields[name].queryset = Unit.objects.visible_to(user).active()
+            field = self.fields[name]
+            if not isinstance(field, forms.ModelMultipleChoiceField):
+                self.fields[name] = field = UnitRefField(
+                    queryset=Unit.objects.none(), label=field.label, required=field.required,
+                    help_text=field.help_text, initial=field.initial)
+                if getattr(self.instance, "pk", None) and getattr(self.instance, f"{name}_id", None):
+                    self.initial[name] = getattr(self.instance, name)  # shown as "name（code）"
+            field.queryset = Unit.objects.visible_to(user).active()
 
 
 class PointForm(ScopedUnitsMixin, forms.ModelForm):

@@ -2,6 +2,23 @@
 // coordinates and list the nearest evaluation points first in the point picker.
 (function () {
   "use strict";
+  // Choosing a point fills the responsible unit with the point's territorial unit,
+  // unless the user has typed another unit themselves.
+  var units = document.getElementById("point-units");
+  var pointBox = document.getElementById("id_point");
+  var unitBox = document.getElementById("id_unit");
+  if (units && pointBox && unitBox) {
+    var unitOf = JSON.parse(units.textContent);
+    var filled = unitBox.value;
+    pointBox.addEventListener("change", function () {
+      if (unitBox.value && unitBox.value !== filled) { return; }
+      filled = unitOf[pointBox.value] || "";
+      unitBox.value = filled;
+    });
+  }
+})();
+(function () {
+  "use strict";
   var button = document.getElementById("locate");
   var status = document.getElementById("locate-status");
   var data = document.getElementById("point-positions");
@@ -36,6 +53,7 @@
     options.forEach(function (o) { select.appendChild(o); });
     if (!select.value && options.length && Number(options[0].dataset.distance) < 200) {
       select.value = options[0].value;
+      select.dispatchEvent(new Event("change"));
     }
   }
 
