@@ -81,7 +81,8 @@ class PointDraw(TimeStampedModel):
         verbose_name_plural = _("point draws")
         ordering = ["-created_at", "-id"]
         constraints = [
-            models.CheckConstraint(condition=Q(ends_on__gte=models.F("starts_on")), name="point_draw_dates_ordered"),
+            models.CheckConstraint(condition=Q(ends_on__gte=models.F("starts_on")), name="point_draw_dates_ordered",
+                                   violation_error_message=_("The round cannot end before it starts.")),
         ]
 
     def __str__(self) -> str:
@@ -212,10 +213,13 @@ class InspectionSchedule(TimeStampedModel):
         verbose_name_plural = _("inspection schedules")
         ordering = ["title", "id"]
         constraints = [
-            models.CheckConstraint(condition=Q(interval__gte=1), name="schedule_interval_positive"),
-            models.CheckConstraint(condition=Q(duration_days__gte=1), name="schedule_duration_positive"),
+            models.CheckConstraint(condition=Q(interval__gte=1), name="schedule_interval_positive",
+                                   violation_error_message=_("Enter an interval from 1 to 366.")),
+            models.CheckConstraint(condition=Q(duration_days__gte=1), name="schedule_duration_positive",
+                                   violation_error_message=_("A round lasts at least one day.")),
             models.CheckConstraint(condition=Q(until__isnull=True) | Q(until__gte=models.F("starts_on")),
-                                   name="schedule_until_after_start"),
+                                   name="schedule_until_after_start",
+                                   violation_error_message=_("The last occurrence cannot come before the first.")),
         ]
 
     def __str__(self) -> str:

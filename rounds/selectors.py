@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from django.db.models import Count, ExpressionWrapper, F, FloatField, Max, Value
+from django.db.models import Count, ExpressionWrapper, F, FloatField, Max, Prefetch, Value
 from django.db.models.functions import Coalesce, Cos, Radians
+
+from campaigns.models import Point
 
 from .models import InspectionSchedule, PlannedVisit, PointDraw
 
@@ -25,7 +27,7 @@ def draw_stops(draw: PointDraw, user):
 
 def schedules_for(user):
     return (InspectionSchedule.objects.visible_to(user).select_related("campaign", "unit", "created_by")
-            .prefetch_related("inspectors")
+            .prefetch_related("inspectors", Prefetch("points", queryset=Point.objects.only("pk")))
             .annotate(occurrence_count=Count("occurrences", distinct=True),
                       last_occurrence=Max("occurrences__occurs_on"))
             .order_by("title", "id"))

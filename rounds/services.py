@@ -228,8 +228,12 @@ def _check_schedule(schedule: InspectionSchedule, inspectors, points) -> None:
     if schedule.weekdays and (not isinstance(schedule.weekdays, list) or any(
             not isinstance(d, int) or isinstance(d, bool) or not 0 <= d <= 6 for d in schedule.weekdays)):
         errors["weekdays"] = _("Weekdays are numbers from 0 (Monday) to 6 (Sunday).")
-    if schedule.interval and schedule.interval > 366:
+    if schedule.interval is not None and not 1 <= schedule.interval <= 366:
         errors["interval"] = _("Enter an interval from 1 to 366.")
+    if schedule.duration_days is not None and schedule.duration_days < 1:
+        errors["duration_days"] = _("A round lasts at least one day.")
+    if schedule.until and schedule.starts_on and schedule.until < schedule.starts_on:
+        errors["until"] = _("The last occurrence cannot come before the first.")
     if schedule.duration_days and schedule.duration_days > 92:
         errors["duration_days"] = _("A round lasts at most 92 days.")
     if schedule.lead_days is not None and schedule.lead_days > 30:
