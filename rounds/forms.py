@@ -35,7 +35,7 @@ class DrawForm(forms.Form):
                         help_text=_("Points are drawn under this unit, stratified by its next level (districts)."))
     mode = forms.ChoiceField(choices=PointDraw.Mode.choices, label=_("draw"), initial=PointDraw.Mode.SHARE)
     value = forms.DecimalField(max_digits=8, decimal_places=4, min_value=0, label=_("number or share"),
-                               initial="0.1", help_text=_("e.g. 5 points per type, or 0.1 for 10 % of each type"))
+                               initial="0.1", help_text=_("e.g. 5 points per type, or 0.1 for one tenth of each type"))
     point_types = forms.ModelMultipleChoiceField(queryset=PointType.objects.all(), required=False,
                                                  label=_("point types"), help_text=_("None chosen: every type."))
     exclude_days = forms.IntegerField(min_value=0, max_value=366, required=False, initial=0,

@@ -102,7 +102,7 @@ def normalize_rule(*, mode: str, value, point_types: list[int] | None = None,
             number != number.to_integral_value() or not 1 <= number <= MAX_DRAW_COUNT):
         errors["value"] = _("Enter a whole number of points from 1 to %(max)s.") % {"max": MAX_DRAW_COUNT}
     if number is not None and mode == PointDraw.Mode.SHARE and not Decimal(0) < number <= Decimal(1):
-        errors["value"] = _("Enter a share above 0 and at most 1 (0.1 = 10 %).")
+        errors["value"] = _("Enter a share above 0 and at most 1 (0.1 is one tenth).")
     if exclude_days is not None and not 0 <= int(exclude_days) <= MAX_EXCLUDE_DAYS:
         errors["exclude_days"] = _("Enter a number of days from 0 to %(max)s.") % {"max": MAX_EXCLUDE_DAYS}
     if errors:

@@ -27,6 +27,7 @@ from inspections import services as loop
 from inspections.models import Finding, FindingCategory, Inspection
 from notices import services as notice_services
 from notifications.models import Event, Notification, WebhookDelivery, WebhookSubscription
+from rounds import services as round_services
 from scores import services as score_services
 from scores.models import MonthlyScore, ScoreMonth, ScoringScheme
 from surveys import services as survey_services
@@ -82,7 +83,17 @@ def build_world(city, personas) -> SimpleNamespace:
     account, _password = account_services.account_create(actor=personas.supervisor, username="fuzz_clerk",
                                                           display_name="李办事", unit=city.street_a1,
                                                           role=Role.HANDLER)
+    # A point draw over district A whose round has ended (so district A's clerk sees it), and a schedule there.
+    draw = round_services.point_draw_create(
+        actor=personas.supervisor, campaign=plan.campaign, area=city.district_a, title="模拟测评", mode="count",
+        value=1, starts_on=today - dt.timedelta(days=10), ends_on=today - dt.timedelta(days=1),
+        inspectors=[personas.inspector], seed=1)
+    round_schedule = round_services.schedule_create(
+        actor=personas.supervisor, campaign=plan.campaign, title="日常督查", kind=Inspection.Kind.SUPERVISION,
+        unit=city.district_a, frequency="WEEKLY", interval=1, starts_on=today, inspectors=[personas.inspector])
     ids = {
+        "point-draws": draw.pk,
+        "inspection-schedules": round_schedule.pk,
         "units": city.street_a1.pk,
         "memberships": membership.pk,
         "campaigns": plan.campaign.pk,
@@ -113,7 +124,7 @@ def build_world(city, personas) -> SimpleNamespace:
     return SimpleNamespace(plan=plan, volunteer=volunteer, team=team, activity=activity, job=job, ids=ids,
                            tokens=tokens, category=category, inspection=inspection, visit=visit, finding=finding,
                            task=task, score=score, scheme=scheme, appeal=appeal, notice=notice, wave=wave,
-                           account=account)
+                           account=account, draw=draw, round_schedule=round_schedule)
 
 
 def add_owned(world: SimpleNamespace, user) -> None:
