@@ -215,6 +215,8 @@ def point_draw_create(*, actor: User, campaign: Campaign, area: Unit, title: str
 SCHEDULE_FIELDS = ("title", "kind", "unit", "frequency", "interval", "weekdays", "starts_on", "until",
                    "duration_days", "lead_days")
 RULE_FIELDS = {"frequency", "interval", "weekdays", "starts_on", "until"}
+# Rules are walked from their first date: keep them within the years an office plans for.
+EARLIEST, LATEST = dt.date(2000, 1, 1), dt.date(2100, 12, 31)
 
 
 def _require_scheduler(actor: User, unit: Unit, kind: str) -> None:
@@ -232,6 +234,10 @@ def _check_schedule(schedule: InspectionSchedule, inspectors, points) -> None:
         errors["interval"] = _("Enter an interval from 1 to 366.")
     if schedule.duration_days is not None and schedule.duration_days < 1:
         errors["duration_days"] = _("A round lasts at least one day.")
+    for name in ("starts_on", "until"):
+        value = getattr(schedule, name)
+        if value and not EARLIEST <= value <= LATEST:
+            errors[name] = _("Enter a date between %(first)s and %(last)s.") % {"first": EARLIEST, "last": LATEST}
     if schedule.until and schedule.starts_on and schedule.until < schedule.starts_on:
         errors["until"] = _("The last occurrence cannot come before the first.")
     if schedule.duration_days and schedule.duration_days > 92:

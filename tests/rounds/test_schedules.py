@@ -145,7 +145,8 @@ def test_bad_schedules_are_refused(rounds_world, city, personas):
     for kwargs, field in [({"weekdays": [7]}, "weekdays"), ({"interval": 0}, "interval"),
                           ({"until": dt.date(2026, 1, 1)}, "until"), ({"frequency": "HOURLY"}, "frequency"),
                           ({"unit": city.district_b, "points": [rounds_world.plan.point_a]}, "points"),
-                          ({"inspectors": [personas.handler_a]}, "inspectors"), ({"title": ""}, "title")]:
+                          ({"inspectors": [personas.handler_a]}, "inspectors"), ({"title": ""}, "title"),
+                          ({"starts_on": dt.date(1, 1, 1)}, "starts_on")]:
         with pytest.raises(ValidationError) as caught:
             schedule(rounds_world, personas, city, **kwargs)
         assert field in caught.value.message_dict, (kwargs, caught.value.message_dict)
