@@ -46,21 +46,24 @@ def test_real_worker_turns_an_occurrence_into_one_inspection_however_often_it_ru
         unit=city.city, frequency="DAILY", interval=1, starts_on=today, duration_days=1, lead_days=0,
         inspectors=[personas.inspector, rounds_world.inspector2], points=[rounds_world.plan.point_a])
     app.control.purge()
-    # Two beats racing: the scan is sent twice; each fans out one occurrence task.
-    scan_schedules.apply_async()
-    scan_schedules.apply_async()
-    # The occurrence task three more times, twice with one message id (a broker redelivery).
-    kwargs = {"schedule_id": schedule.pk, "occurs_on": today.isoformat()}
-    message_id = str(uuid.uuid4())
-    materialize_occurrence.apply_async(kwargs=kwargs, task_id=message_id)
-    materialize_occurrence.apply_async(kwargs=kwargs, task_id=message_id)
-    materialize_occurrence.apply_async(kwargs=kwargs)
-
     worker = _worker(project_root)
     lines: list[str] = []
     reader = threading.Thread(target=lambda: lines.extend(iter(worker.stdout.readline, "")), daemon=True)
     reader.start()
     try:
+        # Publish once the worker listens: the messages then race over its three threads at once.
+        ready = time.monotonic() + 240
+        while not any(" ready." in line for line in lines) and time.monotonic() < ready and worker.poll() is None:
+            time.sleep(0.2)
+        # Two beats racing: the scan is sent twice; each fans out one occurrence task.
+        scan_schedules.apply_async()
+        scan_schedules.apply_async()
+        # The occurrence task three more times, twice with one message id (a broker redelivery).
+        kwargs = {"schedule_id": schedule.pk, "occurs_on": today.isoformat()}
+        message_id = str(uuid.uuid4())
+        materialize_occurrence.apply_async(kwargs=kwargs, task_id=message_id)
+        materialize_occurrence.apply_async(kwargs=kwargs, task_id=message_id)
+        materialize_occurrence.apply_async(kwargs=kwargs)
         deadline = time.monotonic() + 240
         while time.monotonic() < deadline:
             done = [line.rstrip() for line in lines if "succeeded in" in line]
