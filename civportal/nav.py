@@ -37,6 +37,9 @@ GROUPS = [
         ("inspections.view_finding", _("Findings"), "inspections:finding_list"),
         ("inspections.change_finding", _("Triage"), "inspections:triage_queue"),
         ("inspections.view_inspection", _("Inspections"), "inspections:inspection_list"),
+        ("rounds.add_pointdraw", _("Point draws"), "rounds:draw_list"),
+        ("rounds.view_inspectionschedule", _("Inspection schedules"), "rounds:schedule_list"),
+        ("inspections.add_visit", _("My round"), "rounds:my_round"),
         ("inspections.view_calendaroverride", _("Working-day calendar"), "inspections:calendar"),
     ]),
     ("planning", _("Campaign planning"), [

@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "inspections",
     "materials",
     "surveys",
+    "rounds",
     "scores",
     "open311",
     "dashboards",
@@ -383,6 +384,8 @@ SPECTACULAR_SETTINGS = {
         "NoticeStatusEnum": "notices.models.Notice.Status",
         "ImportJobKindEnum": "campaigns.models.ImportJob.Kind",
         "ImportJobStatusEnum": "campaigns.models.ImportJob.Status",
+        "PointDrawModeEnum": "rounds.models.PointDraw.Mode",
+        "ScheduleFrequencyEnum": "rounds.models.InspectionSchedule.Frequency",
     },
 }
 
@@ -470,6 +473,13 @@ CELERY_BEAT_SCHEDULE = {
         "task": "notifications.sweep_pending",
         "schedule": crontab(minute="*"),
         "options": {"expires": 50},
+    },
+    # Inspection schedules: due occurrences become inspections (once each, by constraint) and remind
+    # their inspectors; state-based, so a missed run is caught up while the round still runs.
+    "inspection-schedules": {
+        "task": "rounds.scan_schedules",
+        "schedule": crontab(minute="3,18,33,48"),
+        "options": {"expires": 600},
     },
     # Volunteers signed up for an activity tomorrow, once per sign-up.
     "volunteer-activity-reminders": {

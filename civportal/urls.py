@@ -23,6 +23,7 @@ from inspections.api.views import (
 )
 from materials.api.views import MaterialCallViewSet, MaterialCompletenessViewSet, MaterialSubmissionViewSet
 from open311.urls import not_found as open311_not_found
+from rounds.api.views import InspectionScheduleViewSet, PointDrawViewSet
 from surveys.api.views import PublicSurveyAnswerView, SurveyResultViewSet, SurveyViewSet, SurveyWaveViewSet
 from notices.api.views import NoticeViewSet
 from notifications.api.views import NotificationViewSet, WebhookDeliveryViewSet, WebhookSubscriptionViewSet
@@ -76,6 +77,8 @@ router.register("survey-waves", SurveyWaveViewSet, basename="survey-wave")
 router.register("survey-results", SurveyResultViewSet, basename="survey-result")
 router.register("users", UserViewSet, basename="user")
 router.register("notices", NoticeViewSet, basename="notice")
+router.register("point-draws", PointDrawViewSet, basename="point-draw")
+router.register("inspection-schedules", InspectionScheduleViewSet, basename="inspection-schedule")
 
 # Swagger UI styles itself with injected <style> elements and may start a
 # blob: worker; allow those on the docs page only (scripts stay 'self').
@@ -125,6 +128,7 @@ urlpatterns = [
     path("", include("dashboards.urls")),
     path("", include("materials.urls")),
     path("", include("surveys.urls")),
+    path("", include("rounds.urls")),
 ]
 
 # Error pages: JSON under /api/, translated HTML pages elsewhere.

@@ -167,9 +167,20 @@ class HolidaySchedule(TimeStampedModel):
 
 class InspectionQuerySet(models.QuerySet):
     def visible_to(self, user) -> InspectionQuerySet:
-        from campaigns.scope import scope_q
+        """Inspections of an area in scope; a concealed round (暗访) only shows, until it ends, to the
+        supervisors over its area and to its own inspectors."""
+        from campaigns.models import Membership
+        from campaigns.scope import role_paths, scope_paths, scope_q
 
-        return self.filter(scope_q(user, "unit__path"))
+        if scope_paths(user) is None:
+            return self
+        if not getattr(user, "is_authenticated", False):
+            return self.none()
+        office = Q()
+        for path in role_paths(user, [Membership.Role.SUPERVISOR]):
+            office |= Q(unit__path__startswith=path)
+        hidden = Q(concealed=True, ends_on__gte=timezone.localdate()) & ~office & ~Q(inspectors=user)
+        return self.filter(scope_q(user, "unit__path")).exclude(hidden)
 
 
 class Inspection(TimeStampedModel):
@@ -205,6 +216,11 @@ class Inspection(TimeStampedModel):
         settings.AUTH_USER_MODEL, blank=True, related_name="inspections", verbose_name=_("inspectors")
     )
     notes = models.TextField(_("notes"), blank=True)
+    # 暗访: the units of the area must not learn of the round before it ends (a point draw's round).
+    concealed = models.BooleanField(
+        _("concealed until it ends"), default=False,
+        help_text=_("Until the end date passes only the office over the area and the round's inspectors see it."),
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
         related_name="created_inspections", verbose_name=_("created by"),

@@ -174,13 +174,14 @@ def calendar_year_import(*, actor: User, upload) -> HolidaySchedule:
 
 
 def inspection_create(*, actor: User, campaign: Campaign, title: str, kind: str, unit: Unit, starts_on: dt.date,
-                      ends_on: dt.date, inspectors: list[User] | None = None, notes: str = "") -> Inspection:
+                      ends_on: dt.date, inspectors: list[User] | None = None, notes: str = "",
+                      concealed: bool = False) -> Inspection:
     if not has_role(actor, unit, SUPERVISOR) and not (
         kind == Inspection.Kind.SELF_CHECK and has_role(actor, unit, [Role.HEAD])
     ):
         raise PermissionDenied(_("Only the campaign office (or a unit head, for a self-check) may plan inspections."))
     inspection = Inspection(campaign=campaign, title=title.strip(), kind=kind, unit=unit, starts_on=starts_on,
-                            ends_on=ends_on, notes=notes, created_by=actor)
+                            ends_on=ends_on, notes=notes, concealed=concealed, created_by=actor)
     with transaction.atomic():
         _save(inspection, actor)
         if inspectors:

@@ -27,6 +27,7 @@ from inspections import services as loop
 from inspections.models import Finding, FindingCategory, Inspection, VisitCheck
 from notices import services as notice_services
 from notifications.models import Event, Notification, WebhookDelivery, WebhookSubscription
+from rounds import services as round_services
 from scores import services as score_services
 from scores.models import MonthlyScore, ScoreMonth, ScoringScheme
 from surveys import services as survey_services
@@ -86,7 +87,17 @@ def build_world(city, personas) -> SimpleNamespace:
                                                           role=Role.HANDLER)
     Unit.objects.filter(pk=city.street_a1.pk).update(  # an outline for /api/v1/unit-boundaries/{id}/
         boundary={"type": "Polygon", "coordinates": [[[121.5, 29.8], [121.6, 29.8], [121.6, 29.9], [121.5, 29.8]]]})
+    # A point draw over district A whose round has ended (so district A's clerk sees it), and a schedule there.
+    draw = round_services.point_draw_create(
+        actor=personas.supervisor, campaign=plan.campaign, area=city.district_a, title="模拟测评", mode="count",
+        value=1, starts_on=today - dt.timedelta(days=10), ends_on=today - dt.timedelta(days=1),
+        inspectors=[personas.inspector], seed=1)
+    round_schedule = round_services.schedule_create(
+        actor=personas.supervisor, campaign=plan.campaign, title="日常督查", kind=Inspection.Kind.SUPERVISION,
+        unit=city.district_a, frequency="WEEKLY", interval=1, starts_on=today, inspectors=[personas.inspector])
     ids = {
+        "point-draws": draw.pk,
+        "inspection-schedules": round_schedule.pk,
         "units": city.street_a1.pk,
         "unit-boundaries": city.street_a1.pk,
         "memberships": membership.pk,
@@ -118,7 +129,7 @@ def build_world(city, personas) -> SimpleNamespace:
     return SimpleNamespace(plan=plan, volunteer=volunteer, team=team, activity=activity, job=job, ids=ids,
                            tokens=tokens, category=category, inspection=inspection, visit=visit, finding=finding,
                            task=task, score=score, scheme=scheme, appeal=appeal, notice=notice, wave=wave,
-                           account=account)
+                           account=account, draw=draw, round_schedule=round_schedule)
 
 
 def add_owned(world: SimpleNamespace, user) -> None:

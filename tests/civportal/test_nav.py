@@ -14,7 +14,7 @@ from tests.volunteers.conftest import make_volunteer
 pytestmark = pytest.mark.django_db
 
 LOOP_ALL = ["/workbench/", "/tasks/", "/findings/new/", "/findings/", "/findings/triage/", "/inspections/",
-            "/calendar/"]
+            "/rounds/draws/", "/rounds/schedules/", "/rounds/mine/", "/calendar/"]
 PLANNING = ["/campaigns/", "/editions/", "/points/", "/units/tree/"]
 EXPECTED = {
     "supervisor": {
@@ -28,7 +28,7 @@ EXPECTED = {
         "system": ["/notifications/webhooks/", "/api-clients/", "/accounts/users/", "/api/v1/docs/"],
     },
     "handler_a": {
-        "loop": ["/workbench/", "/tasks/", "/findings/", "/inspections/"],
+        "loop": ["/workbench/", "/tasks/", "/findings/", "/inspections/", "/rounds/schedules/"],
         "planning": PLANNING,
         "notices": ["/notices/"],
         "index": ["/scores/", "/scores/bulletin/", "/scores/lost-points/", "/scores/appeals/", "/materials/calls/", "/materials/owed/", "/surveys/waves/"],
@@ -36,7 +36,8 @@ EXPECTED = {
         "system": ["/api/v1/docs/"],
     },
     "inspector": {
-        "loop": ["/workbench/", "/tasks/", "/findings/new/", "/findings/", "/inspections/"],
+        "loop": ["/workbench/", "/tasks/", "/findings/new/", "/findings/", "/inspections/", "/rounds/schedules/",
+                 "/rounds/mine/"],
         "planning": PLANNING,
         "notices": ["/notices/"],
         "index": ["/scores/", "/scores/bulletin/", "/scores/lost-points/", "/scores/appeals/", "/materials/calls/", "/materials/owed/", "/surveys/waves/"],
