@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _lazy
 MONTH, QUARTER, HALF, YEAR = "month", "quarter", "half", "year"
 LONG_KINDS = (QUARTER, HALF, YEAR)
 KIND_CHOICES = [(QUARTER, _lazy("quarter")), (HALF, _lazy("half-year")), (YEAR, _lazy("year"))]
-_PATTERN = re.compile(r"^(?P<year>\d{4})(?:-(?:(?P<month>0[1-9]|1[0-2])|Q(?P<quarter>[1-4])|H(?P<half>[12])))?$")
+_PATTERN = re.compile(r"^(?P<year>[0-9]{4})(?:-(?:(?P<month>0[1-9]|1[0-2])|Q(?P<quarter>[1-4])|H(?P<half>[12])))?$")
 _LENGTH = {MONTH: 1, QUARTER: 3, HALF: 6, YEAR: 12}
 
 
@@ -28,7 +28,7 @@ class Period:
     @classmethod
     def parse(cls, text: str | None, *, field: str = "period") -> Period:
         """``2026-07`` | ``2026-Q3`` | ``2026-H2`` | ``2026``; anything else is a ValidationError."""
-        match = _PATTERN.match((text or "").strip()) if isinstance(text, str) and len(text) <= 10 else None
+        match = _PATTERN.fullmatch((text or "").strip()) if isinstance(text, str) and len(text) <= 10 else None
         if match is None or not 1900 <= int(match["year"]) <= 2999:
             raise ValidationError({field: _("Enter a period as 2026-07 (month), 2026-Q3 (quarter), 2026-H2 "
                                             "(half-year) or 2026 (year).")})

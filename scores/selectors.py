@@ -62,3 +62,18 @@ def costly_findings(score: MonthlyScore, user):
 
 def peers(score: MonthlyScore, user):
     return scores_for(user).filter(campaign_id=score.campaign_id, month=score.month, kind=score.kind)
+
+
+def period_scores_for(user):
+    """Quarter, half-year and year scores the user may read, with their unit and period."""
+    from .models import PeriodScore
+
+    return PeriodScore.objects.visible_to(user).select_related("unit", "campaign", "period")
+
+
+def periods_for(user, campaign: Campaign):
+    """Scored quarters, half-years and years of a campaign the user may see (drafts for the city office)."""
+    from .models import ScorePeriod
+
+    periods = ScorePeriod.objects.filter(campaign=campaign).select_related("scheme")
+    return periods if is_city_supervisor(user) else periods.published()
