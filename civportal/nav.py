@@ -37,6 +37,8 @@ GROUPS = [
         ("inspections.view_finding", _("Findings"), "inspections:finding_list"),
         ("inspections.change_finding", _("Triage"), "inspections:triage_queue"),
         ("inspections.view_inspection", _("Inspections"), "inspections:inspection_list"),
+        ("inspections.view_recheck", _("Re-checks (回头看)"), "inspections:recheck_list"),
+        ("inspections.view_finding", _("Recurrence rates"), "inspections:recurrence"),
         ("inspections.view_calendaroverride", _("Working-day calendar"), "inspections:calendar"),
     ]),
     ("planning", _("Campaign planning"), [

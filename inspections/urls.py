@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import recheck_views, views
 from .api.photos import PhotoView
 
 app_name = "inspections"
@@ -28,4 +28,10 @@ urlpatterns = [
     path("inspections/<int:pk>/visits/new/", views.visit_create, name="visit_create"),
     path("finding-categories/", views.category_list, name="category_list"),
     path("calendar/", views.calendar, name="calendar"),
+    path("rechecks/", recheck_views.recheck_list, name="recheck_list"),
+    path("rechecks/<int:pk>/", recheck_views.recheck_detail, name="recheck_detail"),
+    path("rechecks/rules/new/", recheck_views.recheck_rule, name="recheck_rule_create"),
+    path("rechecks/rules/<int:pk>/", recheck_views.recheck_rule, name="recheck_rule"),
+    path("rechecks/rules/<int:pk>/draw/", recheck_views.recheck_draw, name="recheck_draw"),
+    path("recurrence/", recheck_views.recurrence, name="recurrence"),
 ]
