@@ -434,6 +434,8 @@ class Finding(ScopePathsModel, TimeStampedModel):
                          name="finding_dept_path_obs_idx"),
             # The list filtered by category (a literal id list) and status.
             models.Index(fields=["category", "status", "-observed_at"], name="finding_cat_status_obs_idx"),
+            # Recurrence rates (回头看): a campaign's findings closed in a range.
+            models.Index(fields=["campaign", "closed_at"], condition=Q(status="closed"), name="finding_closed_idx"),
         ]
 
     def __str__(self) -> str:

@@ -251,10 +251,18 @@ def with_rates(row: dict) -> dict:
 
 def unit_recurrence(rng: Range, user, unit: Unit) -> dict:
     """One unit's rates (its subtree; a department: the places it supervises). One query."""
-    qs = closed_findings(rng, user)
-    qs = (qs.filter(department_path__startswith=unit.path) if unit.kind == Unit.Kind.DEPARTMENT
-          else qs.filter(unit_path__startswith=unit.path))
-    return with_rates(qs.order_by().aggregate(**counts()))
+    return with_rates(_within(closed_findings(rng, user), unit).order_by().aggregate(**counts()))
+
+
+def panel(user, campaign: Campaign | None, unit: Unit, last_day: dt.date) -> dict | None:
+    """The dashboards' and score page's small panel: the rates of the closures of the three months
+    up to ``last_day`` in ``unit``'s scope, and its five worst 顽疾点位. Two queries."""
+    if campaign is None:
+        return None
+    first = (last_day.replace(day=1) - dt.timedelta(days=62)).replace(day=1)
+    rng = Range(campaign, first, last_day)
+    chronic = [point_row(r) for r in by_point(rng, user, chronic=True, within=unit)[:5]]
+    return {"range": rng, "rates": unit_recurrence(rng, user, unit), "chronic": chronic}
 
 
 def by_category(rng: Range, user) -> list[dict]:
@@ -263,10 +271,18 @@ def by_category(rng: Range, user) -> list[dict]:
     return [with_rates({"id": r["category_id"], "name": r["category__name"], "code": "", **_nums(r)}) for r in rows]
 
 
-def by_point(rng: Range, user, *, chronic: bool = False):
-    """Per point; ``chronic`` keeps the 顽疾点位 (at least CHRONIC_MIN_RETURNS came back within 90 days).
-    A queryset of dicts (paginated by the caller)."""
-    rows = (closed_findings(rng, user).order_by().values("point_id", "point__name", "point__code")
+def _within(qs, unit: Unit | None):
+    if unit is None:
+        return qs
+    if unit.kind == Unit.Kind.DEPARTMENT:
+        return qs.filter(department_path__startswith=unit.path)
+    return qs.filter(unit_path__startswith=unit.path)
+
+
+def by_point(rng: Range, user, *, chronic: bool = False, within: Unit | None = None):
+    """Per point (in ``within``'s subtree when given); ``chronic`` keeps the 顽疾点位 (at least
+    CHRONIC_MIN_RETURNS came back within 90 days). A queryset of dicts (paginated by the caller)."""
+    rows = (_within(closed_findings(rng, user), within).order_by().values("point_id", "point__name", "point__code")
             .annotate(**counts()))
     if chronic:
         rows = rows.filter(back_90__gte=CHRONIC_MIN_RETURNS)

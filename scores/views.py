@@ -27,9 +27,10 @@ from civportal.errors import Conflict
 from civportal.forms import add_service_errors
 from civportal.pagination import paginate
 from civportal.xlsx import ImportRejected, xlsx_response
+from inspections.rechecks import panel as recurrence_panel
 from materials.selectors import materials_breakdown
 
-from . import selectors, services
+from . import compute, selectors, services
 from .filtersets import MonthField
 from .forms import AdjustmentForm, AppealForm, EntryForm, EntryImportForm, ReasonForm, SchemeForm
 from .filtersets import AppealFilterSet
@@ -156,6 +157,8 @@ def score_detail(request, pk: int):
         "reason_form": ReasonForm(),
         "materials": (materials_breakdown(score.campaign, score.unit, score.month)
                       if score.materials_score is not None and not score.materials_from_subtree else None),
+        "recurrence": recurrence_panel(request.user, score.campaign, score.unit,
+                                       compute.next_month(score.month) - dt.timedelta(days=1)),
     })
 
 
