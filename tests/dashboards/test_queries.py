@@ -24,9 +24,9 @@ pytestmark = pytest.mark.django_db
 
 # Pinned: session, user, memberships, the form's units and campaigns, the default campaign, whether the
 # root (the city) covers every unit, 12 figure queries, 5 volunteer statistics, the notification bell. The unit dashboard adds its score and the
-# findings that cost it points.
-SUPERVISOR_QUERIES = 25
-UNIT_QUERIES = 26
+# findings that cost it points. Both add the recurrence panel (回头看): the rates and the 顽疾点位.
+SUPERVISOR_QUERIES = 27
+UNIT_QUERIES = 28
 
 
 def seed(city, n: int):
