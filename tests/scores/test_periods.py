@@ -145,3 +145,37 @@ def test_the_api_takes_periods_and_refuses_bad_ones(quarter, city, personas, api
     handler = api(personas.handler_b).get(url, {"period": "2026-Q3"}).json()
     assert handler["count"] == PeriodScore.objects.filter(period__kind="quarter").count()
     assert api(personas.outsider).get(url, {"period": "2026-Q3"}).status_code in (200, 403)
+
+
+def test_ranking_and_bulletin_pages_choose_a_period(quarter, city, personas, login):
+    import io
+
+    from openpyxl import load_workbook
+
+    client = login(personas.supervisor)
+    # The office computes a quarter from the ranking page; a bad period is a message, not a 500.
+    assert client.post("/scores/month/recompute/", {"campaign": quarter.pk, "period": "2026-Q9"}).status_code == 302
+    assert not ScorePeriod.objects.exists()
+    assert client.post("/scores/month/recompute/", {"campaign": quarter.pk, "period": "2026-Q3"}).status_code == 302
+    page = client.get("/scores/", {"campaign": quarter.pk, "period": "2026-Q3", "kind": "street"})
+    assert page.status_code == 200 and page.context["is_period"] and page.context["current_label"] == "2026-Q3"
+    assert [r.unit.code for r in page.context["page"]] == ["C-B-1", "C-A-1"]
+    assert 'value="2026-Q3" selected' in page.content.decode()
+    bulletin = client.get("/scores/bulletin/", {"campaign": quarter.pk, "period": "2026-Q3"})
+    assert bulletin.status_code == 200 and "2026-Q3" in bulletin.content.decode()
+    red = [r.unit.code for r in bulletin.context["red"]]
+    assert "C-B-1" in red and "C-A-1" not in red
+    xlsx = client.get("/scores/bulletin.xlsx", {"campaign": quarter.pk, "period": "2026-Q3"})
+    sheet = load_workbook(io.BytesIO(b"".join(xlsx.streaming_content))).active
+    cells = [[c.value for c in row] for row in sheet.iter_rows()]
+    a1 = next(row for row in cells if "C-A-1" in row)
+    assert 84.89 in a1 and xlsx["Content-Disposition"].endswith('bulletin-2026-Q3.xlsx"')
+    # Publishing from the page freezes it; open-review and announcing are monthly only.
+    assert client.post("/scores/month/open-review/", {"campaign": quarter.pk, "period": "2026-Q3"}).status_code == 404
+    client.post("/scores/month/publish/", {"campaign": quarter.pk, "period": "2026-Q3"})
+    assert ScorePeriod.objects.get().is_published
+    # Others see the published quarter; an unknown or unscored period is 404.
+    assert login(personas.handler_b).get("/scores/bulletin/", {"campaign": quarter.pk,
+                                                              "period": "2026-Q3"}).status_code == 200
+    assert client.get("/scores/bulletin/", {"campaign": quarter.pk, "period": "2026-H1"}).status_code == 404
+    assert client.get("/scores/bulletin/", {"campaign": quarter.pk, "period": "x"}).status_code == 404
