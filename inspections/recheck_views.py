@@ -12,7 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from campaigns.models import Campaign
@@ -39,14 +39,14 @@ class RuleForm(forms.ModelForm):
 
 class RecordForm(forms.Form):
     recurred = forms.TypedChoiceField(
-        label=_lazy("Result"), coerce=lambda v: v == "1", widget=forms.RadioSelect,
-        choices=[("0", _lazy("Still fixed")), ("1", _lazy("The problem came back"))])
-    description = forms.CharField(label=_lazy("What was found"), required=False, max_length=4000,
+        label=gettext_lazy("Result"), coerce=lambda v: v == "1", widget=forms.RadioSelect,
+        choices=[("0", gettext_lazy("Still fixed")), ("1", gettext_lazy("The problem came back"))])
+    description = forms.CharField(label=gettext_lazy("What was found"), required=False, max_length=4000,
                                   widget=forms.Textarea(attrs={"rows": 3}))
-    severity = forms.ChoiceField(label=_lazy("Severity"), required=False,
-                                 choices=[("", _lazy("as the original"))] + list(Severity.choices))
-    note = forms.CharField(label=_lazy("Note"), required=False, max_length=2000)
-    photos = forms.FileField(label=_lazy("Photos (when the problem came back)"), required=False,
+    severity = forms.ChoiceField(label=gettext_lazy("Severity"), required=False,
+                                 choices=[("", gettext_lazy("as the original"))] + list(Severity.choices))
+    note = forms.CharField(label=gettext_lazy("Note"), required=False, max_length=2000)
+    photos = forms.FileField(label=gettext_lazy("Photos (when the problem came back)"), required=False,
                              widget=forms.ClearableFileInput(attrs={"accept": "image/*"}))
 
 
@@ -58,9 +58,9 @@ def _error_text(exc) -> str:
     return " ".join(exc.messages)
 
 
-RECHECK_HEADERS = [_lazy("number"), _lazy("campaign"), _lazy("rule"), _lazy("point"), _lazy("responsible unit"),
-                   _lazy("category"), _lazy("closed at"), _lazy("severe"), _lazy("status"), _lazy("checked at"),
-                   _lazy("new finding")]
+RECHECK_HEADERS = [gettext_lazy("number"), gettext_lazy("campaign"), gettext_lazy("rule"), gettext_lazy("point"), gettext_lazy("responsible unit"),
+                   gettext_lazy("category"), gettext_lazy("closed at"), gettext_lazy("severe"), gettext_lazy("status"), gettext_lazy("checked at"),
+                   gettext_lazy("new finding")]
 
 
 def _recheck_rows(qs):
@@ -158,9 +158,9 @@ def recheck_detail(request, pk: int):
         "recheck": recheck, "form": form, "can_record": can_record})
 
 
-RECURRENCE_HEADERS = [_lazy("name"), _lazy("code"), _lazy("closed findings"), _lazy("came back within 30 days"),
-                      _lazy("came back within 60 days"), _lazy("came back within 90 days"), _lazy("rate 30 days (%)"),
-                      _lazy("rate 60 days (%)"), _lazy("rate 90 days (%)")]
+RECURRENCE_HEADERS = [gettext_lazy("name"), gettext_lazy("code"), gettext_lazy("closed findings"), gettext_lazy("came back within 30 days"),
+                      gettext_lazy("came back within 60 days"), gettext_lazy("came back within 90 days"), gettext_lazy("rate 30 days (%)"),
+                      gettext_lazy("rate 60 days (%)"), gettext_lazy("rate 90 days (%)")]
 
 
 def _recurrence_cells(rows):

@@ -10,11 +10,11 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 MONTH, QUARTER, HALF, YEAR = "month", "quarter", "half", "year"
 LONG_KINDS = (QUARTER, HALF, YEAR)
-KIND_CHOICES = [(QUARTER, _lazy("quarter")), (HALF, _lazy("half-year")), (YEAR, _lazy("year"))]
+KIND_CHOICES = [(QUARTER, gettext_lazy("quarter")), (HALF, gettext_lazy("half-year")), (YEAR, gettext_lazy("year"))]
 _PATTERN = re.compile(r"^(?P<year>[0-9]{4})(?:-(?:(?P<month>0[1-9]|1[0-2])|Q(?P<quarter>[1-4])|H(?P<half>[12])))?$")
 _LENGTH = {MONTH: 1, QUARTER: 3, HALF: 6, YEAR: 12}
 

@@ -8,7 +8,7 @@ import django_filters
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
@@ -22,7 +22,7 @@ from civportal.api.pagination import LimitOffsetPagination
 from .. import rechecks
 from ..models import Recheck, RecheckRule, RecheckRun, Severity
 
-GROUPS = [("unit", _lazy("unit")), ("point", _lazy("point")), ("category", _lazy("category"))]
+GROUPS = [("unit", gettext_lazy("unit")), ("point", gettext_lazy("point")), ("category", gettext_lazy("category"))]
 
 
 class RecheckSerializer(serializers.ModelSerializer):
@@ -70,9 +70,9 @@ class RecordSerializer(serializers.Serializer):
 
 class RecheckFilterSet(django_filters.FilterSet):
     campaign = django_filters.ModelChoiceFilter(field_name="rule__campaign", queryset=Campaign.objects.all(),
-                                                label=_lazy("Campaign"))
-    rule = django_filters.ModelChoiceFilter(queryset=RecheckRule.objects.all(), label=_lazy("Rule"))
-    status = django_filters.ChoiceFilter(choices=Recheck.Status.choices, label=_lazy("Status"))
+                                                label=gettext_lazy("Campaign"))
+    rule = django_filters.ModelChoiceFilter(queryset=RecheckRule.objects.all(), label=gettext_lazy("Rule"))
+    status = django_filters.ChoiceFilter(choices=Recheck.Status.choices, label=gettext_lazy("Status"))
 
     class Meta:
         model = Recheck
