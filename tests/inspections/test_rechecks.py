@@ -178,3 +178,35 @@ def test_points_are_not_required_to_be_active_for_rates(w, city, personas):
     Point.objects.filter(pk=w.point_b.pk).update(active=False)
     rng = rechecks.default_range(w.campaign, today=dt.date(2026, 11, 20))
     assert rechecks.unit_recurrence(rng, personas.supervisor, city.city)["closed"] == 9
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_beats_racing_draw_each_finding_once(city, personas, on_postgresql):
+    """Two scheduler runs of the same rule at the same moment (two beats, or a redelivered message):
+    one run, each drawn finding planned once."""
+    import threading
+
+    from django.db import connections
+
+    w = world(city, personas)
+    rule = rechecks.rule_save(actor=personas.supervisor, campaign=w.campaign, name="全部", share_percent=100,
+                              closed_min_days=15, closed_max_days=30)
+    for i in range(5):
+        closed(w, w.point_a, closed_days_ago=16 + i)
+    barrier, made = threading.Barrier(2), []
+
+    def beat():
+        try:
+            barrier.wait(timeout=10)
+            made.append(rechecks.run_active_rules(now=NOW))
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=beat) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(made) == [0, 1]
+    assert RecheckRun.objects.filter(rule=rule).count() == 1
+    assert Recheck.objects.count() == 5 == Recheck.objects.values("finding").distinct().count()
