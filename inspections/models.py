@@ -931,8 +931,6 @@ class RecheckRun(models.Model):
     closed_until = models.DateTimeField(_("closed before"))
     candidate_count = models.PositiveIntegerField(_("candidates"), default=0)
     drawn_count = models.PositiveIntegerField(_("drawn"), default=0)
-    inspection = models.ForeignKey(Inspection, on_delete=models.PROTECT, null=True, blank=True,
-                                   related_name="recheck_runs", verbose_name=_("inspection"))
     run_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
                                related_name="+", verbose_name=_("run by"))
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
@@ -975,6 +973,10 @@ class Recheck(TimeStampedModel):
                                 verbose_name=_("closed finding"))
     point = models.ForeignKey(Point, on_delete=models.PROTECT, related_name="rechecks", verbose_name=_("point"))
     severe = models.BooleanField(_("drawn as severe"), default=False)
+    # The planned visit belongs to a re-check inspection of the point's district (its inspectors
+    # can record it), one per district and run.
+    inspection = models.ForeignKey(Inspection, on_delete=models.PROTECT, related_name="rechecks",
+                                   verbose_name=_("inspection"))
     status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.PLANNED)
     visit = models.ForeignKey(Visit, on_delete=models.PROTECT, null=True, blank=True, related_name="rechecks",
                               verbose_name=_("visit"))

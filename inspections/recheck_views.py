@@ -134,7 +134,7 @@ def recheck_draw(request, pk: int):
 @login_required
 @permission_required("inspections.view_recheck", raise_exception=True)
 def recheck_detail(request, pk: int):
-    recheck = get_object_or_404(rechecks_for(request.user).select_related("run__inspection", "visit", "recurrence"),
+    recheck = get_object_or_404(rechecks_for(request.user).select_related("inspection", "visit", "recurrence"),
                                 pk=pk)
     can_record = request.user.has_perm("inspections.change_recheck") and recheck.status == "planned"
     form = RecordForm(request.POST or None, request.FILES or None)

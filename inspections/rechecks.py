@@ -100,7 +100,7 @@ def _common_unit(paths: list[str]) -> Unit | None:
 
 def rule_run(*, rule: RecheckRule, actor: User | None = None, now: dt.datetime | None = None,
              seed: int | None = None) -> RecheckRun | None:
-    """Run a rule: draw re-checks and plan them as an inspection. ``actor=None`` is the
+    """Run a rule: draw re-checks and plan them as inspections (one per district). ``actor=None`` is the
     scheduler (once a day per rule: a second run the same day returns None); a person must be of
     the campaign office. The rule's row is locked, so concurrent runs queue and the second finds
     the window already covered."""
@@ -124,21 +124,25 @@ def rule_run(*, rule: RecheckRule, actor: User | None = None, now: dt.datetime |
         chosen = set(draw([(pk, sev) for pk, sev, _p, _u in rows], share_percent=rule.share_percent,
                           include_severe=rule.include_severe, seed=seed))
         picked = [r for r in rows if r[0] in chosen]
-        inspection = None
-        if picked:
-            area = _common_unit([r[3] for r in picked])
+        run = RecheckRun.objects.create(
+            rule=rule, trigger=trigger, run_on=today, seed=seed, closed_from=since, closed_until=until,
+            candidate_count=len(rows), drawn_count=len(picked), run_by=actor)
+        # One inspection per district (the unit two levels down the tree), so that the district's
+        # inspectors may record the visits; its area is the lowest unit holding its points.
+        by_district: dict[str, list] = {}
+        for row in picked:
+            by_district.setdefault(row[3][:2 * Unit.steplen], []).append(row)
+        planned = []
+        for _prefix, group in sorted(by_district.items()):
             inspection = Inspection(
-                campaign=rule.campaign, kind=Inspection.Kind.SUPERVISION, unit=area, starts_on=today,
-                ends_on=today + dt.timedelta(days=RECHECK_DAYS), created_by=actor,
+                campaign=rule.campaign, kind=Inspection.Kind.SUPERVISION, unit=_common_unit([r[3] for r in group]),
+                starts_on=today, ends_on=today + dt.timedelta(days=RECHECK_DAYS), created_by=actor,
                 title=_("Re-check (回头看) %(rule)s %(date)s") % {"rule": rule.name, "date": today.isoformat()})
             inspection._history_user = actor
             inspection.save()
-        run = RecheckRun.objects.create(
-            rule=rule, trigger=trigger, run_on=today, seed=seed, closed_from=since, closed_until=until,
-            candidate_count=len(rows), drawn_count=len(picked), inspection=inspection, run_by=actor)
-        bulk_create_with_history(
-            [Recheck(run=run, rule=rule, finding_id=pk, point_id=point_id, severe=sev == "severe")
-             for pk, sev, point_id, _u in picked], Recheck, default_user=actor)
+            planned += [Recheck(run=run, rule=rule, inspection=inspection, finding_id=pk, point_id=point_id,
+                                severe=sev == "severe") for pk, sev, point_id, _u in group]
+        bulk_create_with_history(planned, Recheck, default_user=actor)
     return run
 
 
@@ -171,7 +175,7 @@ def recheck_record(*, actor: User, recheck: Recheck, recurred: bool, description
     original, a repeat). A re-check is recorded once; a second answer is 409."""
     with transaction.atomic():
         locked = (Recheck.objects.select_for_update(of=("self",))
-                  .select_related("run__inspection", "point__unit", "point__department", "finding__category",
+                  .select_related("inspection", "point__unit", "point__department", "finding__category",
                                   "finding__indicator").get(pk=recheck.pk))
         if locked.status != Recheck.Status.PLANNED:
             raise Conflict(_("This re-check was already recorded (“%(status)s”).")
@@ -181,7 +185,7 @@ def recheck_record(*, actor: User, recheck: Recheck, recurred: bool, description
         original = locked.finding
         if recurred and not (description or "").strip():
             raise ValidationError({"description": _("Describe the problem found again.")})
-        visit = services.visit_create(actor=actor, inspection=locked.run.inspection, point=locked.point,
+        visit = services.visit_create(actor=actor, inspection=locked.inspection, point=locked.point,
                                       latitude=latitude, longitude=longitude, clean=not recurred, notes=note)
         if recurred:
             finding, _created = services.finding_create(

@@ -227,7 +227,8 @@ def repeat_expression(earlier) -> ExpressionWrapper:
     """A finding is a repeat when ``earlier`` (a counting finding of the same category at the same
     point within the window) exists, or when it is the recurrence of a finding that still counts."""
     original = Finding.objects.counting().filter(pk=OuterRef("recurrence_of_id"))
-    return ExpressionWrapper(Q(Exists(earlier)) | Q(Exists(original)), output_field=BooleanField())
+    return ExpressionWrapper(Q(Exists(earlier)) | Q(Exists(original), recurrence_of__isnull=False),
+                             output_field=BooleanField())
 
 
 def _is_repeat(*, point: Point | None, category: FindingCategory, observed_at: dt.datetime,

@@ -73,7 +73,8 @@ def finding_deduction(scheme: ScoringScheme, *, prefix: str = "") -> tuple:
     )
     # A recurrence found by a re-check (回头看) is a repeat while its original counts.
     original = Finding.objects.counting().filter(pk=OuterRef(f"{p}recurrence_of_id"))
-    is_repeat = ExpressionWrapper(Q(Exists(earlier)) | Q(Exists(original)), output_field=BooleanField())
+    is_repeat = ExpressionWrapper(
+        Q(Exists(earlier)) | Q(Exists(original), **{f"{p}recurrence_of__isnull": False}), output_field=BooleanField())
     severity = Case(
         *[When(**{f"{p}severity": s}, then=Value(scheme.severity_factor(s))) for s in ("minor", "moderate", "severe")],
         default=Value(Decimal(1)), output_field=DEC,

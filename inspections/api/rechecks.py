@@ -32,7 +32,6 @@ class RecheckSerializer(serializers.ModelSerializer):
     unit_name = serializers.CharField(source="finding.unit.name", read_only=True)
     category_name = serializers.CharField(source="finding.category.name", read_only=True)
     closed_at = serializers.DateTimeField(source="finding.closed_at", read_only=True)
-    inspection = serializers.IntegerField(source="run.inspection_id", read_only=True, allow_null=True)
 
     class Meta:
         model = Recheck
@@ -46,7 +45,7 @@ class RecheckRunSerializer(serializers.ModelSerializer):
     class Meta:
         model = RecheckRun
         fields = ["id", "rule", "trigger", "run_on", "seed", "closed_from", "closed_until", "candidate_count",
-                  "drawn_count", "inspection", "run_by", "created_at"]
+                  "drawn_count", "run_by", "created_at"]
         read_only_fields = fields
 
 
@@ -138,6 +137,9 @@ class RecurrenceQuerySerializer(serializers.Serializer):
 
     def validate(self, attrs):
         start, end = attrs.get("closed_from"), attrs.get("closed_to")
+        for name in ("closed_from", "closed_to"):
+            if attrs.get(name) and not 1900 <= attrs[name].year <= 2999:
+                raise serializers.ValidationError({name: _("Choose a day between the years 1900 and 2999.")})
         if start and end and start > end:
             raise serializers.ValidationError({"closed_to": _("The range must end on or after its start.")})
         return attrs

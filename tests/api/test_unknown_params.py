@@ -46,6 +46,8 @@ def required_params(route: str, personas) -> str:
     campaign = Campaign.objects.order_by("pk").first()
     if route == "/api/v1/annual-reports/":
         return f"campaign={campaign.pk}&year=2026&unit={Unit.objects.get(code='C-A-1').pk}&"
+    if route == "/api/v1/recurrence/":
+        return f"campaign={campaign.pk}&"
     if route == "/api/v1/survey-results/":
         from surveys import services as surveys
 

@@ -96,7 +96,8 @@ def test_recurrence_api_rates_scope_errors_and_flat_query_count(w, city, persona
                                                                       city.street_b1.pk) == 1
     for bad in ({"campaign": w.campaign.pk, "group": "street"}, {"campaign": "x"}, {},
                 {"campaign": w.campaign.pk, "closed_from": "2026-12-01", "closed_to": "2026-01-01"},
-                {"campaign": w.campaign.pk, "bogus": "1"}, {"campaign": w.campaign.pk, "closed_from": "2026-13-01"}):
+                {"campaign": w.campaign.pk, "bogus": "1"}, {"campaign": w.campaign.pk, "closed_from": "2026-13-01"},
+                {"campaign": w.campaign.pk, "closed_to": "9999-12-31"}):
         answer = office.get("/api/v1/recurrence/", bad)
         assert answer.status_code == 400, (bad, answer.content)
 

@@ -58,10 +58,12 @@ def test_draw_takes_the_share_and_every_severe_one_and_replays_from_its_seed(w, 
     assert rechecks.replay(run) == sorted(drawn)
     assert rechecks.draw([(f.pk, f.severity) for f in [*inside, severe]], share_percent=50, include_severe=True,
                          seed=12345) == sorted(drawn)
-    # The planned visits are an inspection of the area holding the points.
-    area = run.inspection.unit.path
-    assert all(p.startswith(area) for p in Recheck.objects.filter(run=run).values_list("point__unit__path", flat=True))
-    assert run.inspection.campaign == w.campaign
+    # The planned visits are inspections, one per district, over the area holding their points.
+    planned = Recheck.objects.filter(run=run).select_related("inspection__unit", "point__unit")
+    assert all(r.point.unit.path.startswith(r.inspection.unit.path) and r.inspection.campaign == w.campaign
+               for r in planned)
+    districts = {r.point.unit.path[:8] for r in planned}
+    assert len({r.inspection_id for r in planned}) == len(districts)
     # A second run (the same day, by hand) finds the window covered: no finding twice.
     again = rechecks.rule_run(rule=rule, actor=personas.supervisor, now=NOW + dt.timedelta(minutes=5))
     assert again.drawn_count == 0 and Recheck.objects.count() == 4
@@ -101,7 +103,7 @@ def test_a_recheck_finding_the_problem_back_creates_a_linked_repeat_finding(w, p
     done = rechecks.recheck_record(actor=personas.inspector, recheck=back, recurred=True,
                                    description="垃圾又堆起来了", photos_in=[jpeg()])
     new = done.recurrence
-    assert done.status == Recheck.Status.RECURRED and done.visit.inspection == run.inspection
+    assert done.status == Recheck.Status.RECURRED and done.visit.inspection == back.inspection
     assert (new.recurrence_of, new.point, new.category, new.severity) == (original, w.point_a, w.category, "severe")
     # Seen 60 days after the original (outside the 30-day window) and still a repeat, stored and scored.
     assert new.is_repeat
