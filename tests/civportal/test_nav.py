@@ -14,7 +14,7 @@ from tests.volunteers.conftest import make_volunteer
 pytestmark = pytest.mark.django_db
 
 LOOP_ALL = ["/workbench/", "/tasks/", "/findings/new/", "/findings/", "/findings/triage/", "/inspections/",
-            "/calendar/"]
+            "/rechecks/", "/recurrence/", "/calendar/"]
 PLANNING = ["/campaigns/", "/editions/", "/points/", "/units/tree/"]
 EXPECTED = {
     "supervisor": {
@@ -27,7 +27,7 @@ EXPECTED = {
         "system": ["/notifications/webhooks/", "/api-clients/", "/accounts/users/", "/api/v1/docs/"],
     },
     "handler_a": {
-        "loop": ["/workbench/", "/tasks/", "/findings/", "/inspections/"],
+        "loop": ["/workbench/", "/tasks/", "/findings/", "/inspections/", "/rechecks/", "/recurrence/"],
         "planning": PLANNING,
         "notices": ["/notices/"],
         "index": ["/scores/", "/scores/bulletin/", "/scores/appeals/", "/materials/calls/", "/materials/owed/", "/surveys/waves/"],
@@ -35,7 +35,8 @@ EXPECTED = {
         "system": ["/api/v1/docs/"],
     },
     "inspector": {
-        "loop": ["/workbench/", "/tasks/", "/findings/new/", "/findings/", "/inspections/"],
+        "loop": ["/workbench/", "/tasks/", "/findings/new/", "/findings/", "/inspections/", "/rechecks/",
+                 "/recurrence/"],
         "planning": PLANNING,
         "notices": ["/notices/"],
         "index": ["/scores/", "/scores/bulletin/", "/scores/appeals/", "/materials/calls/", "/materials/owed/", "/surveys/waves/"],
