@@ -456,6 +456,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute=f"*/{int(os.environ.get('REMINDER_SCAN_MINUTES', '5'))}"),
         "options": {"expires": 240},
     },
+    # 回头看: every active re-check rule draws its re-check visits once a day (inspections/rechecks.py).
+    "recheck-rules": {
+        "task": "inspections.run_recheck_rules",
+        "schedule": crontab(minute=30, hour=6),
+        "options": {"expires": 6 * 3600},
+    },
     # Work items of the campaign ledger: due soon and overdue (deadlines are dates).
     "workitem-reminders": {
         "task": "notifications.scan_workitem_reminders",

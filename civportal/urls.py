@@ -18,6 +18,7 @@ from civportal.api.exceptions import api_not_found
 from civportal.api.views import TokenLoginView
 from civportal.auth import throttled_login
 from dashboards.home import home
+from inspections.api.rechecks import RecheckViewSet, RecurrenceViewSet
 from inspections.api.views import (
     FindingCategoryViewSet, FindingViewSet, InspectionViewSet, MyReportViewSet, TaskViewSet, VisitViewSet,
 )
@@ -53,6 +54,8 @@ router.register("inspections", InspectionViewSet, basename="inspection")
 router.register("visits", VisitViewSet, basename="visit")
 router.register("findings", FindingViewSet, basename="finding")
 router.register("tasks", TaskViewSet, basename="task")
+router.register("rechecks", RecheckViewSet, basename="recheck")
+router.register("recurrence", RecurrenceViewSet, basename="recurrence")
 router.register("my-reports", MyReportViewSet, basename="my-report")
 router.register("import-jobs", ImportJobViewSet, basename="import-job")
 router.register("scores", ScoreViewSet, basename="score")

@@ -20,6 +20,7 @@ from campaigns.models import Membership, Unit
 from campaigns.scope import Scope, scope_of
 from inspections.models import Finding, RectificationTask
 from scores.lost import top_lost_criteria
+from inspections.rechecks import panel as recurrence_panel
 from scores.selectors import costly_findings, default_campaign
 
 from . import selectors
@@ -270,7 +271,8 @@ def supervisor(request):
     if root is None:
         return render(request, "dashboards/empty.html", {"form": form}, status=200)
     fig = selectors.build(user, campaign=form.campaign_value(), root=root, month=form.month_value())
-    return _render(request, "dashboards/supervisor.html", fig, form)
+    return _render(request, "dashboards/supervisor.html", fig, form,
+                   recurrence=recurrence_panel(user, fig.campaign, root, fig.last_day))
 
 
 @login_required
@@ -288,7 +290,8 @@ def unit(request):
     fig = selectors.build(user, campaign=form.campaign_value(), root=root, month=form.month_value())
     score = selectors.own_score(user, fig.campaign, root, fig.month)
     costs = list(costly_findings(score, user)[:10]) if score is not None else []
-    return _render(request, "dashboards/unit.html", fig, form, score=score, costs=costs)
+    return _render(request, "dashboards/unit.html", fig, form, score=score, costs=costs,
+                   recurrence=recurrence_panel(user, fig.campaign, root, fig.last_day))
 
 
 @login_required

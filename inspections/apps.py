@@ -33,6 +33,11 @@ class InspectionsConfig(AppConfig):
         )
         # Units accept, report back and ask for more time on their own tasks.
         grant([Role.HANDLER, Role.HEAD], "inspections.add_submission", "inspections.add_extensionrequest")
+        # 回头看: everyone sees the re-checks in scope; inspectors record them; the office sets the rules and draws.
+        grant(everyone, "inspections.view_recheck")
+        grant([Role.INSPECTOR, Role.SUPERVISOR], "inspections.change_recheck")
+        grant([Role.SUPERVISOR], "inspections.view_recheckrule", "inspections.add_recheckrule",
+              "inspections.change_recheckrule")
         # Heads may run a self-check of their own territory.
         grant([Role.HEAD], "inspections.add_inspection")
 

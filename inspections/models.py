@@ -12,6 +12,7 @@ import uuid
 from datetime import datetime
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Case, Q, Value, When
 from django.utils import timezone
@@ -451,6 +452,12 @@ class Finding(ScopePathsModel, TimeStampedModel):
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="duplicates",
         verbose_name=_("duplicate of"),
     )
+    # 回头看: a re-check found the closed problem back. Same point and category as the original; it
+    # counts as a repeat (``is_repeat``) whatever the time since the original (docs/rectification.md).
+    recurrence_of = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="recurrences",
+        verbose_name=_("recurrence of"),
+    )
     void_reason = models.CharField(_("reason for voiding"), max_length=300, blank=True)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
     # Scope as columns (docs/performance.md): paths of the responsible unit and the department.
@@ -505,6 +512,8 @@ class Finding(ScopePathsModel, TimeStampedModel):
                          name="finding_dept_path_obs_idx"),
             # The list filtered by category (a literal id list) and status.
             models.Index(fields=["category", "status", "-observed_at"], name="finding_cat_status_obs_idx"),
+            # Recurrence rates (回头看): a campaign's findings closed in a range.
+            models.Index(fields=["campaign", "closed_at"], condition=Q(status="closed"), name="finding_closed_idx"),
         ]
 
     def __str__(self) -> str:
@@ -935,3 +944,138 @@ class ClosureTally(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["campaign_key", "month", "unit"], name="closure_tally_key"),
         ]
+
+
+# --- 回头看: re-checks of closed findings ---------------------------------------------------------
+
+
+class RecheckRuleQuerySet(models.QuerySet):
+    def visible_to(self, user) -> RecheckRuleQuerySet:
+        from campaigns.models import Campaign as _Campaign
+
+        return self.filter(campaign__in=_Campaign.objects.visible_to(user))
+
+
+class RecheckRule(TimeStampedModel):
+    """A campaign's 回头看 rule: every run draws ``share_percent`` % of the findings closed between
+    ``closed_min_days`` and ``closed_max_days`` days ago (and every severe one when asked) for a
+    re-check visit. Each closed finding is looked at by a rule once: a run covers the closures since
+    the previous run's window."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="recheck_rules",
+                                 verbose_name=_("campaign"))
+    name = models.CharField(_("name"), max_length=120)
+    share_percent = models.PositiveSmallIntegerField(
+        _("share drawn (%)"), default=20, validators=[MinValueValidator(1), MaxValueValidator(100)])
+    closed_min_days = models.PositiveSmallIntegerField(_("closed at least (days ago)"), default=15)
+    closed_max_days = models.PositiveSmallIntegerField(_("closed at most (days ago)"), default=30)
+    include_severe = models.BooleanField(_("always re-check severe findings"), default=True)
+    active = models.BooleanField(_("active"), default=True,
+                                 help_text=_("Active rules are run every morning by the scheduler."))
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                                   related_name="+", verbose_name=_("created by"))
+
+    objects = RecheckRuleQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("re-check rule")
+        verbose_name_plural = _("re-check rules")
+        ordering = ["campaign_id", "name", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(closed_max_days__gt=models.F("closed_min_days")),
+                                   name="recheck_rule_window_ordered"),
+            models.CheckConstraint(condition=Q(share_percent__gte=1, share_percent__lte=100),
+                                   name="recheck_rule_share_range"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class RecheckRun(models.Model):
+    """One draw of a rule: the closure window it covered, the random seed (the same seed over the
+    same candidates gives the same draw), who or what ran it and the inspection it planned."""
+
+    class Trigger(models.TextChoices):
+        BEAT = "beat", _("scheduler")
+        MANUAL = "manual", _("by hand")
+
+    rule = models.ForeignKey(RecheckRule, on_delete=models.PROTECT, related_name="runs", verbose_name=_("rule"))
+    trigger = models.CharField(_("started by"), max_length=10, choices=Trigger.choices)
+    run_on = models.DateField(_("run on"))
+    seed = models.BigIntegerField(_("random seed"))
+    closed_from = models.DateTimeField(_("closed from"))
+    closed_until = models.DateTimeField(_("closed before"))
+    candidate_count = models.PositiveIntegerField(_("candidates"), default=0)
+    drawn_count = models.PositiveIntegerField(_("drawn"), default=0)
+    run_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                               related_name="+", verbose_name=_("run by"))
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("re-check draw")
+        verbose_name_plural = _("re-check draws")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # The scheduler runs a rule once a day, however often beat fires.
+            models.UniqueConstraint(fields=["rule", "run_on"], condition=Q(trigger="beat"),
+                                    name="recheck_run_once_a_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rule} · {self.run_on}"
+
+
+class RecheckQuerySet(models.QuerySet):
+    def visible_to(self, user) -> RecheckQuerySet:
+        """Re-checks of findings in the user's scope."""
+        from campaigns.scope import path_q
+
+        within = path_q(user, "finding__unit_path", "finding__department_path")
+        return self if within is None else self.filter(within)
+
+
+class Recheck(TimeStampedModel):
+    """A planned re-check visit (回头看) of one closed finding's point; the inspector records
+    whether the problem came back (a new finding linked to the original) or stayed fixed."""
+
+    class Status(models.TextChoices):
+        PLANNED = "planned", _("planned")
+        FIXED = "fixed", _("still fixed")
+        RECURRED = "recurred", _("came back")
+
+    run = models.ForeignKey(RecheckRun, on_delete=models.PROTECT, related_name="rechecks", verbose_name=_("draw"))
+    rule = models.ForeignKey(RecheckRule, on_delete=models.PROTECT, related_name="rechecks", verbose_name=_("rule"))
+    finding = models.ForeignKey(Finding, on_delete=models.PROTECT, related_name="rechecks",
+                                verbose_name=_("closed finding"))
+    point = models.ForeignKey(Point, on_delete=models.PROTECT, related_name="rechecks", verbose_name=_("point"))
+    severe = models.BooleanField(_("drawn as severe"), default=False)
+    # The planned visit belongs to a re-check inspection of the point's district (its inspectors
+    # can record it), one per district and run.
+    inspection = models.ForeignKey(Inspection, on_delete=models.PROTECT, related_name="rechecks",
+                                   verbose_name=_("inspection"))
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.PLANNED)
+    visit = models.ForeignKey(Visit, on_delete=models.PROTECT, null=True, blank=True, related_name="rechecks",
+                              verbose_name=_("visit"))
+    recurrence = models.ForeignKey(Finding, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+                                   verbose_name=_("new finding"))
+    checked_at = models.DateTimeField(_("checked at"), null=True, blank=True)
+    checked_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                                   related_name="+", verbose_name=_("checked by"))
+
+    objects = RecheckQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("re-check")
+        verbose_name_plural = _("re-checks")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # A rule re-checks a closed finding once, however often it runs.
+            models.UniqueConstraint(fields=["rule", "finding"], name="recheck_once_per_rule"),
+        ]
+        indexes = [models.Index(fields=["status", "-created_at"], name="recheck_status_created_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.finding_id} · {self.get_status_display()}"

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, F, OuterRef
+from django.db.models import BooleanField, Exists, ExpressionWrapper, F, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from simple_history.utils import bulk_update_with_history
@@ -224,10 +224,20 @@ def visit_mark_clean(*, actor: User, visit: Visit, clean: bool = True) -> Visit:
 # --- findings -------------------------------------------------------------------------------
 
 
+def repeat_expression(earlier) -> ExpressionWrapper:
+    """A finding is a repeat when ``earlier`` (a counting finding of the same category at the same
+    point within the window) exists, or when it is the recurrence of a finding that still counts."""
+    original = Finding.objects.counting().filter(pk=OuterRef("recurrence_of_id"))
+    return ExpressionWrapper(Q(Exists(earlier)) | Q(Exists(original), recurrence_of__isnull=False),
+                             output_field=BooleanField())
+
+
 def _is_repeat(*, point: Point | None, category: FindingCategory, observed_at: dt.datetime,
-               exclude_pk: int | None = None) -> bool:
+               exclude_pk: int | None = None, recurrence_of: Finding | None = None) -> bool:
     if point is None:
         return False
+    if recurrence_of is not None and recurrence_of.status not in (Finding.Status.VOID, Finding.Status.DUPLICATE):
+        return True
     earlier = Finding.objects.counting().filter(
         point=point, category=category, observed_at__gte=observed_at - REPEAT_WINDOW, observed_at__lt=observed_at,
     )
@@ -254,12 +264,13 @@ def findings_refresh_repeats(*, findings: list[Finding]) -> None:
     earlier = Finding.objects.counting().filter(
         point_id=OuterRef("point_id"), category_id=OuterRef("category_id"), observed_at__lt=OuterRef("observed_at"),
         observed_at__gte=OuterRef("observed_at") - REPEAT_WINDOW)
+    nearby = Q(point_id__in={f.point_id for f in at_points}, category_id__in={f.category_id for f in at_points},
+               observed_at__gt=min(f.observed_at for f in at_points),
+               observed_at__lte=_plus_window(max(f.observed_at for f in at_points)))
     changed = list(
-        Finding.objects.filter(point_id__in={f.point_id for f in at_points},
-                               category_id__in={f.category_id for f in at_points},
-                               observed_at__gt=min(f.observed_at for f in at_points),
-                               observed_at__lte=_plus_window(max(f.observed_at for f in at_points)))
-        .annotate(repeat_now=Exists(earlier)).exclude(repeat_now=F("is_repeat")).order_by("pk")
+        # A recurrence (回头看) is a repeat while its original counts, however long ago it was seen.
+        Finding.objects.filter(nearby | Q(recurrence_of_id__in=[f.pk for f in at_points]))
+        .annotate(repeat_now=repeat_expression(earlier)).exclude(repeat_now=F("is_repeat")).order_by("pk")
     )
     for finding in changed:
         finding.is_repeat = finding.repeat_now
@@ -288,7 +299,7 @@ def finding_create(
     unit: Unit | None = None, department: Unit | None = None, indicator: Indicator | None = None,
     address: str = "", latitude: Decimal | None = None, longitude: Decimal | None = None,
     observed_at: dt.datetime | None = None, reporter_name: str = "", reporter_contact: str = "",
-    external_id: str | None = None, photos_in=None,
+    external_id: str | None = None, photos_in=None, recurrence_of: Finding | None = None,
 ) -> tuple[Finding, bool]:
     """Record a finding (new, awaiting triage). Returns ``(finding, created)``:
     a finding already ingested with the same source and external id is
@@ -318,6 +329,7 @@ def finding_create(
         campaign=campaign, visit=visit, point=point, unit=unit, department=department, indicator=indicator,
         address=address, latitude=latitude, longitude=longitude, observed_at=observed_at,
         reporter_name=reporter_name, reporter_contact=reporter_contact, external_id=external_id, photos_in=photos_in,
+        recurrence_of=recurrence_of,
     )
 
 
@@ -339,6 +351,7 @@ def _finding_insert(
     campaign: Campaign | None, visit: Visit | None, point: Point | None, unit: Unit, department: Unit | None,
     indicator: Indicator | None, address: str, latitude: Decimal | None, longitude: Decimal | None,
     observed_at: dt.datetime | None, reporter_name: str, reporter_contact: str, external_id: str | None, photos_in,
+    recurrence_of: Finding | None = None,
 ) -> tuple[Finding, bool]:
     """The insert shared by every way a finding arrives, once the caller has
     checked who may record it: validation, photos, repeat flag, history, hooks."""
@@ -362,7 +375,8 @@ def _finding_insert(
                                                                            field="description"),
         address=address.strip(), latitude=latitude, longitude=longitude, observed_at=observed_at, reporter=actor,
         reporter_name=reporter_name.strip(), reporter_contact=reporter_contact.strip(),
-        is_repeat=_is_repeat(point=point, category=category, observed_at=observed_at),
+        is_repeat=_is_repeat(point=point, category=category, observed_at=observed_at, recurrence_of=recurrence_of),
+        recurrence_of=recurrence_of,
     )
     finding.full_clean(validate_constraints=False)
     finding._history_user = actor

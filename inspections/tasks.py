@@ -29,3 +29,12 @@ def findings_created(*, finding_ids: list[int]) -> None:
     from . import notify
 
     notify.findings_created(finding_ids)
+
+
+@shared_task(name="inspections.run_recheck_rules", acks_late=True)
+def run_recheck_rules() -> int:
+    """Beat, every morning: each active 回头看 rule draws its re-checks once a day (a second
+    delivery, or a second beat, finds the day's run made and draws nothing)."""
+    from . import rechecks
+
+    return rechecks.run_active_rules()

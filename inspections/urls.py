@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import recheck_views, views
 from .api.photos import PhotoView
 
 app_name = "inspections"
@@ -29,4 +29,10 @@ urlpatterns = [
     path("visits/<int:pk>/checks/", views.visit_checks, name="visit_checks"),
     path("finding-categories/", views.category_list, name="category_list"),
     path("calendar/", views.calendar, name="calendar"),
+    path("rechecks/", recheck_views.recheck_list, name="recheck_list"),
+    path("rechecks/<int:pk>/", recheck_views.recheck_detail, name="recheck_detail"),
+    path("rechecks/rules/new/", recheck_views.recheck_rule, name="recheck_rule_create"),
+    path("rechecks/rules/<int:pk>/", recheck_views.recheck_rule, name="recheck_rule"),
+    path("rechecks/rules/<int:pk>/draw/", recheck_views.recheck_draw, name="recheck_draw"),
+    path("recurrence/", recheck_views.recurrence, name="recurrence"),
 ]

@@ -25,7 +25,8 @@ from zoneinfo import ZoneInfo
 
 from django.db import connection, transaction
 from django.db.models import (
-    Case, Count, DecimalField, Exists, F, IntegerField, OuterRef, Q, Subquery, Sum, Value, When,
+    BooleanField, Case, Count, DecimalField, Exists, ExpressionWrapper, F, IntegerField, OuterRef, Q, Subquery, Sum,
+    Value, When,
 )
 from django.db.models.functions import Greatest
 
@@ -72,7 +73,10 @@ def finding_deduction(scheme: ScoringScheme, *, prefix: str = "") -> tuple:
         observed_at__lt=OuterRef(f"{p}observed_at"),
         observed_at__gte=OuterRef(f"{p}observed_at") - dt.timedelta(days=scheme.repeat_window_days),
     )
-    is_repeat = Exists(earlier)
+    # A recurrence found by a re-check (回头看) is a repeat while its original counts.
+    original = Finding.objects.counting().filter(pk=OuterRef(f"{p}recurrence_of_id"))
+    is_repeat = ExpressionWrapper(
+        Q(Exists(earlier)) | Q(Exists(original), **{f"{p}recurrence_of__isnull": False}), output_field=BooleanField())
     severity = Case(
         *[When(**{f"{p}severity": s}, then=Value(scheme.severity_factor(s))) for s in ("minor", "moderate", "severe")],
         default=Value(Decimal(1)), output_field=DEC,
@@ -304,19 +308,47 @@ def _prefixes(path: str, steplen: int = Unit.steplen):
         yield path[:end]
 
 
-def compute(campaign: Campaign, month: dt.date, scheme: ScoringScheme) -> list[Result]:
-    """Scores, ranks and list flags of every active unit of a ranked kind."""
+def compute(campaign: Campaign, month: dt.date, scheme: ScoringScheme, *,
+            last_month: dt.date | None = None) -> list[Result]:
+    """Scores, ranks and list flags of every active unit of a ranked kind, for ``month`` or —
+    with ``last_month`` — for the months from ``month`` to ``last_month`` as one period
+    (a quarter, half-year or year: docs/scores.md, "Periods")."""
     with transaction.atomic():
         if connection.vendor == "postgresql":
             # The aggregates are estimated as costly enough for PostgreSQL's JIT, whose compilation
             # then takes longer than the queries themselves (seconds at bench-1M); this is batch work.
             with connection.cursor() as cursor:
                 cursor.execute("SET LOCAL jit = off")
-        return _compute(campaign, month, scheme)
+        return _compute(campaign, month, scheme, last_month or month)
 
 
-def _compute(campaign: Campaign, month: dt.date, scheme: ScoringScheme) -> list[Result]:
-    start, end = month_bounds(month)
+def _months(first: dt.date, last: dt.date) -> list[dt.date]:
+    months = [first]
+    while months[-1] < last:
+        months.append(next_month(months[-1]))
+    return months
+
+
+def _entered_for(attr: str, campaign: Campaign, months: list[dt.date]) -> dict:
+    """A unit's own S or M for the months: per month the entered value, else the computed one;
+    over several months the mean of the months the unit has a value for."""
+    model = SurveyScore if attr == "survey" else MaterialsScore
+    sums: dict[str, list] = {}
+    for month in months:
+        values = DERIVED[attr](campaign, month)
+        values.update(model.objects.filter(campaign=campaign, month=month).values_list("unit__path", "score"))
+        if len(months) == 1:
+            return values
+        for path, score in values.items():
+            slot = sums.setdefault(path, [0, ZERO])
+            slot[0] += 1
+            slot[1] += _dec(score)
+    return {path: total / n for path, (n, total) in sums.items()}
+
+
+def _compute(campaign: Campaign, month: dt.date, scheme: ScoringScheme, last_month: dt.date) -> list[Result]:
+    start, end = month_bounds(month)[0], month_bounds(last_month)[1]
+    months = _months(month, last_month)
     units = list(
         Unit.objects.filter(kind__in=scheme.ranked_kinds, active=True).order_by()
         .values_list("id", "path", "kind")
@@ -395,10 +427,9 @@ def _compute(campaign: Campaign, month: dt.date, scheme: ScoringScheme) -> list[
             a.open += cell["open"]
             a.reworks += cell["reworks"] or 0
             a.credit += _dec(cell["credit"])
-    for model, attr in ((SurveyScore, "survey"), (MaterialsScore, "materials")):
+    for attr in ("survey", "materials"):
         # Computed from survey answers / materials reviews; an entered score overrides it (with a reason).
-        scores_by_path = DERIVED[attr](campaign, month)
-        scores_by_path.update(model.objects.filter(campaign=campaign, month=month).values_list("unit__path", "score"))
+        scores_by_path = _entered_for(attr, campaign, months)
         for path, score in scores_by_path.items():
             for prefix in _prefixes(path):
                 pk = by_path.get(prefix)
@@ -411,7 +442,7 @@ def _compute(campaign: Campaign, month: dt.date, scheme: ScoringScheme) -> list[
                     slot[1] += 1
                     slot[2] += _dec(score)
     adjustments = (
-        ScoreAdjustment.objects.filter(campaign=campaign, month=month, withdrawn_at__isnull=True, unit_id__in=acc)
+        ScoreAdjustment.objects.filter(campaign=campaign, month__in=months, withdrawn_at__isnull=True, unit_id__in=acc)
         .order_by().values("unit_id", "kind").annotate(points=Sum("points"))
     )
     for row in adjustments:

@@ -35,6 +35,32 @@ class MonthField(forms.CharField):
             raise forms.ValidationError(_("Enter a month as YYYY-MM."), code="invalid")
 
 
+class PeriodField(forms.CharField):
+    """A period: ``2026-07``, ``2026-Q3``, ``2026-H2`` or ``2026`` (scores.periods.Period)."""
+
+    def to_python(self, value):
+        from django.core.exceptions import ValidationError
+
+        from .periods import Period
+
+        value = super().to_python(value).strip()
+        if not value:
+            return None
+        try:
+            return Period.parse(value)
+        except ValidationError as exc:
+            raise forms.ValidationError(exc.message_dict["period"][0], code="invalid")
+
+
+@extend_schema_field({"type": "string", "pattern": r"^\d{4}(-(\d{2}|Q[1-4]|H[12]))?$", "example": "2026-Q3"})
+class PeriodFilter(django_filters.Filter):
+    field_class = PeriodField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("help_text", _("period: 2026-07 (month), 2026-Q3, 2026-H2 or 2026"))
+        super().__init__(*args, **kwargs)
+
+
 @extend_schema_field(OpenApiTypes.STR)
 class MonthFilter(django_filters.Filter):
     field_class = MonthField
@@ -58,16 +84,39 @@ class MonthlyScoreFilterSet(django_filters.FilterSet):
     list_flag = django_filters.ChoiceFilter(choices=FLAG_CHOICES, method="filter_flag", label=_("List"))
     status = django_filters.ChoiceFilter(choices=ScoreMonth.Status.choices, label=_("Status"))
     ranked = YesNoFilter(field_name="rank", lookup_expr="isnull", exclude=True, label=_("Ranked"))
+    period = PeriodFilter(method="filter_period", label=_("Period"))
 
     class Meta:
         model = MonthlyScore
-        fields = ["campaign", "month", "unit", "within", "kind", "list_flag", "status", "ranked"]
+        fields = ["campaign", "month", "unit", "within", "kind", "list_flag", "status", "ranked", "period"]
 
     def filter_within(self, queryset, name, unit):
         return queryset.filter(unit__path__startswith=unit.path)
 
     def filter_flag(self, queryset, name, value):
         return queryset.filter(list_flag="" if value == "none" else value)
+
+    def filter_period(self, queryset, name, period):
+        # A month's rows live here; a longer period's in PeriodScore (PeriodScoreFilterSet).
+        return queryset.filter(month=period.first_month) if period.is_month else queryset.none()
+
+
+class PeriodScoreFilterSet(MonthlyScoreFilterSet):
+    """The same filters over a quarter's, half-year's or year's rows (``period`` picks them)."""
+
+    month = MonthFilter(method="filter_month", label=_("Month"))
+
+    class Meta:
+        from .models import PeriodScore
+
+        model = PeriodScore
+        fields = ["campaign", "month", "unit", "within", "kind", "list_flag", "status", "ranked", "period"]
+
+    def filter_month(self, queryset, name, month):
+        return queryset.filter(period__starts_on=month)
+
+    def filter_period(self, queryset, name, period):
+        return queryset.filter(period__kind=period.kind, period__starts_on=period.first_month)
 
 
 class AppealFilterSet(django_filters.FilterSet):

@@ -474,6 +474,135 @@ class MonthlyScore(models.Model):
         return self.status == ScoreMonth.Status.PUBLISHED
 
 
+# --- quarter, half-year and year (docs/scores.md, "Periods") ----------------------------------
+
+
+class ScorePeriodQuerySet(models.QuerySet):
+    def published(self) -> ScorePeriodQuerySet:
+        return self.filter(status=ScoreMonth.Status.PUBLISHED)
+
+
+class ScorePeriod(TimeStampedModel):
+    """One campaign's scoring of a quarter, half-year or year, computed over the period's own
+    records with the monthly rules: draft until published, then frozen. Months stay in
+    ``ScoreMonth``; this row is the longer period's lock and record."""
+
+    Status = ScoreMonth.Status
+
+    class Kind(models.TextChoices):
+        QUARTER = "quarter", _("quarter")
+        HALF = "half", _("half-year")
+        YEAR = "year", _("year")
+
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.PROTECT, related_name="score_periods", verbose_name=_("campaign")
+    )
+    kind = models.CharField(_("period kind"), max_length=10, choices=Kind.choices)
+    starts_on = models.DateField(_("first month"), help_text=_("The first day of the period."))
+    ends_on = models.DateField(_("last month"), help_text=_("The first day of the period's last month."))
+    status = models.CharField(_("status"), max_length=20, choices=ScoreMonth.Status.choices,
+                              default=ScoreMonth.Status.DRAFT)
+    scheme = models.ForeignKey(
+        ScoringScheme, on_delete=models.PROTECT, null=True, blank=True, related_name="score_periods",
+        verbose_name=_("scoring scheme"),
+    )
+    computed_at = models.DateTimeField(_("computed at"), null=True, blank=True)
+    computed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        verbose_name=_("computed by"),
+    )
+    published_at = models.DateTimeField(_("published at"), null=True, blank=True)
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        verbose_name=_("published by"),
+    )
+
+    objects = ScorePeriodQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("scored period")
+        verbose_name_plural = _("scored periods")
+        ordering = ["-starts_on", "kind", "campaign_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "kind", "starts_on"], name="score_period_unique"),
+            models.CheckConstraint(condition=Q(starts_on__day=1, ends_on__day=1, ends_on__gte=models.F("starts_on")),
+                                   name="score_period_months"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.campaign} · {self.label}"
+
+    @property
+    def label(self) -> str:
+        from .periods import Period
+
+        return str(Period.of(self.kind, self.starts_on))
+
+    @property
+    def is_published(self) -> bool:
+        return self.status == self.Status.PUBLISHED
+
+
+class PeriodScoreQuerySet(models.QuerySet):
+    def visible_to(self, user) -> PeriodScoreQuerySet:
+        """As monthly scores: published rows to every role holder, drafts to supervisors over the unit."""
+        from campaigns.models import Membership
+        from campaigns.scope import role_paths, scope_paths
+
+        paths = scope_paths(user)
+        if paths is None:
+            return self
+        if not paths:
+            return self.none()
+        draft_q = Q(pk__in=[])
+        for path in role_paths(user, [Membership.Role.SUPERVISOR]):
+            draft_q |= Q(unit__path__startswith=path)
+        return self.filter(Q(status=ScoreMonth.Status.PUBLISHED) | draft_q)
+
+
+class PeriodScore(models.Model):
+    """A unit's civility index for a quarter, half-year or year: the same figures as a monthly
+    score (the fields are copied from MonthlyScore below, so the two never drift apart)."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="period_scores",
+                                 verbose_name=_("campaign"))
+    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="period_scores", verbose_name=_("unit"))
+    period = models.ForeignKey(ScorePeriod, on_delete=models.PROTECT, related_name="scores",
+                               verbose_name=_("scored period"))
+    scheme = models.ForeignKey(ScoringScheme, on_delete=models.PROTECT, related_name="period_scores",
+                               verbose_name=_("scoring scheme"))
+
+    objects = PeriodScoreQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("period score")
+        verbose_name_plural = _("period scores")
+        ordering = ["period_id", "kind", "rank", "unit_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["period", "unit"], name="period_score_unique"),
+            models.CheckConstraint(condition=Q(total__isnull=True) | Q(total__gte=0, total__lte=100),
+                                   name="period_score_total_range"),
+        ]
+        indexes = [models.Index(fields=["period", "kind", "rank"], name="period_score_ranking_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.unit} · {self.period_id} · {self.total}"
+
+    @property
+    def is_published(self) -> bool:
+        return self.status == ScoreMonth.Status.PUBLISHED
+
+
+# The figures of a period's row are a monthly row's: kind, status and everything computed.
+PERIOD_SCORE_COPIED = [
+    f.name for f in MonthlyScore._meta.concrete_fields
+    if f.name not in {"id", "campaign", "unit", "month", "score_month", "scheme"}
+]
+for _name in PERIOD_SCORE_COPIED:
+    PeriodScore.add_to_class(_name, MonthlyScore._meta.get_field(_name).clone())
+
+
 # --- appeals (申诉) ---------------------------------------------------------------------------
 
 

@@ -90,3 +90,18 @@ def exposures_for(user):
                       photo_count=Subquery(FindingPhoto.objects.filter(finding_id=OuterRef("finding_id"))
                                            .order_by().values("finding_id").annotate(n=Count("pk")).values("n")))
             .order_by("-created_at", "-id"))
+
+
+def period_scores_for(user):
+    """Quarter, half-year and year scores the user may read, with their unit and period."""
+    from .models import PeriodScore
+
+    return PeriodScore.objects.visible_to(user).select_related("unit", "campaign", "period")
+
+
+def periods_for(user, campaign: Campaign):
+    """Scored quarters, half-years and years of a campaign the user may see (drafts for the city office)."""
+    from .models import ScorePeriod
+
+    periods = ScorePeriod.objects.filter(campaign=campaign).select_related("scheme")
+    return periods if is_city_supervisor(user) else periods.published()

@@ -669,3 +669,80 @@ def annual_report(*, user: User, campaign: Campaign, year: int, unit: Unit) -> d
                                     "decision_maker": r.decision_maker, "document_number": r.document_number}
                                    for r in records.order_by("decided_on", "pk")],
     }
+
+
+# --- quarter, half-year and year (docs/scores.md, "Periods") ----------------------------------
+
+
+def _check_period(campaign: Campaign, period) -> None:
+    if period.first_month > campaign.ends_on or period.last_month < month_start(campaign.starts_on):
+        raise ValidationError({"period": _("%(period)s is outside the campaign's period.") % {"period": str(period)}})
+
+
+def _lock_period(campaign: Campaign, period):
+    from .models import ScorePeriod
+
+    ScorePeriod.objects.bulk_create([ScorePeriod(campaign=campaign, kind=period.kind, starts_on=period.first_month,
+                                                 ends_on=period.last_month)], ignore_conflicts=True)
+    return ScorePeriod.objects.select_for_update().get(campaign=campaign, kind=period.kind,
+                                                       starts_on=period.first_month)
+
+
+def _frozen(label: str, published_at) -> Conflict:
+    return Conflict(_("The scores of %(month)s were published on %(date)s and are frozen.") % {
+        "month": label, "date": f"{timezone.localtime(published_at):%Y-%m-%d %H:%M}"})
+
+
+def period_recompute(*, actor: User | None, campaign: Campaign, period):
+    """Compute (or compute again) a quarter's, half-year's or year's draft over the period's own
+    records with the current scheme (a month goes to ``scores_recompute``). Same lock, same
+    idempotent upsert, same freeze as a month."""
+    from .models import PeriodScore
+
+    if period.is_month:
+        return scores_recompute(actor=actor, campaign=campaign, month=period.first_month)
+    _require_city_office(actor)
+    _check_period(campaign, period)
+    with transaction.atomic():
+        score_period = _lock_period(campaign, period)
+        if score_period.is_published:
+            raise _frozen(str(period), score_period.published_at)
+        scheme = scheme_current()
+        results = compute.compute(campaign, period.first_month, scheme, last_month=period.last_month)
+        rows = [PeriodScore(campaign=campaign, unit_id=r.unit_id, period=score_period, scheme=scheme, kind=r.kind,
+                            status=ScoreMonth.Status.DRAFT, **r.values) for r in results]
+        PeriodScore.objects.bulk_create(rows, batch_size=1000, update_conflicts=True, unique_fields=["period", "unit"],
+                                        update_fields=["scheme", "kind", "status", *SCORE_FIELDS])
+        PeriodScore.objects.filter(period=score_period).exclude(unit_id__in=[r.unit_id for r in results]).delete()
+        score_period.scheme, score_period.computed_at, score_period.computed_by = scheme, timezone.now(), actor
+        score_period._history_user = actor
+        score_period.save()
+    logger.info("scores computed campaign=%s period=%s units=%d", campaign.pk, period, len(rows))
+    return score_period
+
+
+def period_publish(*, actor: User, campaign: Campaign, period, override_reason: str = ""):
+    """Publish a computed quarter, half-year or year once it has ended: its rows freeze (a month
+    goes to ``scores_publish``). Periods have no appeals of their own: their months have."""
+    from .models import PeriodScore
+
+    if period.is_month:
+        return scores_publish(actor=actor, campaign=campaign, month=period.first_month,
+                              override_reason=override_reason)
+    _require_city_office(actor)
+    _check_period(campaign, period)
+    if timezone.now() < compute.month_bounds(period.last_month)[1]:
+        raise ValidationError({"period": _("%(month)s has not ended yet.") % {"month": str(period)}})
+    with transaction.atomic():
+        score_period = _lock_period(campaign, period)
+        if score_period.is_published:
+            raise Conflict(_("The scores of %(month)s are already published.") % {"month": str(period)})
+        if score_period.computed_at is None:
+            raise ValidationError({"period": _("Compute the scores of %(month)s before publishing them.")
+                                   % {"month": str(period)}})
+        score_period.status, score_period.published_at, score_period.published_by = (
+            ScoreMonth.Status.PUBLISHED, timezone.now(), actor)
+        score_period._history_user = actor
+        score_period.save()
+        PeriodScore.objects.filter(period=score_period).update(status=ScoreMonth.Status.PUBLISHED)
+    return score_period

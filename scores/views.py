@@ -27,13 +27,15 @@ from civportal.errors import Conflict
 from civportal.forms import add_service_errors
 from civportal.pagination import paginate
 from civportal.xlsx import ImportRejected, xlsx_response
+from inspections.rechecks import panel as recurrence_panel
 from materials.selectors import materials_breakdown
 
 from . import compute, selectors, services
 from .filtersets import MonthField
 from .forms import AdjustmentForm, AppealForm, EntryForm, EntryImportForm, ReasonForm, SchemeForm
 from .filtersets import AppealFilterSet
-from .models import Appeal, AppealAttachment, ListFlag, ScoreAdjustment, ScoringScheme
+from .models import Appeal, AppealAttachment, ListFlag, ScoreAdjustment, ScorePeriod, ScoringScheme
+from .periods import Period
 
 RANK_ORDER = (F("rank").asc(nulls_last=True), F("unit__path").asc())
 
@@ -53,8 +55,16 @@ def _month(value) -> dt.date | None:
         return None
 
 
+def _period(value) -> Period | None:
+    try:
+        return Period.parse(value) if value else None
+    except ValidationError:
+        return None
+
+
 def _campaign_and_month(request):
-    """The campaign and scored month asked for (or the latest the user may see), and the campaigns to choose from."""
+    """The campaign and the scored month — or quarter, half-year or year (``period``) — asked for
+    (or the latest month the user may see). ``months`` holds the scored months and periods to choose from."""
     user = request.user
     # Every campaign the user may read, newest first, in one query: the page's campaign select lists them.
     campaigns = list(Campaign.objects.visible_to(user).order_by("-starts_on", "-id"))
@@ -66,9 +76,28 @@ def _campaign_and_month(request):
     else:  # the newest active campaign, else the newest one (selectors.default_campaign)
         campaign = next((c for c in campaigns if c.status == Campaign.Status.ACTIVE), campaigns[0] if campaigns else None)
     months = list(selectors.months_for(user, campaign)) if campaign else []
-    wanted = _month(request.GET.get("month"))
+    periods = list(selectors.periods_for(user, campaign)) if campaign else []
+    wanted_period = _period(request.GET.get("period"))
+    if request.GET.get("period") and wanted_period is None:
+        raise Http404
+    if wanted_period is not None and not wanted_period.is_month:
+        current = next((p for p in periods if (p.kind, p.starts_on) == (wanted_period.kind, wanted_period.first_month)),
+                       None)
+        return campaign, months + periods, current, campaigns
+    wanted = wanted_period.first_month if wanted_period is not None else _month(request.GET.get("month"))
     current = next((m for m in months if m.month == wanted), None) if wanted else (months[0] if months else None)
-    return campaign, months, current, campaigns
+    return campaign, months + periods, current, campaigns
+
+
+def label_of(current) -> str:
+    """``2026-07`` for a scored month, ``2026-Q3`` … for a scored period."""
+    return current.label if isinstance(current, ScorePeriod) else f"{current.month:%Y-%m}"
+
+
+def _rows_of(user, campaign, current):
+    if isinstance(current, ScorePeriod):
+        return selectors.period_scores_for(user).filter(period=current)
+    return selectors.scores_for(user).filter(campaign=campaign, month=current.month)
 
 
 def _finding_link():
@@ -90,7 +119,7 @@ def ranking(request):
         kind = kinds[0] if kinds else ""
     rows = selectors.scores_for(request.user).none()
     if current is not None:
-        rows = selectors.scores_for(request.user).filter(campaign=campaign, month=current.month, kind=kind)
+        rows = _rows_of(request.user, campaign, current).filter(kind=kind)
         flag = request.GET.get("list_flag")
         if flag in (ListFlag.RED, ListFlag.BLACK):
             rows = rows.filter(list_flag=flag)
@@ -101,7 +130,9 @@ def ranking(request):
         "campaigns": campaigns,
         "kinds": [(k, Unit.Kind(k).label) for k in kinds], "page": page,
         "is_office": services.is_city_supervisor(request.user),
-        "base_query": urlencode({"campaign": campaign.pk, "month": f"{current.month:%Y-%m}"}) if current else "",
+        "base_query": urlencode({"campaign": campaign.pk, "period": label_of(current)}) if current else "",
+        "current_label": label_of(current) if current else "", "is_period": isinstance(current, ScorePeriod),
+        "choices": [(label_of(m), m) for m in months],
     })
 
 
@@ -136,6 +167,8 @@ def score_detail(request, pk: int):
         "reason_form": ReasonForm(),
         "materials": (materials_breakdown(score.campaign, score.unit, score.month)
                       if score.materials_score is not None and not score.materials_from_subtree else None),
+        "recurrence": recurrence_panel(request.user, score.campaign, score.unit,
+                                       compute.next_month(score.month) - dt.timedelta(days=1)),
     })
 
 
@@ -143,8 +176,7 @@ def _bulletin_rows(request):
     campaign, months, current, _campaigns = _campaign_and_month(request)
     if current is None:
         raise Http404
-    rows = list(selectors.scores_for(request.user).filter(campaign=campaign, month=current.month, rank__isnull=False)
-                .order_by("kind", *RANK_ORDER))
+    rows = list(_rows_of(request.user, campaign, current).filter(rank__isnull=False).order_by("kind", *RANK_ORDER))
     groups = defaultdict(list)
     for row in rows:
         groups[row.kind].append(row)
@@ -161,7 +193,8 @@ def bulletin(request):
         "campaign": campaign, "current": current, "groups": groups,
         "red": [r for r in rows if r.list_flag == ListFlag.RED],
         "black": [r for r in rows if r.list_flag == ListFlag.BLACK],
-        "query": urlencode({"campaign": campaign.pk, "month": f"{current.month:%Y-%m}"}),
+        "query": urlencode({"campaign": campaign.pk, "period": label_of(current)}),
+        "current_label": label_of(current), "is_period": isinstance(current, ScorePeriod),
     })
 
 
@@ -185,8 +218,8 @@ def bulletin_xlsx(request):
          r.get_list_flag_display() if r.list_flag else ""]
         for label, members in groups for r in members
     )
-    return xlsx_response(filename=f"bulletin-{current.month:%Y-%m}.xlsx",
-                         title=_("Bulletin %(month)s") % {"month": f"{current.month:%Y-%m}"},
+    return xlsx_response(filename=f"bulletin-{label_of(current)}.xlsx",
+                         title=_("Bulletin %(month)s") % {"month": label_of(current)},
                          headers=bulletin_headers(), rows=rows, user=request.user)
 
 
@@ -200,20 +233,36 @@ def month_action(request, action: str):
         raise Http404
     raw = request.POST.get("campaign") or ""
     month = _month(request.POST.get("month"))
-    if not (raw.isascii() and raw.isdigit() and len(raw) < 19) or month is None:
+    period = _period(request.POST.get("period")) if request.POST.get("period") else None
+    if month is not None and period is None:
+        period = Period("month", month.year, month.month)
+    if not (raw.isascii() and raw.isdigit() and len(raw) < 19):
         raise Http404
     campaign = get_object_or_404(Campaign.objects.visible_to(request.user), pk=raw)
+    back = reverse("scores:ranking")
+    if period is None:
+        messages.error(request, _("Enter a period as 2026-07 (month), 2026-Q3 (quarter), 2026-H2 (half-year) or "
+                                  "2026 (year)."))
+        return redirect(f"{back}?{urlencode({'campaign': campaign.pk})}")
+    if not period.is_month:
+        # Quarters, half-years and years are computed and published; review and announcement are monthly.
+        service = {"recompute": services.period_recompute, "publish": services.period_publish}.get(action)
+        if service is None:
+            raise Http404
     extra = {"override_reason": request.POST.get("override_reason", "")[:4000]} if action == "publish" else {}
     try:
-        service(actor=request.user, campaign=campaign, month=month, **extra)
+        if period.is_month:
+            service(actor=request.user, campaign=campaign, month=period.first_month, **extra)
+        else:
+            service(actor=request.user, campaign=campaign, period=period, **extra)
     except (ValidationError, PermissionDenied, Conflict) as exc:
         messages.error(request, _error_text(exc))
     else:
         done = {"recompute": _("Scores of %(month)s computed."), "publish": _("Scores of %(month)s published."),
                 "open-review": _("%(month)s is open for review: unit heads may appeal its deductions."),
                 "announce": _("%(month)s is announced to the public.")}
-        messages.success(request, done[action] % {"month": f"{month:%Y-%m}"})
-    return redirect(f"{reverse('scores:ranking')}?{urlencode({'campaign': campaign.pk, 'month': f'{month:%Y-%m}'})}")
+        messages.success(request, done[action] % {"month": str(period)})
+    return redirect(f"{back}?{urlencode({'campaign': campaign.pk, 'period': str(period)})}")
 
 
 @login_required

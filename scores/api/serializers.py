@@ -8,7 +8,11 @@ from rest_framework import serializers
 
 from campaigns.models import Campaign
 
-from ..models import COMPONENTS, RANKABLE_KINDS, AccountabilityRecord, Appeal, Exposure, Grade, MonthlyScore, ScoreMonth, ScoringScheme
+from ..models import (
+    COMPONENTS, RANKABLE_KINDS, AccountabilityRecord, Appeal, Exposure, Grade, MonthlyScore, PeriodScore, ScoreMonth,
+    ScorePeriod, ScoringScheme,
+)
+from ..periods import Period
 
 
 @extend_schema_field({"type": "string", "pattern": r"^\d{4}-\d{2}$", "example": "2026-10"})
@@ -28,11 +32,12 @@ class MonthlyScoreSerializer(serializers.ModelSerializer):
     previous_total = serializers.DecimalField(max_digits=5, decimal_places=2, read_only=True, allow_null=True,
                                               help_text="Total of the previous scored month, if visible.")
     previous_rank = serializers.IntegerField(read_only=True, allow_null=True)
+    period = serializers.SerializerMethodField(help_text="2026-07 for a month, 2026-Q3, 2026-H2 or 2026.")
 
     class Meta:
         model = MonthlyScore
         fields = [
-            "id", "campaign", "month", "unit", "unit_code", "unit_name", "kind", "status", "scheme",
+            "id", "campaign", "month", "period", "unit", "unit_code", "unit_name", "kind", "status", "scheme",
             "field_score", "rectification_score", "survey_score", "materials_score", "survey_from_subtree",
             "materials_from_subtree", "base_score", "bonus", "penalty", "total", "grade", "rank", "ranked_count",
             "list_flag", "previous_total", "previous_rank",
@@ -43,25 +48,96 @@ class MonthlyScoreSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+    def get_period(self, obj) -> str:
+        return f"{obj.month:%Y-%m}"
+
+
+class PeriodScoreSerializer(MonthlyScoreSerializer):
+    """A quarter's, half-year's or year's row in the monthly row's shape (``month``: its first
+    month; no trend)."""
+
+    month = MonthField(source="period.starts_on", read_only=True)
+    previous_total = serializers.SerializerMethodField()
+    previous_rank = serializers.SerializerMethodField()
+
+    class Meta(MonthlyScoreSerializer.Meta):
+        model = PeriodScore
+
+    def get_period(self, obj) -> str:
+        return obj.period.label
+
+    def get_previous_total(self, obj) -> None:
+        return None
+
+    def get_previous_rank(self, obj) -> None:
+        return None
+
+
 class ScoreMonthSerializer(serializers.ModelSerializer):
     month = MonthField(read_only=True)
+    period = serializers.SerializerMethodField(help_text="2026-07 for a month, 2026-Q3, 2026-H2 or 2026.")
 
     class Meta:
         model = ScoreMonth
-        fields = ["id", "campaign", "month", "status", "scheme", "computed_at", "computed_by", "published_at",
-                  "published_by", "review_opened_at", "appeal_deadline", "publish_override_reason"]
+        fields = ["id", "campaign", "month", "period", "status", "scheme", "computed_at", "computed_by",
+                  "published_at", "published_by", "review_opened_at", "appeal_deadline", "publish_override_reason"]
         read_only_fields = fields
+
+    def get_period(self, obj) -> str:
+        return f"{obj.month:%Y-%m}"
+
+
+class ScorePeriodSerializer(serializers.ModelSerializer):
+    """A scored quarter, half-year or year in the scored month's shape (no review, no appeals)."""
+
+    month = MonthField(source="starts_on", read_only=True)
+    period = serializers.CharField(source="label", read_only=True)
+    review_opened_at = serializers.SerializerMethodField()
+    appeal_deadline = serializers.SerializerMethodField()
+    publish_override_reason = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ScorePeriod
+        fields = ScoreMonthSerializer.Meta.fields
+        read_only_fields = fields
+
+    def get_review_opened_at(self, obj) -> None:
+        return None
+
+    def get_appeal_deadline(self, obj) -> None:
+        return None
+
+    def get_publish_override_reason(self, obj) -> str:
+        return ""
 
 
 class MonthActionSerializer(serializers.Serializer):
     campaign = serializers.PrimaryKeyRelatedField(queryset=Campaign.objects.all())
-    month = serializers.CharField(max_length=10, help_text="YYYY-MM")
+    month = serializers.CharField(max_length=10, required=False, help_text="YYYY-MM (or give ``period``)")
+    period = serializers.CharField(max_length=10, required=False,
+                                   help_text="2026-07 (a month), 2026-Q3, 2026-H2 or 2026 (instead of ``month``)")
 
     def validate_month(self, value: str) -> dt.date:
         try:
             return dt.date.fromisoformat(f"{value}-01" if len(value) == 7 else value).replace(day=1)
         except ValueError:
             raise serializers.ValidationError(_("Enter a month as YYYY-MM."))
+
+    def validate_period(self, value: str) -> Period:
+        from django.core.exceptions import ValidationError
+
+        try:
+            return Period.parse(value)
+        except ValidationError as exc:
+            raise serializers.ValidationError(exc.message_dict["period"][0])
+
+    def validate(self, attrs):
+        if ("month" in attrs) == ("period" in attrs):
+            raise serializers.ValidationError({"period": _("Give either a month or a period.")})
+        if "month" in attrs:
+            attrs["period"] = Period("month", attrs["month"].year, attrs["month"].month)
+        attrs.pop("month", None)
+        return attrs
 
 
 class WeightsSerializer(serializers.Serializer):

@@ -20,7 +20,7 @@ from civportal.api.filters import refuse_unknown_params
 from civportal.xlsx import xlsx_response
 
 from .. import selectors, services
-from ..filtersets import AccountabilityRecordFilterSet, AppealFilterSet, MonthlyScoreFilterSet
+from ..filtersets import AccountabilityRecordFilterSet, AppealFilterSet, MonthlyScoreFilterSet, PeriodScoreFilterSet
 from ..lost import LostPointsForm, headers, lost_points, period_bounds, rows
 from ..selectors import default_campaign
 from ..models import ScoringScheme
@@ -35,42 +35,79 @@ class ScoreViewSet(*READ):
     Published scores are readable by all staff; drafts only by supervisors over the unit."""
 
     serializer_class = s.MonthlyScoreSerializer
-    filterset_class = MonthlyScoreFilterSet
     ordering_fields = ["month", "total", "rank", "field_score", "rectification_score"]
     ordering = ["-month", "kind", "rank", "unit__path"]
     action_permissions = {"recompute": ["scores.change_monthlyscore"], "publish": ["scores.change_monthlyscore"],
                           "open_review": ["scores.change_monthlyscore"]}
 
+    def _long_period(self):
+        """The ``period`` asked for when it is a quarter, half-year or year (its rows are PeriodScores);
+        None for a month, no period or a malformed one (the monthly filters answer 400 to that)."""
+        from django.core.exceptions import ValidationError
+
+        from ..periods import Period
+
+        raw = self.request.query_params.get("period") if self.action == "list" else None
+        try:
+            period = Period.parse(raw) if raw else None
+        except ValidationError:
+            return None
+        return period if period is not None and not period.is_month else None
+
+    @property
+    def filterset_class(self):
+        return PeriodScoreFilterSet if getattr(self, "request", None) and self._long_period() else MonthlyScoreFilterSet
+
+    def get_serializer_class(self):
+        return s.PeriodScoreSerializer if self._long_period() else s.MonthlyScoreSerializer
+
     def get_queryset(self):
+        if self._long_period():
+            from django.db.models import F
+
+            return selectors.period_scores_for(self.request.user).annotate(month=F("period__starts_on"))
         return selectors.scores_for(self.request.user)
 
-    def _month_action(self, request, service, code):
-        serializer = s.MonthActionSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        month = service(actor=request.user, **serializer.validated_data)
-        return Response(s.ScoreMonthSerializer(month).data, status=code)
+    @staticmethod
+    def _answer(result, code=status.HTTP_200_OK):
+        from ..models import ScorePeriod
+
+        serializer = s.ScorePeriodSerializer if isinstance(result, ScorePeriod) else s.ScoreMonthSerializer
+        return Response(serializer(result).data, status=code)
 
     @extend_schema(request=s.MonthActionSerializer, responses={200: s.ScoreMonthSerializer})
     @action(detail=False, methods=["post"])
     def recompute(self, request):
-        """Compute a month's draft again with the current scheme (409 once the month is published)."""
-        return self._month_action(request, services.scores_recompute, status.HTTP_200_OK)
+        """Compute a month's (or, with ``period``, a quarter's, half-year's or year's) draft again with the
+        current scheme (409 once it is published)."""
+        serializer = s.MonthActionSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        return self._answer(services.period_recompute(actor=request.user, **serializer.validated_data))
 
-    @extend_schema(request=s.MonthActionSerializer, responses={200: s.ScoreMonthSerializer})
+    @extend_schema(request=s.PublishSerializer, responses={200: s.ScoreMonthSerializer})
     @action(detail=False, methods=["post"])
     def publish(self, request):
-        """Publish a computed month: its scores freeze and the units are notified. 409 while appeals are
-        open, unless ``override_reason`` says why not to wait (recorded on the bulletin)."""
+        """Publish a computed month (or ``period``): its scores freeze and the units are notified. 409 while
+        a month's appeals are open, unless ``override_reason`` says why not to wait (recorded on the bulletin)."""
         serializer = s.PublishSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        month = services.scores_publish(actor=request.user, **serializer.validated_data)
-        return Response(s.ScoreMonthSerializer(month).data)
+        return self._answer(services.period_publish(actor=request.user, **serializer.validated_data))
 
     @extend_schema(request=s.MonthActionSerializer, responses={200: s.ScoreMonthSerializer})
     @action(detail=False, methods=["post"], url_path="open-review")
     def open_review(self, request):
-        """Open a computed draft for review: unit heads see their drafts and may appeal within the window."""
-        return self._month_action(request, services.score_month_open_review, status.HTTP_200_OK)
+        """Open a computed month's draft for review: unit heads see their drafts and may appeal within the
+        window. Months only."""
+        from django.core.exceptions import ValidationError
+
+        serializer = s.MonthActionSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        d = serializer.validated_data
+        if not d["period"].is_month:
+            raise ValidationError({"period": _("Only a month is opened for review and appeals.")})
+        month = services.score_month_open_review(actor=request.user, campaign=d["campaign"],
+                                                 month=d["period"].first_month)
+        return self._answer(month)
 
 
 @extend_schema(tags=["score-schemes"])

@@ -95,7 +95,9 @@ def build_world(city, personas) -> SimpleNamespace:
     round_schedule = round_services.schedule_create(
         actor=personas.supervisor, campaign=plan.campaign, title="日常督查", kind=Inspection.Kind.SUPERVISION,
         unit=city.district_a, frequency="WEEKLY", interval=1, starts_on=today, inspectors=[personas.inspector])
+    recheck = _recheck(plan, category, personas)
     ids = {
+        "rechecks": recheck.pk,
         "point-draws": draw.pk,
         "inspection-schedules": round_schedule.pk,
         "units": city.street_a1.pk,
@@ -130,6 +132,19 @@ def build_world(city, personas) -> SimpleNamespace:
                            tokens=tokens, category=category, inspection=inspection, visit=visit, finding=finding,
                            task=task, score=score, scheme=scheme, appeal=appeal, notice=notice, wave=wave,
                            account=account, draw=draw, round_schedule=round_schedule)
+
+
+def _recheck(plan, category, personas):
+    """A closed finding at point A drawn for a re-check (回头看) by a rule taking all."""
+    from inspections import rechecks
+
+    Finding.objects.create(campaign=plan.campaign, source=Finding.Source.INSPECTION, point=plan.point_a,
+                           unit=plan.point_a.unit, category=category, severity="moderate", description="已整改",
+                           observed_at=timezone.now() - dt.timedelta(days=25), status=Finding.Status.CLOSED,
+                           closed_at=timezone.now() - dt.timedelta(days=20))
+    rule = rechecks.rule_save(actor=personas.supervisor, campaign=plan.campaign, name="全部回头看", share_percent=100,
+                              closed_min_days=15, closed_max_days=30)
+    return rechecks.rule_run(rule=rule, actor=personas.supervisor, seed=1).rechecks.get()
 
 
 def add_owned(world: SimpleNamespace, user) -> None:

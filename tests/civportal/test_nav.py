@@ -14,7 +14,7 @@ from tests.volunteers.conftest import make_volunteer
 pytestmark = pytest.mark.django_db
 
 LOOP_ALL = ["/workbench/", "/tasks/", "/findings/new/", "/findings/", "/findings/triage/", "/inspections/",
-            "/rounds/draws/", "/rounds/schedules/", "/rounds/mine/", "/calendar/"]
+            "/rounds/draws/", "/rounds/schedules/", "/rounds/mine/", "/rechecks/", "/recurrence/", "/calendar/"]
 PLANNING = ["/campaigns/", "/editions/", "/points/", "/units/tree/"]
 EXPECTED = {
     "supervisor": {
@@ -28,7 +28,7 @@ EXPECTED = {
         "system": ["/notifications/webhooks/", "/api-clients/", "/accounts/users/", "/api/v1/docs/"],
     },
     "handler_a": {
-        "loop": ["/workbench/", "/tasks/", "/findings/", "/inspections/", "/rounds/schedules/"],
+        "loop": ["/workbench/", "/tasks/", "/findings/", "/inspections/", "/rounds/schedules/", "/rechecks/", "/recurrence/"],
         "planning": PLANNING,
         "notices": ["/notices/"],
         "index": ["/scores/", "/scores/bulletin/", "/scores/lost-points/", "/scores/appeals/", "/materials/calls/", "/materials/owed/", "/surveys/waves/"],
@@ -37,7 +37,7 @@ EXPECTED = {
     },
     "inspector": {
         "loop": ["/workbench/", "/tasks/", "/findings/new/", "/findings/", "/inspections/", "/rounds/schedules/",
-                 "/rounds/mine/"],
+                 "/rounds/mine/", "/rechecks/", "/recurrence/"],
         "planning": PLANNING,
         "notices": ["/notices/"],
         "index": ["/scores/", "/scores/bulletin/", "/scores/lost-points/", "/scores/appeals/", "/materials/calls/", "/materials/owed/", "/surveys/waves/"],

@@ -312,7 +312,7 @@ def test_ranking_page_query_count_is_flat(login, ex, personas, city, django_asse
     ex.scheme = ex.month.scheme
     _more_streets(city, ex, 55)
     client = login(personas.supervisor)
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(8):  # 7 + the scored quarters, half-years and years to choose from
         r = client.get("/scores/", {"campaign": ex.campaign.pk, "month": "2026-10", "kind": "street",
                                     "per_page": size})
     assert len(r.context["page"].object_list) == size
@@ -342,6 +342,6 @@ def test_score_page_query_count_is_flat(login, ex, personas, city, django_assert
     services.scores_recompute(actor=personas.supervisor, campaign=ex.campaign, month=OCT)
     row = MonthlyScore.objects.get(campaign=ex.campaign, unit=city.street_b1)
     client = login(personas.supervisor)
-    with django_assert_num_queries(8):  # 7 + the unit's appeals of the month
+    with django_assert_num_queries(10):  # 7 + the unit's appeals of the month + recurrence rates and 顽疾点位
         r = client.get(f"/scores/{row.pk}/", {"per_page": size})
     assert len(r.context["findings"].object_list) == size
