@@ -19,7 +19,7 @@ from django.views.decorators.http import require_POST
 from campaigns.models import Membership, Point
 from campaigns.scope import has_role, user_roles
 from civportal.errors import Conflict
-from civportal.forms import add_service_errors
+from civportal.forms import add_service_errors, form_error_lines
 from civportal.pagination import paginate
 from civportal.xlsx import ImportRejected, xlsx_response
 
@@ -136,23 +136,37 @@ def finding_record(request):
     initial = {key: request.GET[key] for key in ("visit", "point") if request.GET.get(key, "").isascii() and request.GET.get(key, "").isdigit()}
     form = FindingRecordForm(request.POST or None, request.FILES or None, user=request.user, points=points,
                              initial=initial)
+    # The phone's outbox (static/js/outbox.js) sends the same form and asks for JSON.
+    wants_json = request.method == "POST" and "application/json" in request.headers.get("Accept", "")
+    status = 200
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
         dispatch_now = data.pop("dispatch_now", False)
         data["photos_in"] = data.pop("photos")
         data["severity"] = data["severity"] or None
         try:
-            finding, _created = services.finding_create(actor=request.user, **data)
-            if dispatch_now:
+            finding, created = services.finding_create(actor=request.user, **data)
+            if dispatch_now and created:
                 services.task_dispatch(actor=request.user, finding=finding)
         except (ValidationError, PermissionDenied, Conflict) as exc:
             if isinstance(exc, ValidationError):
                 add_service_errors(form, exc)
             else:
                 form.add_error(None, _error_text(exc))
+            status = 409 if isinstance(exc, Conflict) else 403 if isinstance(exc, PermissionDenied) else 400
         else:
-            messages.success(request, _("Finding #%(pk)s recorded.") % {"pk": finding.pk})
-            return redirect("inspections:finding_detail", pk=finding.pk)
+            url = reverse("inspections:finding_detail", args=[finding.pk])
+            if wants_json:
+                return JsonResponse({"id": finding.pk, "url": url, "created": created}, status=201 if created else 200)
+            if created:
+                messages.success(request, _("Finding #%(pk)s recorded.") % {"pk": finding.pk})
+            else:
+                messages.info(request, _("Finding #%(pk)s had already been recorded from this form.") % {"pk": finding.pk})
+            return redirect(url)
+    elif request.method == "POST":
+        status = 400
+    if wants_json:
+        return JsonResponse({"errors": form_error_lines(form)}, status=status)
     points_json = [{"id": p.pk, "lat": float(p.latitude), "lng": float(p.longitude)}
                    for p in points if p.latitude is not None and p.longitude is not None]
     return render(request, "inspections/finding_record.html", {"form": form, "points": points_json})
