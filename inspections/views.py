@@ -21,6 +21,7 @@ from campaigns.scope import has_role, user_roles
 from civportal.errors import Conflict
 from civportal.forms import add_service_errors, form_error_lines
 from civportal.pagination import paginate
+from civportal.pwa import offline_page
 from civportal.xlsx import ImportRejected, xlsx_response
 
 from . import exports, selectors, services
@@ -131,6 +132,7 @@ def _rule_deadline(finding: Finding) -> dict:
 
 @login_required
 @permission_required("inspections.add_finding", raise_exception=True)
+@offline_page
 def finding_record(request):
     points = _points(request.user)
     initial = {key: request.GET[key] for key in ("visit", "point") if request.GET.get(key, "").isascii() and request.GET.get(key, "").isdigit()}
@@ -156,12 +158,14 @@ def finding_record(request):
             status = 409 if isinstance(exc, Conflict) else 403 if isinstance(exc, PermissionDenied) else 400
         else:
             url = reverse("inspections:finding_detail", args=[finding.pk])
+            if "X-Outbox-User" not in request.headers:  # not a kept draft sent in the background
+                if created:
+                    messages.success(request, _("Finding #%(pk)s recorded.") % {"pk": finding.pk})
+                else:
+                    messages.info(request, _("Finding #%(pk)s had already been recorded from this form.")
+                                  % {"pk": finding.pk})
             if wants_json:
                 return JsonResponse({"id": finding.pk, "url": url, "created": created}, status=201 if created else 200)
-            if created:
-                messages.success(request, _("Finding #%(pk)s recorded.") % {"pk": finding.pk})
-            else:
-                messages.info(request, _("Finding #%(pk)s had already been recorded from this form.") % {"pk": finding.pk})
             return redirect(url)
     elif request.method == "POST":
         status = 400
