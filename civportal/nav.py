@@ -52,6 +52,7 @@ GROUPS = [
     ("index", _("Civility index"), [
         ("scores.view_monthlyscore", _("Ranking"), "scores:ranking"),
         ("scores.view_monthlyscore", _("Bulletin"), "scores:bulletin"),
+        ("scores.view_monthlyscore", _("Lost points by criterion"), "scores:lost_points"),
         ("scores.view_appeal", _("Appeals"), "scores:appeal_list"),
         ("scores.add_surveyscore", _("Score entries"), "scores:entries"),
         ("materials.view_materialcall", _("Materials calls"), "materials:call_list"),

@@ -26,8 +26,8 @@ from surveys.api.views import PublicSurveyAnswerView, SurveyResultViewSet, Surve
 from notices.api.views import NoticeViewSet
 from notifications.api.views import NotificationViewSet, WebhookDeliveryViewSet, WebhookSubscriptionViewSet
 from scores.api.views import (
-    AccountabilityRecordViewSet, AnnualReportViewSet, AppealViewSet, ExposureViewSet, ScoreViewSet,
-    ScoringSchemeViewSet,
+    AccountabilityRecordViewSet, AnnualReportViewSet, AppealViewSet, ExposureViewSet, LostPointsViewSet,
+    ScoreViewSet, ScoringSchemeViewSet,
 )
 from volunteers.api.views import ActivityViewSet, TeamViewSet, VolunteerViewSet
 
@@ -58,6 +58,7 @@ router.register("exposures", ExposureViewSet, basename="exposure")
 router.register("accountability-records", AccountabilityRecordViewSet, basename="accountability-record")
 router.register("annual-reports", AnnualReportViewSet, basename="annual-report")
 router.register("score-schemes", ScoringSchemeViewSet, basename="score-scheme")
+router.register("lost-points", LostPointsViewSet, basename="lost-points")
 router.register("volunteers", VolunteerViewSet, basename="volunteer")
 router.register("teams", TeamViewSet, basename="team")
 router.register("activities", ActivityViewSet, basename="activity")

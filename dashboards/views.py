@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy
 from campaigns.models import Membership, Unit
 from campaigns.scope import Scope, scope_of
 from inspections.models import Finding, RectificationTask
+from scores.lost import top_lost_criteria
 from scores.selectors import costly_findings, default_campaign
 
 from . import selectors
@@ -189,7 +190,14 @@ def _render(request, template: str, fig: selectors.Figures, form: DashboardForm,
         row["closed_url"] = links.month_closed(row["month"])
     for row in fig.map_rows:
         row["light_label"] = str(LIGHT_LABELS.get(row["light"], ""))
+    # "Top lost criteria": one grouped query over the month's checklists under the root (none without an edition).
+    month_end = (fig.month.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
+    top_lost = top_lost_criteria(request.user, fig.campaign, fig.month.replace(day=1), month_end, limit=5,
+                                 within=fig.root) if fig.campaign is not None else []
+    lost_url = reverse("scores:lost_points") + "?" + urlencode(
+        {"campaign": fig.campaign.pk, "period": f"{fig.month:%Y-%m}", "within": fig.root.code}) if fig.campaign else ""
     context = {
+        "top_lost": top_lost, "lost_url": lost_url,
         "fig": fig, "form": form, "links": links, "charts": _chart_data(fig, links),
         "tile_url": getattr(settings, "MAP_TILE_URL", ""),
         "tile_attribution": getattr(settings, "MAP_TILE_ATTRIBUTION", ""),

@@ -7,7 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from campaigns.filtersets import UnitChoiceFilter
-from campaigns.models import Campaign, Point, PointType, Unit
+from campaigns.models import Campaign, Indicator, Point, PointType, Unit
 
 from .models import ExtensionRequest, Finding, FindingCategory, Inspection, RectificationTask, Severity, Visit
 
@@ -97,12 +97,14 @@ class FindingFilterSet(django_filters.FilterSet):
         help_text=_("point type id, or “null” for findings without a point"))
     closed_from = django_filters.DateFilter(field_name="closed_at", lookup_expr="date__gte", label=_("Closed from"))
     closed_to = django_filters.DateFilter(field_name="closed_at", lookup_expr="date__lte", label=_("Closed until"))
+    indicator = django_filters.NumberFilter(method="filter_indicator", label=_("Indicator (and its criteria)"),
+                                            help_text=_("indicator id: findings linked to it or to a criterion under it"))
 
     class Meta:
         model = Finding
         fields = ["q", "campaign", "within", "unit", "category", "severity", "status", "source", "inspection", "point",
                   "external_id", "date_from", "date_to", "overdue", "is_repeat", "point_type", "closed_from",
-                  "closed_to"]
+                  "closed_to", "indicator"]
 
     def search(self, queryset, name, value):
         q = Q(description__icontains=value) | Q(address__icontains=value)
@@ -115,6 +117,17 @@ class FindingFilterSet(django_filters.FilterSet):
 
     def filter_category(self, queryset, name, category: FindingCategory):
         return queryset.filter(category_id__in=category_and_children(category))
+
+    def filter_indicator(self, queryset, name, value):
+        """The node and the criteria under it (ids resolved first: a literal ``IN`` list)."""
+        if value is None or value != value.to_integral_value() or not 0 < value < 2**31:
+            return queryset.none()
+        node = Indicator.objects.filter(pk=int(value)).values("system_id", "path").first()
+        if node is None:
+            return queryset.none()
+        ids = list(Indicator.objects.filter(system_id=node["system_id"], path__startswith=node["path"])
+                   .order_by().values_list("pk", flat=True))
+        return queryset.filter(indicator_id__in=ids)
 
     def filter_overdue(self, queryset, name, value):
         late = RectificationTask.objects.overdue(timezone.now()).values("finding_id")

@@ -285,6 +285,68 @@ class Visit(ScopePathsModel, TimeStampedModel):
         return f"{self.point} · {timezone.localtime(self.visited_at):%Y-%m-%d %H:%M}"
 
 
+class VisitCheckQuerySet(models.QuerySet):
+    def visible_to(self, user) -> VisitCheckQuerySet:
+        """Checks of visits in the user's scope (the visit's path columns)."""
+        from campaigns.scope import path_q
+
+        within = path_q(user, "visit__unit_path", "visit__department_path")
+        return self if within is None else self.filter(within)
+
+
+class VisitCheck(models.Model):
+    """One criterion (测评标准) judged at a visit: met (达标), failed (不达标) or not
+    applicable (不适用), with a note. A failed check is evidence through its
+    finding (linked to the criterion), which the rectification loop handles as
+    any other. ``client_id`` is the id the inspector's device gave the
+    submission that last wrote the row: a resend of it changes nothing."""
+
+    class Result(models.TextChoices):
+        MET = "met", _("met")
+        FAILED = "failed", _("not met")
+        NOT_APPLICABLE = "na", _("not applicable")
+
+    # Results that count in a visit's criteria score (不适用 does not).
+    SCORED = [Result.MET, Result.FAILED]
+
+    visit = models.ForeignKey(Visit, on_delete=models.PROTECT, related_name="checks", verbose_name=_("visit"))
+    indicator = models.ForeignKey(
+        Indicator, on_delete=models.PROTECT, related_name="visit_checks", verbose_name=_("criterion")
+    )
+    result = models.CharField(_("result"), max_length=10, choices=Result.choices)
+    note = models.TextField(_("note"), blank=True)
+    finding = models.ForeignKey(
+        "Finding", on_delete=models.PROTECT, null=True, blank=True, related_name="checks", verbose_name=_("finding")
+    )
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="visit_checks",
+        verbose_name=_("recorded by"),
+    )
+    recorded_at = models.DateTimeField(_("recorded at"), default=timezone.now)
+    client_id = models.UUIDField(_("client id"), null=True, blank=True)
+
+    objects = VisitCheckQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("checklist result")
+        verbose_name_plural = _("checklist results")
+        ordering = ["visit_id", "indicator_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["visit", "indicator"], name="visitcheck_one_per_criterion"),
+            models.CheckConstraint(condition=Q(result__in=["met", "failed", "na"]), name="visitcheck_result_known"),
+        ]
+        indexes = [
+            # A resend of a submission: the visit's rows written by that client id.
+            models.Index(fields=["visit", "client_id"], name="visitcheck_visit_client_idx"),
+            # Lost points and the repeat rule: a criterion's results over time.
+            models.Index(fields=["indicator", "result"], name="visitcheck_ind_result_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.visit_id} · {self.indicator_id} · {self.get_result_display()}"
+
+
 # --- findings -----------------------------------------------------------------------------
 
 

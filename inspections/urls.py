@@ -26,6 +26,7 @@ urlpatterns = [
     path("inspections/new/", views.inspection_create, name="inspection_create"),
     path("inspections/<int:pk>/", views.inspection_detail, name="inspection_detail"),
     path("inspections/<int:pk>/visits/new/", views.visit_create, name="visit_create"),
+    path("visits/<int:pk>/checks/", views.visit_checks, name="visit_checks"),
     path("finding-categories/", views.category_list, name="category_list"),
     path("calendar/", views.calendar, name="calendar"),
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 
 from django.conf import settings
 from django.contrib import messages
@@ -475,6 +476,8 @@ def visit_create(request, pk):
             messages.error(request, _error_text(exc))
         else:
             messages.success(request, _("Visit recorded."))
+            if not visit.is_clean and inspection.campaign.indicator_system_id is not None:
+                return redirect("inspections:visit_checks", pk=visit.pk)  # judge the edition's criteria
             if not visit.is_clean:
                 return redirect(f"{reverse('inspections:finding_record')}?visit={visit.pk}&point={visit.point_id}")
     else:
@@ -556,3 +559,54 @@ def _calendar_year(request) -> int | None:
     if raw in (None, ""):
         return timezone.localdate().year
     return int(raw) if raw.isascii() and raw.isdigit() and 2000 <= int(raw) <= 2099 else None
+
+
+# --- the checklist at a visit (docs/field-evaluation.md) -------------------------------------
+
+
+@login_required
+@permission_required("inspections.view_visit", raise_exception=True)
+def visit_checks(request, pk):
+    """The criteria that apply to the visit's point type, grouped by section and item:
+    达标 / 不达标 / 不适用 with a note; a 不达标 becomes a finding linked to its criterion.
+    POST takes the fields documented in docs/field-evaluation.md (the API takes the same)."""
+    from . import checklist
+
+    visit = get_object_or_404(selectors.visits_for(request.user).select_related("inspection__campaign"), pk=pk)
+    can_record = request.user.has_perm("inspections.add_visit") and has_role(request.user, visit.unit,
+                                                                              services.RECORDERS)
+    errors, status, posted = {}, 200, {}
+    if request.method == "POST":
+        if not can_record:
+            raise PermissionDenied(_("Only inspectors and the campaign office may record checklists here."))
+        try:
+            submission = checklist.parse(request.POST, request.FILES)
+            fresh = checklist.record(actor=request.user, visit=visit, submission=submission)
+        except ValidationError as exc:
+            errors = exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
+            status, posted = 400, request.POST
+        except PermissionDenied as exc:
+            errors, status = {"__all__": [_error_text(exc)]}, 403
+        else:
+            messages.success(request, _("Checklist saved.") if fresh else _("This checklist was already received."))
+            return redirect("inspections:visit_checks", pk=visit.pk)
+    groups, counts = checklist.checklist(visit)
+    rows = []
+    for group in groups:
+        for criterion, check in group.rows:
+            key = f"c-{criterion.pk}"
+            rows.append(criterion.pk)
+            criterion.current = check
+            criterion.field = key
+            criterion.errors = errors.get(f"{key}-result", [])
+            criterion.posted = {name: posted.get(f"{key}-{name}", "") for name in ("result", "note", "category",
+                                                                                   "severity")}
+    other_errors = [m for k, msgs in errors.items() if not k.startswith("c-") for m in msgs]
+    categories = selectors.categories().filter(active=True, group__isnull=False).order_by(
+        "group__sort_order", "sort_order", "code")
+    return render(request, "inspections/visit_checks.html", {
+        "visit": visit, "groups": groups, "counts": counts, "can_record": can_record, "errors": other_errors,
+        "categories": categories, "severities": Finding._meta.get_field("severity").choices,
+        "results": checklist.Result.choices, "client_id": uuid.uuid4(), "clean_client_id": uuid.uuid4(),
+        "has_edition": visit.inspection.campaign.indicator_system_id is not None,
+    }, status=status)

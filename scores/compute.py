@@ -30,7 +30,9 @@ from django.db.models import (
 from django.db.models.functions import Greatest
 
 from campaigns.models import Campaign, PointType, Unit
-from inspections.models import ExtensionRequest, Finding, FindingCategory, RectificationTask, TaskEvent, Visit
+from inspections.models import (
+    ExtensionRequest, Finding, FindingCategory, RectificationTask, TaskEvent, Visit, VisitCheck,
+)
 
 from .models import HUNDRED, ListFlag, MaterialsScore, ScoreAdjustment, ScoringScheme, SurveyScore, next_month, q2
 from materials.selectors import materials_scores  # noqa: E402  (M from materials reviews, docs/materials.md)
@@ -93,6 +95,41 @@ def month_visit_findings(campaign: Campaign, start: dt.datetime, end: dt.datetim
     )
 
 
+def criteria_mode(scheme: ScoringScheme) -> bool:
+    return getattr(scheme, "field_mode", "") == ScoringScheme.FieldMode.CRITERIA
+
+
+def scored_by_criteria(prefix: str = ""):
+    """Exists: the visit (``prefix`` + ``visit_id`` on the outer row) has a judged criterion with points, so in
+    ``criteria`` mode it scores by its checklist, not by deductions."""
+    return Exists(VisitCheck.objects.filter(visit_id=OuterRef(f"{prefix}visit_id"), result__in=VisitCheck.SCORED,
+                                            indicator__points__gt=0))
+
+
+def criteria_visit_cells(campaign, scheme, start, end):
+    """``criteria`` mode: per visit of the month with a judged criterion, its unit path, department and point
+    type, the points at stake (criteria met or not met) and the points lost (not met; × the repeat factor when
+    the same criterion was not met at the same point within the repeat window before). One grouped query."""
+    earlier = VisitCheck.objects.filter(
+        indicator_id=OuterRef("indicator_id"), result=VisitCheck.Result.FAILED,
+        visit__point_id=OuterRef("visit__point_id"), visit__visited_at__lt=OuterRef("visit__visited_at"),
+        visit__visited_at__gte=OuterRef("visit__visited_at") - dt.timedelta(days=scheme.repeat_window_days),
+    )
+    failed = Q(result=VisitCheck.Result.FAILED)
+    lost = Case(
+        When(failed & Exists(earlier), then=F("indicator__points") * Value(scheme.repeat_factor)),
+        When(failed, then=F("indicator__points")), default=Value(ZERO), output_field=DEC,
+    )
+    return (
+        VisitCheck.objects.filter(visit__inspection__campaign=campaign, visit__visited_at__gte=start,
+                                  visit__visited_at__lt=end, result__in=VisitCheck.SCORED)
+        .order_by().values("visit_id", "visit__unit__path", "visit__point__department_id",
+                           "visit__point__point_type_id")
+        .annotate(stake=Sum("indicator__points", output_field=DEC), lost=Sum(lost, output_field=DEC))
+        .filter(stake__gt=0)
+    )
+
+
 def month_severe_cells(campaign: Campaign, start: dt.datetime, end: dt.datetime):
     """The tie-break's severe findings: every counting severe finding of the
     month in a unit's scope, from any source. A finding on a visit belongs to
@@ -121,8 +158,11 @@ def visit_cells(campaign, scheme, start, end):
 def lossy_visit_cells(campaign, scheme, start, end):
     """Per (unit path, department, point type): visits with a finding that deducts points."""
     positive = [sev for sev in ("minor", "moderate", "severe") if scheme.severity_factor(sev) > 0]
+    findings = month_visit_findings(campaign, start, end)
+    if criteria_mode(scheme):  # visits scored by their checklist lose points there (criteria_visit_cells)
+        findings = findings.exclude(scored_by_criteria())
     return (
-        month_visit_findings(campaign, start, end).filter(category__deduction__gt=0, severity__in=positive)
+        findings.filter(category__deduction__gt=0, severity__in=positive)
         .order_by().values("visit__unit__path", "visit__point__department_id", "visit__point__point_type_id")
         .annotate(lossy=Count("visit_id", distinct=True))
     )
@@ -136,11 +176,12 @@ def finding_cells(campaign, scheme, start, end):
         *[When(severity=s, then=Value(scheme.severity_factor(s))) for s in ("minor", "moderate", "severe")],
         default=Value(Decimal(1)), output_field=DEC,
     )
+    by_criteria = scored_by_criteria() if criteria_mode(scheme) else Value(False)
     return (
         month_visit_findings(campaign, start, end).order_by()
-        .annotate(rep=is_repeat)
+        .annotate(rep=is_repeat, checked=by_criteria)
         .values("visit__unit__path", "visit__point__department_id", "visit__point__point_type_id", "category_id",
-                "rep")
+                "rep", "checked")
         .annotate(
             n=Count("id"),
             severe=Count("id", filter=Q(severity="severe")),
@@ -156,6 +197,8 @@ def overflow_cells(campaign, scheme, start, end):
     _rep, deduction = finding_deduction(scheme)
     most = max(scheme.severity_factor(s) for s in ("minor", "moderate", "severe")) * scheme.repeat_factor
     findings = month_visit_findings(campaign, start, end).order_by()
+    if criteria_mode(scheme):
+        findings = findings.exclude(scored_by_criteria())
     candidates = (
         findings.values("visit_id").annotate(bound=Sum(F("category__deduction") * Value(most), output_field=DEC))
         .filter(bound__gt=HUNDRED).values("visit_id")
@@ -319,7 +362,8 @@ def _compute(campaign: Campaign, month: dt.date, scheme: ScoringScheme) -> list[
         for a in owners(cell["visit__unit__path"], cell["visit__point__department_id"]):
             a.types[cell["visit__point__point_type_id"]][1] -= cell["lossy"]
     for cell in finding_cells(campaign, scheme, start, end):
-        ded = _dec(cell["base"]) * (scheme.repeat_factor if cell["rep"] else 1)
+        # A visit scored by its checklist (criteria mode) counts its findings but loses no deductions.
+        ded = ZERO if cell["checked"] else _dec(cell["base"]) * (scheme.repeat_factor if cell["rep"] else 1)
         for a in owners(cell["visit__unit__path"], cell["visit__point__department_id"]):
             a.types[cell["visit__point__point_type_id"]][2] -= ded
             c = a.cats[cell["category_id"]]
@@ -327,6 +371,14 @@ def _compute(campaign: Campaign, month: dt.date, scheme: ScoringScheme) -> list[
             c[1] += ded
             a.findings += cell["n"]
             a.repeats += cell["n"] if cell["rep"] else 0
+    if criteria_mode(scheme):
+        # A checked visit scores 100 × (stake − lost) / stake, never below 0 (docs/scores.md).
+        for cell in criteria_visit_cells(campaign, scheme, start, end):
+            loss = min(HUNDRED, HUNDRED * _dec(cell["lost"]) / _dec(cell["stake"]))
+            for a in owners(cell["visit__unit__path"], cell["visit__point__department_id"]):
+                t = a.types[cell["visit__point__point_type_id"]]
+                t[2] -= loss
+                t[1] -= 1 if loss > 0 else 0
     _collect_severe(campaign, start, end, acc, by_path, departments)
     for cell in overflow_cells(campaign, scheme, start, end):
         for a in owners(cell["visit__unit__path"], cell["visit__point__department_id"]):

@@ -63,6 +63,8 @@ class SchemeForm(forms.Form):
     sev_moderate = forms.DecimalField(label=_("Severity factor: moderate"), min_value=0, max_digits=4,
                                       decimal_places=2)
     sev_severe = forms.DecimalField(label=_("Severity factor: severe"), min_value=0, max_digits=4, decimal_places=2)
+    field_mode = forms.ChoiceField(label=_("Field scoring"), choices=ScoringScheme.FieldMode.choices,
+                                   initial=ScoringScheme.FieldMode.DEDUCTION, required=False)
     repeat_window_days = forms.IntegerField(label=_("Repeat window (days)"), min_value=1, max_value=365)
     repeat_factor = forms.DecimalField(label=_("Repeat factor"), min_value=1, max_digits=4, decimal_places=2)
     list_share = forms.DecimalField(label=_("List share"), min_value=Decimal("0.01"), max_value=1, max_digits=4,
@@ -94,7 +96,7 @@ class SchemeForm(forms.Form):
     @classmethod
     def initial_from(cls, scheme: ScoringScheme) -> dict:
         initial = {
-            "name": scheme.name, "ranked_kinds": scheme.ranked_kinds,
+            "name": scheme.name, "ranked_kinds": scheme.ranked_kinds, "field_mode": scheme.field_mode,
             "repeat_window_days": scheme.repeat_window_days, "repeat_factor": scheme.repeat_factor,
             "list_share": scheme.list_share, "red_min_total": scheme.red_min_total,
             "black_below_total": scheme.black_below_total, "black_bottom_min_group": scheme.black_bottom_min_group,
@@ -131,7 +133,7 @@ class SchemeForm(forms.Form):
             "black_below_total": d["black_below_total"], "black_bottom_min_group": d["black_bottom_min_group"],
             "bottom_list_ceiling": d["bottom_list_ceiling"], "appeal_window_days": d["appeal_window_days"],
             "grade_bands": [[g, str(d[f"band_{g}"])] for g in Grade.values[:-1]] + [[Grade.POOR.value, "0"]],
-            "notes": d.get("notes") or "",
+            "notes": d.get("notes") or "", "field_mode": d.get("field_mode") or ScoringScheme.FieldMode.DEDUCTION,
         }
 
 

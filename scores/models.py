@@ -70,8 +70,17 @@ class ScoringScheme(TimeStampedModel):
     grade bands and which kinds are ranked. Versions are never edited: a
     change is a new version, and a published month keeps the version it used."""
 
+    class FieldMode(models.TextChoices):
+        DEDUCTION = "deduction", _("deductions from 100")
+        CRITERIA = "criteria", _("criteria met (weighted by points)")
+
     version = models.PositiveIntegerField(_("version"), unique=True)
     name = models.CharField(_("name"), max_length=100)
+    field_mode = models.CharField(
+        _("field scoring"), max_length=20, choices=FieldMode.choices, default=FieldMode.DEDUCTION,
+        help_text=_("How a visit scores: 100 minus the findings' deductions, or the points of the criteria met "
+                    "÷ the points of the criteria judged × 100 (docs/scores.md)."),
+    )
     weights = models.JSONField(_("component weights by unit kind"), default=dict)
     severity_factors = models.JSONField(_("severity factors"), default=dict)
     repeat_window_days = models.PositiveSmallIntegerField(_("repeat window (days)"), default=30)

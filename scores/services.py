@@ -91,7 +91,8 @@ def scheme_current() -> ScoringScheme:
 def scheme_create(*, actor: User, name: str, weights: dict, severity_factors: dict, repeat_window_days: int,
                   repeat_factor: Decimal, list_share: Decimal, red_min_total: Decimal, black_below_total: Decimal,
                   black_bottom_min_group: int, grade_bands: list, ranked_kinds: list, notes: str = "",
-                  bottom_list_ceiling: Decimal = Decimal(90), appeal_window_days: int = 3) -> ScoringScheme:
+                  bottom_list_ceiling: Decimal = Decimal(90), appeal_window_days: int = 3,
+                  field_mode: str = ScoringScheme.FieldMode.DEDUCTION) -> ScoringScheme:
     """Save a changed scheme as the next version; months already published keep theirs."""
     _require_city_office(actor)
     with transaction.atomic():
@@ -102,7 +103,7 @@ def scheme_create(*, actor: User, name: str, weights: dict, severity_factors: di
             list_share=list_share, red_min_total=red_min_total, black_below_total=black_below_total,
             black_bottom_min_group=black_bottom_min_group, grade_bands=grade_bands, ranked_kinds=ranked_kinds,
             bottom_list_ceiling=bottom_list_ceiling, appeal_window_days=appeal_window_days,
-            notes=notes.strip(), created_by=actor,
+            notes=notes.strip(), created_by=actor, field_mode=field_mode,
         )
         scheme.full_clean()
         scheme._history_user = actor

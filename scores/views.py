@@ -29,7 +29,7 @@ from civportal.pagination import paginate
 from civportal.xlsx import ImportRejected, xlsx_response
 from materials.selectors import materials_breakdown
 
-from . import selectors, services
+from . import compute, selectors, services
 from .filtersets import MonthField
 from .forms import AdjustmentForm, AppealForm, EntryForm, EntryImportForm, ReasonForm, SchemeForm
 from .filtersets import AppealFilterSet
@@ -118,7 +118,15 @@ def score_detail(request, pk: int):
     # One query: the unit's appeals of the month (their attachments are on the appeals page).
     appeals = list(Appeal.objects.visible_to(request.user).filter(
         campaign_id=score.campaign_id, unit_id=score.unit_id, month=score.month).order_by("-created_at", "-id"))
+    from . import lost
+
+    start, end = compute.month_bounds(score.month)
     return render(request, "scores/score_detail.html", {
+        # The unit's own losses by criterion (one grouped query); the full tree is on the lost-points page.
+        "lost_criteria": lost.top_lost_criteria(request.user, score.campaign, start.date(), end.date(), limit=10,
+                                                within=score.unit),
+        "lost_query": urlencode({"campaign": score.campaign_id, "period": f"{score.month:%Y-%m}",
+                                 "within": score.unit.code}),
         "score": score, "findings": findings, "is_office": is_office,
         "appeals": appeals, "appeal_counts": _appeal_counts(appeals),
         "can_appeal": _can_appeal(request.user, score), "appeal_form": AppealForm(),
@@ -394,3 +402,59 @@ def appeal_attachment(request, pk: int):
     attachment = get_object_or_404(AppealAttachment.objects.filter(appeal__in=selectors.appeals_for(request.user)),
                                    pk=pk)
     return FileResponse(attachment.file.open("rb"), as_attachment=True, filename=attachment.original_name)
+
+
+# --- lost points by criterion (失分项分析, docs/scores.md) ----------------------------------------
+
+
+def _lost_points_query(request):
+    """The filters, the campaign and the period asked for (defaults: the newest active campaign,
+    the current month) and the nodes; a bad filter is a form error and shows nothing."""
+    from . import lost
+
+    form = lost.LostPointsForm(request.GET or None, user=request.user)
+    ok = form.is_valid() if form.is_bound else True
+    data = form.cleaned_data if form.is_bound and ok else {}
+    campaign = data.get("campaign") or (selectors.default_campaign(request.user) if ok else None)
+    period = data.get("period") or f"{timezone.localdate():%Y-%m}"
+    start, end = lost.period_bounds(period)
+    nodes = (lost.lost_points(request.user, campaign, start, end, within=data.get("within"),
+                              point_type=data.get("point_type")) if campaign is not None and ok else [])
+    return form, campaign, period, start, end, nodes
+
+
+@login_required
+@permission_required("scores.view_monthlyscore", raise_exception=True)
+def lost_points(request):
+    from . import lost
+
+    form, campaign, period, start, end, nodes = _lost_points_query(request)
+    drill = {"date_from": f"{start:%Y-%m-%d}", "date_to": f"{end - dt.timedelta(days=1):%Y-%m-%d}"}
+    if campaign is not None:
+        drill["campaign"] = campaign.pk
+    for key in ("within", "point_type"):
+        if form.is_bound and form.is_valid() and form.cleaned_data.get(key) is not None:
+            drill[key] = request.GET.get(key)
+    try:
+        findings_url = reverse("inspections:finding_list")
+    except NoReverseMatch:
+        findings_url = ""
+    for node in nodes:
+        node.drill = f"{findings_url}?{urlencode({**drill, 'indicator': node.indicator.pk})}" if findings_url else ""
+    return render(request, "scores/lost_points.html", {
+        "form": form, "campaign": campaign, "period": period, "nodes": nodes, "headers": lost.headers(),
+        "export_query": request.GET.urlencode(), "status": 200,
+    }, status=200 if not form.is_bound or form.is_valid() else 400)
+
+
+@login_required
+@permission_required("scores.view_monthlyscore", raise_exception=True)
+def lost_points_xlsx(request):
+    from . import lost
+
+    form, campaign, period, start, end, nodes = _lost_points_query(request)
+    if form.is_bound and not form.is_valid():
+        messages.error(request, " ".join(str(e) for errs in form.errors.values() for e in errs))
+        return redirect("scores:lost_points")
+    return xlsx_response(filename=f"lost-points-{period}.xlsx", title=_("Lost points"), headers=lost.headers(),
+                         rows=lost.rows(nodes), user=request.user)

@@ -111,7 +111,7 @@ class VisitViewSet(mixins.CreateModelMixin, *READ):
     filterset_class = VisitFilterSet
     ordering_fields = ["visited_at"]
     ordering = ["-visited_at", "-id"]
-    action_permissions = {"mark_clean": ["inspections.add_visit"]}
+    action_permissions = {"mark_clean": ["inspections.add_visit"], "checks": ["inspections.view_visit"]}
 
     def get_queryset(self):
         return selectors.visits_for(self.request.user)
@@ -122,6 +122,38 @@ class VisitViewSet(mixins.CreateModelMixin, *READ):
         inspection = get_object_or_404(selectors.inspections_for(self.request.user), pk=data.pop("inspection").pk)
         visit = services.visit_create(actor=self.request.user, inspection=inspection, **data)
         serializer.instance = self.get_queryset().get(pk=visit.pk)
+
+    @extend_schema(
+        methods=["GET"], request=None, responses={200: s.VisitChecksSerializer},
+        summary="The visit's checklist: the edition's criteria for its point type and their results",
+    )
+    @extend_schema(
+        methods=["POST"], request={"application/json": s.VisitChecksInputSerializer,
+                                   "multipart/form-data": s.VisitChecksInputSerializer},
+        responses={200: s.VisitChecksSerializer},
+        summary="Record checklist results (bulk upsert, idempotent on client_id)",
+        description="Each item sets one criterion to met / failed / na. A failed criterion without a finding "
+                    "becomes a finding linked to it (category and at least one photo needed: send multipart "
+                    "fields c-<indicator>-result/-note/-category/-severity/-photos). A resend with the same "
+                    "client_id changes nothing and answers the same body (header Idempotent-Replayed: true).",
+    )
+    @action(detail=True, methods=["get", "post"], url_path="checks", parser_classes=PARSERS)
+    def checks(self, request, pk=None):
+        from .. import checklist
+
+        visit = self.get_object()
+        if request.method == "GET":
+            return Response(s.VisitChecksSerializer(checklist.payload(visit)).data)
+        if not request.user.has_perm("inspections.add_visit"):
+            raise PermissionDenied(_("Only inspectors and the campaign office may record checklists here."))
+        if not isinstance(request.data, dict):
+            raise InputError({"items": [_("Each item is an object with an indicator and a result.")]})
+        submission = checklist.parse(request.data, request.FILES)
+        fresh = checklist.record(actor=request.user, visit=visit, submission=submission)
+        response = Response(s.VisitChecksSerializer(checklist.payload(visit, submission.client_id)).data)
+        if not fresh:
+            response["Idempotent-Replayed"] = "true"
+        return response
 
     @extend_schema(request=None, responses={200: s.VisitSerializer})
     @action(detail=True, methods=["post"], url_path="mark-clean")

@@ -96,11 +96,12 @@ class ScoringSchemeSerializer(serializers.ModelSerializer):
         model = ScoringScheme
         fields = ["id", "version", "name", "weights", "severity_factors", "repeat_window_days", "repeat_factor",
                   "list_share", "red_min_total", "black_below_total", "black_bottom_min_group", "grade_bands",
-                  "ranked_kinds", "notes", "bottom_list_ceiling", "appeal_window_days", "created_at", "created_by"]
+                  "ranked_kinds", "notes", "bottom_list_ceiling", "appeal_window_days", "field_mode", "created_at",
+                  "created_by"]
         read_only_fields = ["id", "version", "created_at", "created_by"]
 
     CARRIED_OVER = ["repeat_window_days", "repeat_factor", "list_share", "red_min_total", "black_below_total",
-                    "black_bottom_min_group", "notes"]
+                    "black_bottom_min_group", "notes", "field_mode"]
 
     def service_kwargs(self) -> dict:
         """The service's arguments; optional fields left out keep the current version's value (or the default)."""
@@ -216,3 +217,47 @@ class AnnualReportQuerySerializer(serializers.Serializer):
     campaign = serializers.PrimaryKeyRelatedField(queryset=Campaign.objects.all())
     year = serializers.IntegerField(min_value=2000, max_value=2099)
     unit = serializers.IntegerField(min_value=1, max_value=2**62)
+
+
+# --- lost points by criterion -----------------------------------------------------------------
+
+
+class LostPointsQuerySerializer(serializers.Serializer):
+    """Query of ``GET /api/v1/lost-points/`` (documentation; the values are checked by scores.lost.LostPointsForm)."""
+
+    campaign = serializers.IntegerField(required=False, help_text="Campaign id (default: the newest active one).")
+    period = serializers.CharField(required=False, help_text="2026-10 (month), 2026-Q3, 2026-H2 or 2026; "
+                                                             "default: the current month.")
+    within = serializers.CharField(required=False, help_text="Unit id or code: visits in its subtree only.")
+    point_type = serializers.IntegerField(required=False, help_text="Point type id.")
+    export = serializers.ChoiceField(choices=["xlsx"], required=False, help_text="xlsx: the same table as a workbook.")
+
+
+class LostUnitSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    lost = serializers.DecimalField(max_digits=14, decimal_places=2)
+
+
+class LostNodeSerializer(serializers.Serializer):
+    indicator = serializers.IntegerField(source="indicator.pk")
+    code = serializers.CharField(source="indicator.code")
+    name = serializers.CharField(source="indicator.name")
+    level = serializers.CharField(source="indicator.level")
+    parent = serializers.IntegerField(source="indicator.parent_id", allow_null=True)
+    points_at_stake = serializers.DecimalField(source="stake", max_digits=14, decimal_places=2)
+    points_lost = serializers.DecimalField(source="lost", max_digits=14, decimal_places=2)
+    compliance_rate = serializers.DecimalField(source="rate", max_digits=6, decimal_places=2, allow_null=True,
+                                               help_text="达标率: points met ÷ points at stake × 100.")
+    judged_checks = serializers.IntegerField(source="judged")
+    failed_checks = serializers.IntegerField(source="failed")
+    top_units = LostUnitSerializer(many=True)
+    findings_url = serializers.CharField(help_text="The findings behind the node (the findings list, filtered).")
+
+
+class LostPointsSerializer(serializers.Serializer):
+    campaign = serializers.IntegerField(allow_null=True)
+    period = serializers.CharField()
+    start = serializers.DateField()
+    end = serializers.DateField(help_text="The first day after the period.")
+    nodes = LostNodeSerializer(many=True)

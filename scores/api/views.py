@@ -4,16 +4,24 @@ recompute/publish actions of the city office."""
 
 from __future__ import annotations
 
+import datetime as dt
+from urllib.parse import urlencode
+
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError as InputError
 from rest_framework.response import Response
 
 from civportal.api.filters import refuse_unknown_params
+from civportal.xlsx import xlsx_response
 
 from .. import selectors, services
 from ..filtersets import AppealFilterSet, MonthlyScoreFilterSet
+from ..lost import LostPointsForm, headers, lost_points, period_bounds, rows
+from ..selectors import default_campaign
 from ..models import ScoringScheme
 from . import serializers as s
 
@@ -235,3 +243,39 @@ class AnnualReportViewSet(viewsets.ViewSet):
 
             return annual_report_xlsx(report, user=request.user)
         return Response(report)
+
+
+@extend_schema(tags=["lost-points"])
+class LostPointsViewSet(viewsets.ViewSet):
+    """Lost points by criterion (失分项分析): the campaign edition's indicator tree with, per node, the
+    points at stake and lost on the period's visit checklists in the caller's scope, the 达标率, the
+    failed checks and the units that lost most. ``export=xlsx`` answers the same table as a workbook."""
+
+    action_permissions = {"list": ["scores.view_monthlyscore"]}
+
+    @extend_schema(parameters=[s.LostPointsQuerySerializer], responses={200: s.LostPointsSerializer})
+    def list(self, request):
+        refuse_unknown_params(request, {*s.LostPointsQuerySerializer().fields})
+        form = LostPointsForm(request.query_params, user=request.user)
+        if not form.is_valid():
+            raise InputError({k: [str(e) for e in v] for k, v in form.errors.items()})
+        data = form.cleaned_data
+        campaign = data.get("campaign") or default_campaign(request.user)
+        period = data.get("period") or f"{timezone.localdate():%Y-%m}"
+        start, end = period_bounds(period)
+        nodes = lost_points(request.user, campaign, start, end, within=data.get("within"),
+                            point_type=data.get("point_type")) if campaign is not None else []
+        if request.query_params.get("export") == "xlsx":
+            return xlsx_response(filename=f"lost-points-{period}.xlsx", title=_("Lost points"), headers=headers(),
+                                 rows=rows(nodes), user=request.user)
+        drill = {"date_from": f"{start:%Y-%m-%d}", "date_to": f"{end - dt.timedelta(days=1):%Y-%m-%d}"}
+        if campaign is not None:
+            drill["campaign"] = campaign.pk
+        for key in ("within", "point_type"):
+            if data.get(key) is not None:
+                drill[key] = request.query_params.get(key)
+        for node in nodes:
+            node.findings_url = f"/api/v1/findings/?{urlencode({**drill, 'indicator': node.indicator.pk})}"
+        return Response(s.LostPointsSerializer({
+            "campaign": campaign.pk if campaign else None, "period": period, "start": start, "end": end,
+            "nodes": nodes}).data)
