@@ -566,6 +566,7 @@ def _calendar_year(request) -> int | None:
 
 @login_required
 @permission_required("inspections.view_visit", raise_exception=True)
+@offline_page
 def visit_checks(request, pk):
     """The criteria that apply to the visit's point type, grouped by section and item:
     达标 / 不达标 / 不适用 with a note; a 不达标 becomes a finding linked to its criterion.
@@ -588,8 +589,14 @@ def visit_checks(request, pk):
         except PermissionDenied as exc:
             errors, status = {"__all__": [_error_text(exc)]}, 403
         else:
-            messages.success(request, _("Checklist saved.") if fresh else _("This checklist was already received."))
-            return redirect("inspections:visit_checks", pk=visit.pk)
+            url = reverse("inspections:visit_checks", args=[visit.pk])
+            if "X-Outbox-User" not in request.headers:  # not a kept draft sent in the background
+                messages.success(request, _("Checklist saved.") if fresh else _("This checklist was already received."))
+            if "application/json" in request.headers.get("Accept", ""):  # the phone's outbox (docs/offline.md)
+                return JsonResponse({"id": visit.pk, "url": url, "created": fresh}, status=201 if fresh else 200)
+            return redirect(url)
+        if "application/json" in request.headers.get("Accept", ""):
+            return JsonResponse({"errors": [m for msgs in errors.values() for m in msgs]}, status=status)
     groups, counts = checklist.checklist(visit)
     rows = []
     for group in groups:

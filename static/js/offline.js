@@ -92,6 +92,7 @@
 
   // --- forms that keep working offline -----------------------------------
   function titleOf(form) {
+    if (form.dataset.offlineLabel) { return form.dataset.offlineLabel; }
     return (form.dataset.offlineTitle || "").split(/\s+/).filter(Boolean).map(function (id) {
       var field = document.getElementById(id);
       if (!field || !field.value) { return ""; }
@@ -121,7 +122,7 @@
         return Outbox.put(item).then(function () {
           form.reset();
           idInput.value = "";
-          say(text.saved);
+          say(form.dataset.offlineSaved || text.saved);
           if (navigator.storage && navigator.storage.persist) { navigator.storage.persist()["catch"](function () {}); }
           requestSync();
           form.dispatchEvent(new CustomEvent("outbox:kept", { bubbles: true }));
@@ -217,7 +218,10 @@
     sw.register(text.sw, { scope: "/" }).then(function () {
       return sw.ready;
     }).then(function (registration) {
-      if (registration.active) { registration.active.postMessage({ type: "keep-pages" }); }
+      if (registration.active) {
+        var current = document.querySelector("form[data-offline]") ? location.pathname + location.search : "";
+        registration.active.postMessage({ type: "keep-pages", current: current });
+      }
     })["catch"](function () { return undefined; });
   }
   if (sw) {

@@ -140,10 +140,12 @@ self.addEventListener("sync", function (event) {
 });
 
 // Each page asks for the pages to keep ahead; only those not kept yet are fetched
-// (after signing in again the kept pages were emptied).
-function keepMissingPages() {
+// (after signing in again the kept pages were emptied). A page with an offline form
+// names itself: opened before the worker ran, it did not pass through it.
+function keepMissingPages(current) {
+  var urls = CONFIG.pages.concat(current ? [current] : []);
   return caches.open(PAGE_CACHE).then(function (cache) {
-    return Promise.all(CONFIG.pages.map(function (url) {
+    return Promise.all(urls.map(function (url) {
       return cache.match(url, { ignoreVary: true }).then(function (hit) { return hit ? undefined : keepPage(url); });
     }));
   });
@@ -151,6 +153,8 @@ function keepMissingPages() {
 
 self.addEventListener("message", function (event) {
   if (event.data && event.data.type === "keep-pages") {
-    event.waitUntil(keepMissingPages());
+    // The page that installed the worker was loaded before it: keep it too if the server allows.
+    var current = typeof event.data.current === "string" && /^\/(?!\/)/.test(event.data.current) ? event.data.current : "";
+    event.waitUntil(keepMissingPages(current));
   }
 });

@@ -6,10 +6,13 @@ network is back; sending the same draft again changes nothing."""
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 
 import pytest
 
-from inspections.models import Finding, FindingPhoto
+from campaigns.models import Indicator, IndicatorSystem
+from campaigns.planning.indicator_io import Node, store_nodes
+from inspections.models import Finding, FindingPhoto, VisitCheck
 from tests.factories import PASSWORD
 
 from . import seed
@@ -29,6 +32,84 @@ def kept_pages(page) -> list[str]:
     }""")
 
 
+def wait_until_kept(page, path: str):
+    """Until the service worker controls the page and has kept ``path`` for offline use."""
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null")
+    for _ in range(100):
+        if path in kept_pages(page):
+            return
+        page.wait_for_timeout(100)
+    raise AssertionError(f"{path} was not kept: {kept_pages(page)}")
+
+
+def market_edition(w) -> list[Indicator]:
+    """Three criteria of an edition that apply to 农贸市场 (the seed's market point)."""
+    market = w.points.market.point_type
+    system = IndicatorSystem.objects.create(name="测评体系（离线测试）", status=IndicatorSystem.Status.PUBLISHED)
+    store_nodes(system, [
+        Node(0, "1", "", "公共环境", Decimal(0), ""),
+        Node(0, "1.1", "1", "农贸市场", Decimal(0), ""),
+        Node(0, "1.1.1", "1.1", "农贸市场环境", Decimal(0), ""),
+        Node(0, "1.1.1.1", "1.1.1", "市场内外环境整洁", Decimal(2), "field", [market]),
+        Node(0, "1.1.1.2", "1.1.1", "划行归市、摊位整齐", Decimal(1), "field", [market]),
+        Node(0, "1.1.1.3", "1.1.1", "公厕干净无异味", Decimal("1.5"), "field", [market]),
+    ])
+    w.campaign.indicator_system = system
+    w.campaign.save(update_fields=["indicator_system"])
+    return list(Indicator.objects.filter(system=system, level=Indicator.Level.CRITERION).order_by("path"))
+
+
+def test_a_checklist_filled_offline_arrives_once_with_its_finding(journey, city, personas, tmp_path):
+    w = seed.world(city, personas)
+    criteria = market_edition(w)
+    visit = w.visit["market"]
+    findings_before = Finding.objects.count()
+    picture = seed.photo_file(tmp_path, "公厕.jpg", colour=(90, 120, 140))
+    j = journey(PHONE, service_workers="allow")
+    j.login(personas.inspector.username, PASSWORD)
+    path = f"/visits/{visit.pk}/checks/"
+    j.goto(path)
+    page, main = j.page, j.page.locator("main")
+    wait_until_kept(page, path)
+
+    j.context.set_offline(True)
+    response = page.reload()
+    assert response is not None and response.from_service_worker
+    failed, *met = criteria
+    main.locator(f"#check-{failed.pk} input[value=failed]").check()
+    main.locator(f"select[name=c-{failed.pk}-category]").select_option(label="环境卫生 › 垃圾桶满溢、破损")
+    main.locator(f"textarea[name=c-{failed.pk}-note]").fill("市场西侧垃圾桶满溢（无信号时检查）")
+    main.locator(f"input[name=c-{failed.pk}-photos]").set_input_files(str(picture))
+    for criterion in met:
+        main.locator(f"#check-{criterion.pk} input[value=met]").check()
+    main.get_by_role("button", name="保存检查表", exact=True).click()
+    main.get_by_role("status").filter(has_text="检查表已保存在本机").wait_for()
+    page.locator("#outbox-badge").filter(has_text="1条未发送").wait_for()
+    assert not VisitCheck.objects.filter(visit=visit).exists() and Finding.objects.count() == findings_before
+    j.screenshot("phone-offline-checklist")
+    page.evaluate("async () => { window.keptDraft = (await CivOutbox.all())[0]; }")
+
+    j.context.set_offline(False)
+    page.locator("#outbox-badge").wait_for(state="hidden")
+    checks = {c.indicator_id: c for c in VisitCheck.objects.filter(visit=visit)}
+    assert {pk: c.result for pk, c in checks.items()} == {
+        failed.pk: "failed", met[0].pk: "met", met[1].pk: "met"}
+    finding = checks[failed.pk].finding
+    assert (finding.indicator, finding.visit, finding.description) == (failed, visit, "市场西侧垃圾桶满溢（无信号时检查）")
+    assert FindingPhoto.objects.filter(finding=finding).count() == 1
+    assert Finding.objects.count() == findings_before + 1
+
+    # The same request once more: answered as already received; nothing changes.
+    answer = page.evaluate("""async () => {
+        const token = document.cookie.match(/csrftoken=([^;]+)/)[1];
+        return await CivOutbox.send(window.keptDraft, token);
+    }""")
+    assert (answer["outcome"], answer["result"]["created"]) == ("sent", False)
+    assert Finding.objects.count() == findings_before + 1
+    assert VisitCheck.objects.filter(visit=visit).count() == 3
+    assert FindingPhoto.objects.filter(finding=finding).count() == 1
+
+
 def test_a_finding_recorded_offline_arrives_once_when_the_network_is_back(journey, city, personas, tmp_path):
     w = seed.world(city, personas)
     before = Finding.objects.count()
@@ -38,11 +119,7 @@ def test_a_finding_recorded_offline_arrives_once_when_the_network_is_back(journe
     j.goto("/findings/new/")
     page, main = j.page, j.page.locator("main")
     # The service worker takes the page over and keeps the form for offline use.
-    page.wait_for_function("() => navigator.serviceWorker.controller !== null")
-    page.wait_for_function("""async () => {
-        const cache = await caches.open("civportal-pages");
-        return Boolean(await cache.match("/findings/new/"));
-    }""")
+    wait_until_kept(page, "/findings/new/")
     badge = page.locator("#outbox-badge")
     assert badge.is_hidden()
 
