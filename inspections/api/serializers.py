@@ -409,7 +409,7 @@ class VisitCheckSerializer(serializers.Serializer):
     section = serializers.CharField(allow_blank=True)
     item = serializers.CharField(allow_blank=True)
     points = serializers.DecimalField(max_digits=7, decimal_places=2)
-    result = serializers.ChoiceField(choices=[("", "")] + list(VisitCheck.Result.choices), allow_blank=True)
+    result = serializers.CharField(allow_blank=True, help_text="met, failed or na; blank when not judged yet.")
     note = serializers.CharField(allow_blank=True)
     finding = serializers.IntegerField(allow_null=True)
     recorded_at = serializers.DateTimeField(allow_null=True)

@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -245,6 +246,13 @@ class AnnualReportViewSet(viewsets.ViewSet):
         return Response(report)
 
 
+class OneReportSchema(AutoSchema):
+    """A report route answers one object on ``list`` (not an array of them)."""
+
+    def _is_list_view(self, serializer=None) -> bool:
+        return False
+
+
 @extend_schema(tags=["lost-points"])
 class LostPointsViewSet(viewsets.ViewSet):
     """Lost points by criterion (失分项分析): the campaign edition's indicator tree with, per node, the
@@ -252,8 +260,10 @@ class LostPointsViewSet(viewsets.ViewSet):
     failed checks and the units that lost most. ``export=xlsx`` answers the same table as a workbook."""
 
     action_permissions = {"list": ["scores.view_monthlyscore"]}
+    schema = OneReportSchema()
 
-    @extend_schema(parameters=[s.LostPointsQuerySerializer], responses={200: s.LostPointsSerializer})
+    @extend_schema(parameters=[s.LostPointsQuerySerializer], responses={200: s.LostPointsSerializer},
+                   operation_id="lost_points_retrieve")
     def list(self, request):
         refuse_unknown_params(request, {*s.LostPointsQuerySerializer().fields})
         form = LostPointsForm(request.query_params, user=request.user)

@@ -65,8 +65,8 @@ def test_unknown_parameter_is_a_400_naming_it(route, sup, personas):
     body = response.json()
     assert body["code"] == "invalid" and list(body["errors"]) == ["colour"]
     assert "colour" in body["errors"]["colour"][0]
-    # Known parameters pass (the annual report is one document, not a paged list).
-    known = "format=json" if route == "/api/v1/annual-reports/" else "limit=5"
+    # Known parameters pass (the annual report and lost points are one document each, not a paged list).
+    known = "format=json" if route in ("/api/v1/annual-reports/", "/api/v1/lost-points/") else "limit=5"
     assert sup.get(f"{route}?{needs}{known}").status_code == 200, route
 
 

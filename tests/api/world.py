@@ -24,7 +24,7 @@ from campaigns import services as campaign_services
 from campaigns.accounts import services as account_services
 from campaigns.models import ImportJob, Membership
 from inspections import services as loop
-from inspections.models import Finding, FindingCategory, Inspection
+from inspections.models import Finding, FindingCategory, Inspection, VisitCheck
 from notices import services as notice_services
 from notifications.models import Event, Notification, WebhookDelivery, WebhookSubscription
 from scores import services as score_services
@@ -54,6 +54,8 @@ def build_world(city, personas) -> SimpleNamespace:
                                            unit=city.district_a, starts_on=dt.date(2026, 11, 1),
                                            ends_on=dt.date(2026, 11, 30))
     visit = loop.visit_create(actor=personas.inspector, inspection=inspection, point=plan.point_a)
+    # A checklist result (issue 18): the visit's checks and the lost-points report have a row.
+    VisitCheck.objects.create(visit=visit, indicator=plan.criterion, result=VisitCheck.Result.FAILED, note="占道经营")
     finding, _created = loop.finding_create(
         actor=personas.supervisor, source=Finding.Source.HOTLINE, category=category, unit=city.street_a1,
         description="占道经营", external_id="FUZZ-1")

@@ -139,6 +139,8 @@ def route_url(route: str, world) -> str:
     assert "<" not in url, f"give the test an object for {route}"
     if "bulletin" in route:
         url += f"?campaign={world.plan.campaign.pk}&month=2026-10"
+    if "lost-points" in route:  # the world's visit (and its failed check) is of the current month
+        url += f"?campaign={world.plan.campaign.pk}&period={timezone.localdate():%Y-%m}"
     return url
 
 
