@@ -4,6 +4,7 @@ the first send, a race makes one row, someone else's id is refused."""
 
 from __future__ import annotations
 
+import re
 import threading
 import uuid
 
@@ -83,8 +84,12 @@ def test_another_users_client_id_is_refused_without_showing_their_finding(w, per
                                            format="multipart")
     assert (page.status_code, by_api.status_code) == (409, 409)
     assert by_api.json()["code"] == "conflict"
-    for body in (page.content.decode(), by_api.content.decode()):
-        assert str(mine.pk) not in body and "垃圾桶满溢" not in body and str(mine.uid) not in body
+    assert set(page.json()) == {"errors"} and set(by_api.json()) <= {"code", "detail", "errors"}
+    for body in (page.json(), by_api.json()):
+        text = str(body)
+        assert "草稿编号已被使用" in text
+        assert f"/findings/{mine.pk}/" not in text and "垃圾桶满溢" not in text and str(mine.uid) not in text
+        assert not re.search(rf"\b{mine.pk}\b", text)
     assert Finding.objects.count() == 1
 
 
