@@ -3,7 +3,7 @@ from django.conf import settings
 
 def portal(request):
     """Values every page needs: the portal name (the user's roles come from campaigns.context_processors)."""
-    return {"PORTAL_NAME": settings.PORTAL_NAME}
+    return {"PORTAL_NAME": settings.PORTAL_NAME, "CSRF_COOKIE_NAME": settings.CSRF_COOKIE_NAME}
 
 
 def navigation(request):

@@ -88,3 +88,13 @@ class MultipleFileField(forms.FileField):
         if isinstance(data, (list, tuple)):
             return [single(d, initial) for d in data]
         return [single(data, initial)] if data else []
+
+
+def form_error_lines(form) -> list[str]:
+    """A form's errors as readable lines ("label: message"), for answers in JSON
+    to scripts that show them outside the form (the offline outbox)."""
+    lines = []
+    for name, errors in form.errors.items():
+        label = form.fields[name].label if name in form.fields and form.fields[name].label else ""
+        lines.extend(f"{label}: {error}" if label else str(error) for error in errors)
+    return lines

@@ -95,6 +95,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "civportal.pwa.OutboxUserMiddleware",  # drafts from a phone's outbox go out only as their writer
     "campaigns.middleware.ScopeMiddleware",  # request.scope: the user's roles and unit paths, read once
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -521,6 +522,11 @@ LOGGING = {
 }
 
 PORTAL_NAME = _("Civilized City Campaign Portal")
+
+# --- offline field capture (docs/offline.md) --------------------------------
+# Pages the service worker keeps on the phone as soon as it is installed (URL
+# names); any other page marked @offline_page is kept once it has been opened.
+OFFLINE_PRECACHE_PAGES = ["inspections:finding_record"]
 
 # --- planning -------------------------------------------------------------
 # Spreadsheets larger than this import in the background (Celery) with a progress page.

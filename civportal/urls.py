@@ -34,7 +34,7 @@ from scores.api.views import (
 )
 from volunteers.api.views import ActivityViewSet, TeamViewSet, VolunteerViewSet
 
-from . import observability, views
+from . import observability, pwa, views
 
 admin.site.site_header = _("civportal administration")
 admin.site.site_title = _("civportal administration")
@@ -102,6 +102,11 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("metrics", observability.metrics, name="metrics"),  # Prometheus; loopback, token or staff only
     path("favicon.ico", views.favicon),
+    # The installable app (docs/offline.md): the worker must live at the root to serve every page.
+    path("sw.js", pwa.service_worker, name="service_worker"),
+    path("manifest.webmanifest", pwa.manifest, name="manifest"),
+    path("offline/", pwa.offline, name="offline"),
+    path("outbox/", pwa.outbox, name="outbox"),
     path("accounts/login/", throttled_login(auth_views.LoginView.as_view(redirect_authenticated_user=True)),
          name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

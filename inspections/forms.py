@@ -56,6 +56,8 @@ class FindingRecordForm(forms.Form):
     photos = PhotosField(label=_("“before” photos"), required=False,
                          help_text=_("JPEG, PNG or WebP, up to 10 MB each; required for inspection findings."))
     dispatch_now = forms.BooleanField(label=_("dispatch to the responsible unit now"), required=False)
+    # Set by the page's script (docs/offline.md): sending the same draft twice records it once.
+    client_id = forms.UUIDField(required=False, widget=forms.HiddenInput(attrs={"data-client-id": True}))
 
     def __init__(self, *args, user, points, **kwargs):
         super().__init__(*args, **kwargs)

@@ -412,6 +412,9 @@ class Finding(ScopePathsModel, TimeStampedModel):
     )
     source = models.CharField(_("source"), max_length=20, choices=Source.choices, default=Source.INSPECTION)
     external_id = models.CharField(_("external id"), max_length=100, null=True, blank=True)
+    # Chosen by the inspector's phone when the form is filled (docs/offline.md): a
+    # resend of the same draft (lost answer, offline outbox) finds this row again.
+    client_id = models.UUIDField(_("client id"), null=True, blank=True, editable=False)
     visit = models.ForeignKey(
         Visit, on_delete=models.PROTECT, null=True, blank=True, related_name="findings", verbose_name=_("visit")
     )
@@ -477,6 +480,10 @@ class Finding(ScopePathsModel, TimeStampedModel):
             models.UniqueConstraint(
                 fields=["source", "external_id"], condition=Q(external_id__isnull=False),
                 name="finding_external_id_unique_per_source",
+            ),
+            # Exactly once from the offline outbox: one row per client-generated id, whoever sends it.
+            models.UniqueConstraint(
+                fields=["client_id"], condition=Q(client_id__isnull=False), name="finding_client_id_unique",
             ),
             models.CheckConstraint(
                 condition=~Q(status="duplicate") | Q(duplicate_of__isnull=False), name="finding_duplicate_has_original"

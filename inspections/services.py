@@ -9,6 +9,7 @@ the admin and Celery tasks all call these."""
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -300,10 +301,16 @@ def finding_create(
     address: str = "", latitude: Decimal | None = None, longitude: Decimal | None = None,
     observed_at: dt.datetime | None = None, reporter_name: str = "", reporter_contact: str = "",
     external_id: str | None = None, photos_in=None, recurrence_of: Finding | None = None,
+    client_id: uuid.UUID | None = None,
 ) -> tuple[Finding, bool]:
     """Record a finding (new, awaiting triage). Returns ``(finding, created)``:
-    a finding already ingested with the same source and external id is
-    returned unchanged (idempotent ingest)."""
+    a finding already ingested with the same source and external id, or
+    already sent by the same person with the same client id (the phone's
+    outbox resending a draft), is returned unchanged (idempotent ingest)."""
+    if client_id is not None:
+        sent = _finding_sent_before(actor=actor, client_id=client_id)
+        if sent is not None:
+            return sent, False
     if visit is not None:
         point = point or visit.point
         campaign = campaign or visit.inspection.campaign
@@ -329,8 +336,17 @@ def finding_create(
         campaign=campaign, visit=visit, point=point, unit=unit, department=department, indicator=indicator,
         address=address, latitude=latitude, longitude=longitude, observed_at=observed_at,
         reporter_name=reporter_name, reporter_contact=reporter_contact, external_id=external_id, photos_in=photos_in,
-        recurrence_of=recurrence_of,
+        recurrence_of=recurrence_of, client_id=client_id,
     )
+
+
+def _finding_sent_before(*, actor: User, client_id: uuid.UUID) -> Finding | None:
+    """The finding this person already sent with this client id, if any. Someone
+    else's id is refused without saying anything about their finding."""
+    sent = Finding.objects.filter(client_id=client_id).first()
+    if sent is not None and sent.reporter_id != actor.pk:
+        raise Conflict(_("This draft id is already in use: reload the form and fill it in again."))
+    return sent
 
 
 def campaign_for_new_finding() -> Campaign:
@@ -351,7 +367,7 @@ def _finding_insert(
     campaign: Campaign | None, visit: Visit | None, point: Point | None, unit: Unit, department: Unit | None,
     indicator: Indicator | None, address: str, latitude: Decimal | None, longitude: Decimal | None,
     observed_at: dt.datetime | None, reporter_name: str, reporter_contact: str, external_id: str | None, photos_in,
-    recurrence_of: Finding | None = None,
+    recurrence_of: Finding | None = None, client_id: uuid.UUID | None = None,
 ) -> tuple[Finding, bool]:
     """The insert shared by every way a finding arrives, once the caller has
     checked who may record it: validation, photos, repeat flag, history, hooks."""
@@ -369,7 +385,7 @@ def _finding_insert(
     prepared = photos.prepare_photos(photos_in, required=source == Finding.Source.INSPECTION, label=_("“before”"))
     observed_at = observed_at or timezone.now()
     finding = Finding(
-        campaign=campaign, source=source, external_id=external_id, visit=visit, point=point, unit=unit,
+        campaign=campaign, source=source, external_id=external_id, client_id=client_id, visit=visit, point=point, unit=unit,
         department=department, indicator=indicator, category=category,
         severity=severity or category.default_severity, description=_note(description, required=True,
                                                                            field="description"),
@@ -396,6 +412,11 @@ def _finding_insert(
             if external_id is not None:  # the same case pushed twice at once
                 photos.discard(saved)
                 return Finding.objects.get(source=source, external_id=external_id), False
+            if client_id is not None:  # the outbox and a second tab sent the same draft at once
+                photos.discard(saved)
+                sent = _finding_sent_before(actor=actor, client_id=client_id)
+                if sent is not None:
+                    return sent, False
             raise
     return finding, True
 

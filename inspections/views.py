@@ -21,8 +21,9 @@ from campaigns.filtersets import unit_label, with_active_campaign
 from campaigns.models import Membership, Point
 from campaigns.scope import has_role, user_roles
 from civportal.errors import Conflict
-from civportal.forms import add_service_errors
+from civportal.forms import add_service_errors, form_error_lines
 from civportal.pagination import paginate
+from civportal.pwa import offline_page
 from civportal.xlsx import ImportRejected, xlsx_response
 
 from . import exports, selectors, services
@@ -133,6 +134,7 @@ def _rule_deadline(finding: Finding) -> dict:
 
 @login_required
 @permission_required("inspections.add_finding", raise_exception=True)
+@offline_page
 def finding_record(request):
     points = _points(request.user)
     initial = {key: request.GET[key] for key in ("visit", "point") if request.GET.get(key, "").isascii() and request.GET.get(key, "").isdigit()}
@@ -142,23 +144,39 @@ def finding_record(request):
         initial["unit"] = point_units[chosen]
     form = FindingRecordForm(request.POST or None, request.FILES or None, user=request.user, points=points,
                              initial=initial)
+    # The phone's outbox (static/js/outbox.js) sends the same form and asks for JSON.
+    wants_json = request.method == "POST" and "application/json" in request.headers.get("Accept", "")
+    status = 200
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
         dispatch_now = data.pop("dispatch_now", False)
         data["photos_in"] = data.pop("photos")
         data["severity"] = data["severity"] or None
         try:
-            finding, _created = services.finding_create(actor=request.user, **data)
-            if dispatch_now:
+            finding, created = services.finding_create(actor=request.user, **data)
+            if dispatch_now and created:
                 services.task_dispatch(actor=request.user, finding=finding)
         except (ValidationError, PermissionDenied, Conflict) as exc:
             if isinstance(exc, ValidationError):
                 add_service_errors(form, exc)
             else:
                 form.add_error(None, _error_text(exc))
+            status = 409 if isinstance(exc, Conflict) else 403 if isinstance(exc, PermissionDenied) else 400
         else:
-            messages.success(request, _("Finding #%(pk)s recorded.") % {"pk": finding.pk})
-            return redirect("inspections:finding_detail", pk=finding.pk)
+            url = reverse("inspections:finding_detail", args=[finding.pk])
+            if "X-Outbox-User" not in request.headers:  # not a kept draft sent in the background
+                if created:
+                    messages.success(request, _("Finding #%(pk)s recorded.") % {"pk": finding.pk})
+                else:
+                    messages.info(request, _("Finding #%(pk)s had already been recorded from this form.")
+                                  % {"pk": finding.pk})
+            if wants_json:
+                return JsonResponse({"id": finding.pk, "url": url, "created": created}, status=201 if created else 200)
+            return redirect(url)
+    elif request.method == "POST":
+        status = 400
+    if wants_json:
+        return JsonResponse({"errors": form_error_lines(form)}, status=status)
     points_json = [{"id": p.pk, "lat": float(p.latitude), "lng": float(p.longitude)}
                    for p in points if p.latitude is not None and p.longitude is not None]
     return render(request, "inspections/finding_record.html", {"form": form, "points": points_json,
@@ -563,6 +581,7 @@ def _calendar_year(request) -> int | None:
 
 @login_required
 @permission_required("inspections.view_visit", raise_exception=True)
+@offline_page
 def visit_checks(request, pk):
     """The criteria that apply to the visit's point type, grouped by section and item:
     达标 / 不达标 / 不适用 with a note; a 不达标 becomes a finding linked to its criterion.
@@ -585,8 +604,14 @@ def visit_checks(request, pk):
         except PermissionDenied as exc:
             errors, status = {"__all__": [_error_text(exc)]}, 403
         else:
-            messages.success(request, _("Checklist saved.") if fresh else _("This checklist was already received."))
-            return redirect("inspections:visit_checks", pk=visit.pk)
+            url = reverse("inspections:visit_checks", args=[visit.pk])
+            if "X-Outbox-User" not in request.headers:  # not a kept draft sent in the background
+                messages.success(request, _("Checklist saved.") if fresh else _("This checklist was already received."))
+            if "application/json" in request.headers.get("Accept", ""):  # the phone's outbox (docs/offline.md)
+                return JsonResponse({"id": visit.pk, "url": url, "created": fresh}, status=201 if fresh else 200)
+            return redirect(url)
+        if "application/json" in request.headers.get("Accept", ""):
+            return JsonResponse({"errors": [m for msgs in errors.values() for m in msgs]}, status=status)
     groups, counts = checklist.checklist(visit)
     rows = []
     for group in groups:

@@ -129,8 +129,8 @@ class FindingSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Finding
-        fields = ["id", "uid", "campaign", "source", "external_id", "visit", "point", "point_name", "unit",
-                  "unit_name", "department", "indicator", "category", "category_name", "severity", "description",
+        fields = ["id", "uid", "campaign", "source", "external_id", "client_id", "visit", "point", "point_name",
+                  "unit", "unit_name", "department", "indicator", "category", "category_name", "severity", "description",
                   "address", "latitude", "longitude", "observed_at", "reporter", "reporter_name", "is_repeat",
                   "status", "status_display", "duplicate_of", "void_reason", "closed_at", "photos", "tasks",
                   "created_at", "updated_at"]
@@ -162,6 +162,11 @@ class FindingCreateSerializer(serializers.Serializer):
     reporter_contact = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
     photos = serializers.ListField(child=serializers.FileField(allow_empty_file=True), required=False, default=list,
                                    max_length=9)
+    client_id = serializers.UUIDField(
+        required=False, allow_null=True,
+        help_text="A UUID the client chose for this draft: sending it again (by the same user) answers 200 with the "
+                  "finding recorded the first time instead of recording another; another user's id answers 409.",
+    )
 
 
 class MyReportSerializer(serializers.ModelSerializer):
