@@ -40,7 +40,7 @@ GROUPS = [
         ("rounds.add_pointdraw", _("Point draws"), "rounds:draw_list"),
         ("rounds.view_inspectionschedule", _("Inspection schedules"), "rounds:schedule_list"),
         ("inspections.add_visit", _("My round"), "rounds:my_round"),
-        ("inspections.view_recheck", _("Re-checks (回头看)"), "inspections:recheck_list"),
+        ("inspections.view_recheck", _("Re-checks"), "inspections:recheck_list"),
         ("inspections.view_finding", _("Recurrence rates"), "inspections:recurrence"),
         ("inspections.view_calendaroverride", _("Working-day calendar"), "inspections:calendar"),
     ]),

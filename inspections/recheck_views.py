@@ -81,7 +81,7 @@ def recheck_list(request):
         base.none() if filterset.is_bound else base)
     rows = rows.order_by("-created_at", "-id")
     if request.GET.get("format") == "xlsx":
-        return xlsx_response(filename="rechecks.xlsx", title=_("Re-checks (回头看)"), headers=RECHECK_HEADERS,
+        return xlsx_response(filename="rechecks.xlsx", title=_("Re-checks"), headers=RECHECK_HEADERS,
                              rows=_recheck_rows(rows), user=request.user)
     query = request.GET.copy()
     query.pop("page", None)

@@ -116,7 +116,8 @@ def poisoned(city, personas):
                   "campaigns.User", "inspections.Finding", "inspections.FindingCategory",
                   "inspections.RectificationTask", "volunteers.Volunteer", "volunteers.Team", "volunteers.Activity",
                   "volunteers.Signup", "materials.MaterialCall", "materials.MaterialSubmission",
-                  "notices.Notice", "surveys.Survey", "surveys.Question", "surveys.SurveyWave"]:
+                  "notices.Notice", "surveys.Survey", "surveys.Question", "surveys.SurveyWave",
+                  "rounds.PointDraw", "rounds.InspectionSchedule", "inspections.RecheckRule"]:
         try:
             model = apps.get_model(label)
         except LookupError:
@@ -131,7 +132,7 @@ def route_url(route: str, world) -> str:
     ids = {"campaigns/<int:pk>/ledger": world.plan.campaign.pk, "editions/<int:pk>": world.plan.system.pk,
            "imports/<int:pk>": world.job.pk, "activities/<int:pk>": world.activity.pk,
            "materials/campaigns/<int:pk>": world.extra.campaign.pk, "notices/<int:pk>": world.extra.notice.pk,
-           "surveys/waves/<int:pk>": world.extra.wave.pk}
+           "surveys/waves/<int:pk>": world.extra.wave.pk, "rounds/draws/<int:pk>": world.draw.pk}
     url = "/" + route
     for prefix, pk in ids.items():
         if prefix in route:

@@ -42,7 +42,7 @@ def test_supervisor_computes_publishes_and_downloads_the_bulletin(journey, city,
     compute = main.locator("form").filter(has=j.page.get_by_role("button", name="计算", exact=True))
     compute.get_by_label("月份").fill("2026-10")
     _click(j.page, compute, "计算")
-    assert re.search(r"[?&]month=2026-10", j.page.url), j.page.url
+    assert re.search(r"[?&](month|period)=2026-10", j.page.url), j.page.url
     assert main.locator(".msg-success").count() == 1
     month = ScoreMonth.objects.get(campaign=ex.campaign, month=OCT)
     assert month.status == ScoreMonth.Status.DRAFT and month.computed_by == personas.supervisor
