@@ -137,7 +137,7 @@ def rule_run(*, rule: RecheckRule, actor: User | None = None, now: dt.datetime |
             inspection = Inspection(
                 campaign=rule.campaign, kind=Inspection.Kind.SUPERVISION, unit=_common_unit([r[3] for r in group]),
                 starts_on=today, ends_on=today + dt.timedelta(days=RECHECK_DAYS), created_by=actor,
-                title=_("Re-check (回头看) %(rule)s %(date)s") % {"rule": rule.name, "date": today.isoformat()})
+                title=_("Re-check %(rule)s %(date)s") % {"rule": rule.name, "date": today.isoformat()})
             inspection._history_user = actor
             inspection.save()
             planned += [Recheck(run=run, rule=rule, inspection=inspection, finding_id=pk, point_id=point_id,

@@ -61,7 +61,7 @@ def test_supervisor_computes_publishes_and_downloads_the_bulletin(journey, city,
     assert main.get_by_role("button", name="发布").count() == 0
     districts = [r.unit.name for r in MonthlyScore.objects.filter(campaign=ex.campaign, month=OCT, kind="district")
                  .select_related("unit").order_by("rank")]
-    assert main.locator("tbody tr td:nth-child(2)").all_inner_texts() == districts  # the first peer group
+    assert main.locator("tbody tr td:nth-child(2) > a:first-child").all_inner_texts() == districts  # the first peer group
 
     with j.page.expect_navigation():
         main.get_by_role("link", name="通报", exact=True).click()
