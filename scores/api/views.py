@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -298,8 +299,10 @@ class LostPointsViewSet(viewsets.ViewSet):
     action_permissions = {"list": ["scores.view_monthlyscore"]}
     schema = OneReportSchema()
 
-    @extend_schema(parameters=[s.LostPointsQuerySerializer], responses={200: s.LostPointsSerializer},
-                   operation_id="lost_points_retrieve")
+    @extend_schema(parameters=[s.LostPointsQuerySerializer], operation_id="lost_points_retrieve", responses={
+        (200, "application/json"): s.LostPointsSerializer,
+        # ``export=xlsx``: the same table as a workbook
+        (200, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"): OpenApiTypes.BINARY})
     def list(self, request):
         refuse_unknown_params(request, {*s.LostPointsQuerySerializer().fields})
         form = LostPointsForm(request.query_params, user=request.user)
