@@ -13,7 +13,6 @@ reader's scope (docs/field-evaluation.md)."""
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -30,34 +29,21 @@ from campaigns.scope import path_q
 from inspections.models import VisitCheck
 
 from .compute import SHANGHAI
+from .periods import Period
 
 ZERO = Decimal(0)
 HUNDRED = Decimal(100)
 DEC = DecimalField(max_digits=14, decimal_places=2)
 TOP_UNITS = 3
-PERIOD_RE = re.compile(r"^(\d{4})(?:-(0[1-9]|1[0-2])|-Q([1-4])|-H([12]))?$")
 
 
 def period_bounds(value: str) -> tuple[dt.date, dt.date]:
-    """``YYYY-MM`` (month), ``YYYY-Qn`` (quarter), ``YYYY-Hn`` (half-year) or ``YYYY`` (year)
-    → [first day, first day after). Raises ValidationError for anything else."""
-    match = PERIOD_RE.match((value or "").strip()) if isinstance(value, str) and len(value) < 12 else None
-    if match is None or not 2000 <= int(match.group(1)) <= 2100:
-        raise ValidationError(_("Give the period as 2026-10 (month), 2026-Q3, 2026-H2 or 2026."), code="period")
-    year, month, quarter, half = match.groups()
-    year = int(year)
-    if month:
-        first, months = int(month), 1
-    elif quarter:
-        first, months = 3 * int(quarter) - 2, 3
-    elif half:
-        first, months = 6 * int(half) - 5, 6
-    else:
-        first, months = 1, 12
-    start = dt.date(year, first, 1)
-    after = first + months
-    end = dt.date(year + (after - 1) // 12, (after - 1) % 12 + 1, 1)
-    return start, end
+    """A period as the scores read it (``scores.periods.Period``: ``YYYY-MM``, ``YYYY-Qn``, ``YYYY-Hn``
+    or ``YYYY``) → [first day, first day after). Raises ValidationError for anything else."""
+    try:
+        return Period.parse(value).bounds
+    except ValidationError as exc:
+        raise ValidationError(exc.message_dict["period"], code="period") from None
 
 
 class LostPointsForm(forms.Form):

@@ -60,6 +60,12 @@ class Period:
     def last_month(self) -> dt.date:
         return self.months[-1]
 
+    @property
+    def bounds(self) -> tuple[dt.date, dt.date]:
+        """[first day, first day after) — the period's dates for a range filter."""
+        after = self.first_month.month - 1 + _LENGTH[self.kind]
+        return self.first_month, dt.date(self.year + after // 12, after % 12 + 1, 1)
+
     def __str__(self) -> str:
         if self.kind == MONTH:
             return f"{self.year}-{self.index:02d}"
