@@ -87,7 +87,7 @@ def draw_create(request):
         else:
             messages.success(request, _("Points drawn: the round is hidden from the units until it ends."))
             return redirect("rounds:draw_detail", pk=draw.pk)
-    return render(request, "rounds/form.html", {
+    return render(request, "inspections/simple_form.html", {
         "form": form, "title": _("Draw points"), "back": reverse("rounds:draw_list")}, status=400 if form.errors else 200)
 
 
@@ -194,7 +194,7 @@ def schedule_create(request):
         else:
             messages.success(request, _("Schedule saved."))
             return redirect("rounds:schedule_detail", pk=schedule.pk)
-    return render(request, "rounds/form.html", {
+    return render(request, "inspections/simple_form.html", {
         "form": form, "title": _("New inspection schedule"), "back": reverse("rounds:schedule_list")},
         status=400 if form.errors else 200)
 
@@ -233,7 +233,7 @@ def schedule_edit(request, pk):
         else:
             messages.success(request, _("Schedule saved."))
             return redirect("rounds:schedule_detail", pk=pk)
-    return render(request, "rounds/form.html", {
+    return render(request, "inspections/simple_form.html", {
         "form": form, "title": _("Edit inspection schedule"), "back": reverse("rounds:schedule_detail", args=[pk])},
         status=400 if form.errors else 200)
 
