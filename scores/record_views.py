@@ -30,14 +30,7 @@ from .exports import annual_report_xlsx
 from .filtersets import AccountabilityRecordFilterSet, ExposureFilterSet
 from .forms import AccountabilityRecordForm, ExposureForm
 from .models import AccountabilityRecord, Appeal, Exposure, Grade, ListFlag
-
-
-def _error_text(exc) -> str:
-    if isinstance(exc, Conflict):
-        return exc.message
-    if isinstance(exc, PermissionDenied):
-        return str(exc) or _("You may not do this.")
-    return " ".join(exc.messages)
+from .views import _error_text  # the same message for a refused action on every scores page
 
 
 def _digits(raw: str) -> int | None:
