@@ -14,6 +14,7 @@ from treebeard.mp_tree import MP_Node, MP_NodeManager, MP_NodeQuerySet
 from civportal.models import TimeStampedModel
 
 from .geojson import validate_boundary
+from .scope import ScopePathsModel, ScopePathsQuerySet
 
 
 class User(AbstractUser):
@@ -465,24 +466,26 @@ class Point(TimeStampedModel):
         return self.name
 
 
-class WorkItemQuerySet(models.QuerySet):
+class WorkItemQuerySet(ScopePathsQuerySet):
     def visible_to(self, user) -> WorkItemQuerySet:
-        """Work items led by, or shared with, a unit in the user's scope."""
-        from .scope import scope_paths, scope_q
+        """Work items led by a unit in scope (the lead unit's path column on the
+        item itself) or shared with a cooperating unit in scope."""
+        from .scope import path_q, scope_q
 
-        if scope_paths(user) is None:
+        within = path_q(user, "unit_path")
+        if within is None:
             return self
         shared = WorkItem.cooperating_units.through.objects.filter(
             scope_q(user, "unit__path"), workitem_id=models.OuterRef("pk")
         )
-        return self.filter(scope_q(user, "lead_unit__path") | models.Exists(shared))
+        return self.filter(within | models.Exists(shared))
 
     def involving(self, unit: Unit) -> WorkItemQuerySet:
         """Items whose lead or a cooperating unit lies in ``unit``'s subtree."""
         shared = WorkItem.cooperating_units.through.objects.filter(
             unit__path__startswith=unit.path, workitem_id=models.OuterRef("pk")
         )
-        return self.filter(Q(lead_unit__path__startswith=unit.path) | models.Exists(shared))
+        return self.filter(Q(unit_path__startswith=unit.path) | models.Exists(shared))
 
     def overdue(self, today) -> WorkItemQuerySet:
         return self.filter(deadline__lt=today, status__in=WorkItem.OPEN_STATUSES)
@@ -491,7 +494,7 @@ class WorkItemQuerySet(models.QuerySet):
         return self.exclude(deadline__lt=today, status__in=WorkItem.OPEN_STATUSES)
 
 
-class WorkItem(TimeStampedModel):
+class WorkItem(ScopePathsModel, TimeStampedModel):
     """A line of the task breakdown ledger (任务分解台账): what a lead unit,
     helped by cooperating units, must get done for a criterion by a deadline.
     Units report progress; the campaign office verifies. Overdue is a flag
@@ -528,9 +531,13 @@ class WorkItem(TimeStampedModel):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
         related_name="created_work_items", verbose_name=_("created by"),
     )
+    # Scope as a column (docs/performance.md): the lead unit's path. Cooperating
+    # units stay a many-to-many, checked through its (small, indexed) link table.
+    SCOPE_PATHS = {"unit_path": "lead_unit"}
+    unit_path = models.CharField(_("unit path"), max_length=255, blank=True, default="", editable=False)
 
     objects = WorkItemQuerySet.as_manager()
-    history = HistoricalRecords(m2m_fields=[cooperating_units])
+    history = HistoricalRecords(m2m_fields=[cooperating_units], excluded_fields=["unit_path"])
 
     class Meta:
         verbose_name = _("work item")
@@ -541,6 +548,9 @@ class WorkItem(TimeStampedModel):
             models.Index(fields=["campaign", "status", "deadline"], name="workitem_campaign_status_idx"),
             # A unit's own ledger and deadline reminders.
             models.Index(fields=["lead_unit", "deadline"], name="workitem_lead_deadline_idx"),
+            # Scoped ledgers in list order (deadline, id) of a narrow scope: a prefix range on the path.
+            models.Index(fields=["unit_path", "deadline", "id"], opclasses=["varchar_pattern_ops", "date_ops", "int8_ops"],
+                         name="workitem_unit_path_due_idx"),
         ]
 
     def __str__(self) -> str:

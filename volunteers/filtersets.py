@@ -36,7 +36,7 @@ class VolunteerFilterSet(django_filters.FilterSet):
         return queryset.filter(name__icontains=value)
 
     def filter_within(self, queryset, name, unit):
-        return queryset.filter(unit__path__startswith=unit.path)
+        return queryset.filter(unit_path__startswith=unit.path)  # the path column: no join
 
 
 class TeamFilterSet(django_filters.FilterSet):
@@ -85,4 +85,4 @@ class HourEntryFilterSet(django_filters.FilterSet):
         fields = ["within", "volunteer", "served_after", "served_before"]
 
     def filter_within(self, queryset, name, unit):
-        return queryset.filter(volunteer__unit__path__startswith=unit.path)
+        return queryset.filter(unit_path__startswith=unit.path)  # the path column: no join

@@ -11,7 +11,7 @@ from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
 from campaigns.models import Unit
-from campaigns.scope import scope_q
+from campaigns.scope import ScopePathsModel, ScopePathsQuerySet, path_q, scope_q
 from civportal.models import TimeStampedModel
 
 _VOLUNTEER_CACHE = "_civportal_volunteer"
@@ -29,10 +29,12 @@ def volunteer_of(user) -> Volunteer | None:
     return getattr(user, _VOLUNTEER_CACHE)
 
 
-class VolunteerQuerySet(models.QuerySet):
+class VolunteerQuerySet(ScopePathsQuerySet):
     def visible_to(self, user) -> VolunteerQuerySet:
-        """Volunteers registered in a community inside the user's scope."""
-        return self.filter(scope_q(user, "unit__path"))
+        """Volunteers registered in a community inside the user's scope (the
+        community's path column on the volunteer itself)."""
+        within = path_q(user, "unit_path")
+        return self if within is None else self.filter(within)
 
     def counted(self) -> VolunteerQuerySet:
         """Volunteers who count as registered: approved and active."""
@@ -49,7 +51,7 @@ class VolunteerQuerySet(models.QuerySet):
         )
 
 
-class Volunteer(TimeStampedModel):
+class Volunteer(ScopePathsModel, TimeStampedModel):
     """A registered volunteer (注册志愿者) of a community: a citizen who signed up
     on the portal or was registered by the community. Phone and ID number are
     personal data, shown in full only to the offices responsible for the
@@ -96,9 +98,12 @@ class Volunteer(TimeStampedModel):
     )
     reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True)
     status_note = models.CharField(_("reason"), max_length=200, blank=True)
+    # Scope as a column (docs/performance.md): the community's path.
+    SCOPE_PATHS = {"unit_path": "unit"}
+    unit_path = models.CharField(_("unit path"), max_length=255, blank=True, default="", editable=False)
 
     objects = VolunteerQuerySet.as_manager()
-    history = HistoricalRecords()
+    history = HistoricalRecords(excluded_fields=["unit_path"])
 
     class Meta:
         verbose_name = _("volunteer")
@@ -113,6 +118,9 @@ class Volunteer(TimeStampedModel):
         indexes = [
             # Statistics and lists: "counted volunteers under this unit path".
             models.Index(fields=["status", "unit"], name="volunteer_status_unit_idx"),
+            # Scoped lists (newest first) of a narrow scope: a prefix range on the path.
+            models.Index(fields=["unit_path", "-id"], opclasses=["varchar_pattern_ops", "int8_ops"],
+                         name="volunteer_unit_path_id_idx"),
         ]
 
     def __str__(self) -> str:
@@ -279,12 +287,15 @@ class Signup(TimeStampedModel):
         return f"{self.volunteer} · {self.activity}"
 
 
-class HourEntryQuerySet(models.QuerySet):
+class HourEntryQuerySet(ScopePathsQuerySet):
     def visible_to(self, user) -> HourEntryQuerySet:
-        return self.filter(scope_q(user, "volunteer__unit__path"))
+        """Hours of volunteers registered in the user's scope (the volunteer's
+        community path, a column on the entry itself)."""
+        within = path_q(user, "unit_path")
+        return self if within is None else self.filter(within)
 
 
-class HourEntry(models.Model):
+class HourEntry(ScopePathsModel):
     """One line of the service-hour ledger (服务时长): hours a volunteer served
     in an activity, written when the organiser approves them. Only approved
     hours exist here, so every total (profile, certificate, star level,
@@ -301,6 +312,10 @@ class HourEntry(models.Model):
     approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
                                     verbose_name=_("approved by"))
     approved_at = models.DateTimeField(_("approved at"))
+    # Scope as a column (docs/performance.md): the path of the volunteer's community,
+    # kept in step when the volunteer moves to another community.
+    SCOPE_PATHS = {"unit_path": "volunteer__unit"}
+    unit_path = models.CharField(_("unit path"), max_length=255, blank=True, default="", editable=False)
 
     objects = HourEntryQuerySet.as_manager()
 
@@ -311,6 +326,10 @@ class HourEntry(models.Model):
         indexes = [
             # Statistics: "hours served this month", grouped by unit subtree.
             models.Index(fields=["served_at"], name="hourentry_served_idx"),
+            # The scoped ledger in list order (newest service first) of a narrow scope.
+            models.Index(fields=["unit_path", "-served_at", "id"],
+                         opclasses=["varchar_pattern_ops", "timestamptz_ops", "int8_ops"],
+                         name="hourentry_unit_path_idx"),
         ]
 
     def __str__(self) -> str:

@@ -104,9 +104,9 @@ def unit_statistics(root: Unit, *, now: datetime) -> tuple[UnitStats, list[UnitS
         )
         return {row["prefix"]: row for row in rows}
 
-    registered = grouped(Volunteer.objects.counted(), "unit__path", n=Count("pk"))
+    registered = grouped(Volunteer.objects.counted(), "unit_path", n=Count("pk"))
     month_entries = HourEntry.objects.filter(served_at__gte=start, served_at__lt=end)
-    served = grouped(month_entries, "volunteer__unit__path", people=Count("volunteer", distinct=True),
+    served = grouped(month_entries, "unit_path", people=Count("volunteer", distinct=True),
                      minutes=Sum("minutes"))
     held = grouped(
         Activity.objects.exclude(status=Activity.Status.CANCELLED).filter(
@@ -127,7 +127,7 @@ def unit_statistics(root: Unit, *, now: datetime) -> tuple[UnitStats, list[UnitS
     rows = [stats_for(child, child.path) for child in children]
     # People are counted once per subtree, so the total's distinct count is its own query.
     total_people = (
-        month_entries.filter(volunteer__unit__path__startswith=root.path).aggregate(n=Count("volunteer", distinct=True))
+        month_entries.filter(unit_path__startswith=root.path).aggregate(n=Count("volunteer", distinct=True))
     )["n"]
     total = UnitStats(
         unit=root,
