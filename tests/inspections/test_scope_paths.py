@@ -10,6 +10,7 @@ import datetime as dt
 
 import pytest
 from django.core.management import call_command
+from django.db.models import Q
 from django.utils import timezone
 
 from campaigns import services as unit_services
@@ -182,3 +183,88 @@ def test_rebuild_command_recomputes_every_path_from_scratch(city, personas, loop
     assert {wrong[0] for wrong in mismatches()} == {model.__name__ for model in scoped_models()}
     call_command("rebuild_scope_paths", verbosity=0)
     assert mismatches() == []
+
+
+# --- the lists return exactly the rows of the rule they replace ---------------------------------
+
+
+def _before(model, user):
+    """The scope rule as it was before the path columns: subqueries over the unit table."""
+    from django.db.models import Exists, OuterRef
+
+    from campaigns.scope import scope_paths, scope_q
+
+    if model is Volunteer:
+        return Volunteer.objects.filter(scope_q(user, "unit__path"))
+    if model is HourEntry:
+        return HourEntry.objects.filter(scope_q(user, "volunteer__unit__path"))
+    if scope_paths(user) is None:
+        return WorkItem.objects.all()
+    shared = WorkItem.cooperating_units.through.objects.filter(scope_q(user, "unit__path"), workitem_id=OuterRef("pk"))
+    return WorkItem.objects.filter(scope_q(user, "lead_unit__path") | Exists(shared))
+
+
+@pytest.mark.parametrize("model", [WorkItem, Volunteer, HourEntry])
+def test_visible_to_returns_the_rows_of_the_subquery_rule_it_replaces(city, personas, loop, model):
+    from campaigns.models import Membership
+    from tests.factories import make_member
+
+    dept_handler = make_member(Unit.objects.get(code="C-A-CG"), Membership.Role.HANDLER, "p_dept_a")
+    street_b = make_member(city.street_b1, Membership.Role.HANDLER, "p_street_b")
+    seen = []
+    for user in (personas.supervisor, personas.leader, personas.handler_a, personas.handler_b, personas.outsider,
+                 dept_handler, street_b, UserFactory(username="root", is_superuser=True)):
+        now = set(model.objects.visible_to(user).values_list("pk", flat=True))
+        assert now == set(_before(model, user).values_list("pk", flat=True)), (model.__name__, user.username)
+        seen.append(len(now))
+    assert 0 in seen and len(set(seen)) >= 3  # the scopes differ: the comparison has teeth
+
+
+def test_scoped_lists_filter_on_their_own_path_column_not_a_unit_subquery(personas, loop):
+    for qs in (Volunteer.objects.visible_to(personas.handler_a), HourEntry.objects.visible_to(personas.handler_a)):
+        sql = str(qs.query)
+        assert '"unit_path"::text LIKE' in sql and "campaigns_unit" not in sql, sql
+    # Work items: the lead unit is the column; only the cooperating units go through their link table.
+    sql = str(WorkItem.objects.visible_to(personas.handler_a).query)
+    assert '"campaigns_workitem"."unit_path"::text LIKE' in sql and '"lead_unit_id" IN' not in sql, sql
+
+
+def test_the_within_filters_match_the_subtree_rule(city, personas, loop):
+    from django.db.models import Exists, OuterRef
+
+    shared = WorkItem.cooperating_units.through.objects.filter(unit__path__startswith=city.street_b1.path,
+                                                               workitem_id=OuterRef("pk"))
+    before = WorkItem.objects.filter(Exists(shared) | Q(lead_unit__path__startswith=city.street_b1.path))
+    assert set(WorkItem.objects.involving(city.street_b1)) == set(before) != set()
+    from volunteers.filtersets import HourEntryFilterSet, VolunteerFilterSet
+
+    for filterset, model, lookup in ((VolunteerFilterSet, Volunteer, "unit__path__startswith"),
+                                     (HourEntryFilterSet, HourEntry, "volunteer__unit__path__startswith")):
+        rows = filterset(queryset=model.objects.all()).filter_within(model.objects.all(), "within", city.district_a)
+        assert set(rows) == set(model.objects.filter(**{lookup: city.district_a.path})) != set(model.objects.all())
+
+
+# --- query counts of the lists that now read the columns ----------------------------------------
+
+SCOPED_LISTS = {  # url → queries for a district handler: (session,) user, memberships, count, rows (+ prefetch)
+    "/volunteers/": 5,
+    "/volunteers/ledger/": 5,
+    "/api/v1/volunteers/": 4,
+    "/api/v1/work-items/": 5,
+    "/campaigns/{campaign}/ledger/": 7,  # + the campaign, + the cooperating units of the page
+}
+
+
+@pytest.mark.parametrize("url", SCOPED_LISTS)
+def test_scoped_lists_run_a_pinned_number_of_queries(personas, loop, login, api, url):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    w = loop[0]
+    client = api(personas.handler_a) if url.startswith("/api/") else login(personas.handler_a)
+    pinned, url = SCOPED_LISTS[url], url.format(campaign=w.campaign.pk)
+    client.get(url)  # warm the per-process caches (permissions, content types)
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(url)
+    assert response.status_code == 200, response.content[:300]
+    assert len(ctx.captured_queries) == pinned, "\n".join(q["sql"][:300] for q in ctx.captured_queries)
