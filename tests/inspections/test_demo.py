@@ -1,5 +1,7 @@
 from django.core.management import call_command
-from django.db.models import Count
+from django.db.models import Count, F
+
+from campaigns.scope import _path_subquery, scoped_models
 
 from campaigns.models import User
 from inspections.models import Finding, FindingCategory, Inspection, RectificationTask, TaskEvent, Visit
@@ -39,3 +41,9 @@ def test_load_demo_builds_the_loop_once_in_every_state_and_colour(db, client):
     assert client.get("/workbench/").context["page"].paginator.count > 0
     assert Finding.objects.visible_to(handler).count() < first
     assert Finding.objects.values("unit__path").annotate(n=Count("id")).count() > 10  # spread over the city
+    # The bulk loaders (bulk_create, with or without history) fill every scope path column.
+    for model in scoped_models():
+        assert model._base_manager.exists(), model.__name__
+        for column, lookup in model.SCOPE_PATHS.items():
+            stale = model._base_manager.annotate(expected=_path_subquery(model, lookup)).exclude(**{column: F("expected")})
+            assert not stale.exists(), (model.__name__, column)
