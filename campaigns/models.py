@@ -466,6 +466,24 @@ class Point(TimeStampedModel):
         return self.name
 
 
+class _AnyOf(models.Func):
+    """``value = ANY(ARRAY(subquery))`` (``IN (subquery)`` on SQLite). Under an OR,
+    PostgreSQL can neither index nor estimate ``IN (subquery)`` (a hashed subplan
+    checked per row); an array computed once can be OR-ed with an index on the
+    other branch (BitmapOr) or checked per row while walking the list's index."""
+
+    conditional = True
+    output_field = models.BooleanField()
+
+    def as_sql(self, compiler, connection, **extra):
+        value, subquery = (compiler.compile(e) for e in self.get_source_expressions())
+        return f"{value[0]} IN {subquery[0]}", (*value[1], *subquery[1])
+
+    def as_postgresql(self, compiler, connection, **extra):
+        value, subquery = (compiler.compile(e) for e in self.get_source_expressions())
+        return f"{value[0]} = ANY(ARRAY{subquery[0]})", (*value[1], *subquery[1])
+
+
 class WorkItemQuerySet(ScopePathsQuerySet):
     def visible_to(self, user) -> WorkItemQuerySet:
         """Work items led by a unit in scope (the lead unit's path column on the
@@ -475,17 +493,17 @@ class WorkItemQuerySet(ScopePathsQuerySet):
         within = path_q(user, "unit_path")
         if within is None:
             return self
-        shared = WorkItem.cooperating_units.through.objects.filter(
-            scope_q(user, "unit__path"), workitem_id=models.OuterRef("pk")
-        )
-        return self.filter(within | models.Exists(shared))
+        return self.filter(within | Q(self._shared(scope_q(user, "unit__path"))))
 
     def involving(self, unit: Unit) -> WorkItemQuerySet:
         """Items whose lead or a cooperating unit lies in ``unit``'s subtree."""
-        shared = WorkItem.cooperating_units.through.objects.filter(
-            unit__path__startswith=unit.path, workitem_id=models.OuterRef("pk")
-        )
-        return self.filter(Q(unit_path__startswith=unit.path) | models.Exists(shared))
+        return self.filter(Q(unit_path__startswith=unit.path) | Q(self._shared(Q(unit__path__startswith=unit.path))))
+
+    @staticmethod
+    def _shared(units: Q) -> _AnyOf:
+        """``pk`` among the items with a cooperating unit matching ``units``."""
+        links = WorkItem.cooperating_units.through.objects.filter(units).values("workitem_id")
+        return _AnyOf(models.F("pk"), models.Subquery(links))
 
     def overdue(self, today) -> WorkItemQuerySet:
         return self.filter(deadline__lt=today, status__in=WorkItem.OPEN_STATUSES)
@@ -544,11 +562,14 @@ class WorkItem(ScopePathsModel, TimeStampedModel):
         verbose_name_plural = _("work items")
         ordering = ["deadline", "id"]
         indexes = [
+            # Scoped ledgers of a wide scope (a district) in list order: walked, checking the scope per row.
+            models.Index(fields=["deadline", "id"], name="workitem_deadline_idx"),
             # The campaign ledger filtered by status and sorted/filtered by deadline (overdue).
             models.Index(fields=["campaign", "status", "deadline"], name="workitem_campaign_status_idx"),
             # A unit's own ledger and deadline reminders.
             models.Index(fields=["lead_unit", "deadline"], name="workitem_lead_deadline_idx"),
-            # Scoped ledgers in list order (deadline, id) of a narrow scope: a prefix range on the path.
+            # Scoped ledgers of a narrow scope: a prefix range on the path, OR-ed (BitmapOr) with the
+            # items shared with it through their cooperating units.
             models.Index(fields=["unit_path", "deadline", "id"], opclasses=["varchar_pattern_ops", "date_ops", "int8_ops"],
                          name="workitem_unit_path_due_idx"),
         ]

@@ -28,6 +28,10 @@ class Migration(migrations.Migration):
         migrations.RunPython(fill_scope_paths, migrations.RunPython.noop),
         migrations.AddIndex(
             model_name='workitem',
+            index=models.Index(fields=['deadline', 'id'], name='workitem_deadline_idx'),
+        ),
+        migrations.AddIndex(
+            model_name='workitem',
             index=models.Index(fields=['unit_path', 'deadline', 'id'], name='workitem_unit_path_due_idx', opclasses=['varchar_pattern_ops', 'date_ops', 'int8_ops']),
         ),
     ]
