@@ -58,7 +58,7 @@ def session_cookie(district: str) -> str:
 def wait_until_up(port: int, deadline: float) -> None:
     while time.monotonic() < deadline:
         try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
             conn.request("GET", "/healthz")
             if conn.getresponse().status in (200, 503):
                 return
@@ -80,7 +80,7 @@ def run(args, urls: list[str], cookie: str, cache_seconds: int) -> dict:
         [str(ROOT / ".venv/bin/gunicorn"), "civportal.wsgi", "-b", f"127.0.0.1:{args.port}", "-w", str(workers),
          "--log-level", "warning"], cwd=ROOT, env=env, start_new_session=True)
     try:
-        wait_until_up(args.port, time.monotonic() + 30)
+        wait_until_up(args.port, time.monotonic() + 120)  # a loaded machine imports slowly
         samples: list[float] = []
         errors: list[str] = []
         hits = [0]
