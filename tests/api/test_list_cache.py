@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import socket
+import threading
 import time
+import uuid
 
 import pytest
 from django.core.management import call_command
@@ -306,3 +309,59 @@ def test_written_tables_finds_watched_tables_in_writes_only():
     assert listcache.written_tables('INSERT INTO "inspections_historicalfinding" ("id") VALUES (1)') == set()
     assert listcache.written_tables('WITH x AS (DELETE FROM inspections_rectificationtask RETURNING id) '
                                     'SELECT 1') == {"inspections_rectificationtask"}
+
+
+def test_a_hung_cache_costs_one_timeout_then_is_left_alone(w, personas, api, settings):
+    finding(w, personas)
+    client = api(personas.handler_a)
+    hung = socket.socket()  # a "Redis" that accepts connections and never answers
+    hung.bind(("127.0.0.1", 0))
+    hung.listen(8)
+    accepted = []
+
+    def accept():
+        while True:
+            try:
+                accepted.append(hung.accept()[0])
+            except OSError:
+                return
+
+    threading.Thread(target=accept, daemon=True).start()
+    try:
+        settings.CACHES = {**settings.CACHES, "hung": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{hung.getsockname()[1]}/0",
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}}}
+        settings.LIST_CACHE_ALIAS, settings.LIST_CACHE_RETRY_SECONDS = "hung", 30
+        started = time.monotonic()
+        assert get(client, FINDINGS)[0] == "bypass"
+        assert time.monotonic() - started >= 0.5  # the read waited for its timeout
+        tried = len(accepted)
+        assert tried >= 1
+        for _ in range(3):
+            assert get(client, FINDINGS)[0] == "bypass"
+        assert len(accepted) == tried  # and then the cache was left alone: no further connection
+    finally:
+        hung.close()
+        for conn in accepted:
+            conn.close()
+
+
+def test_the_redis_cache_serves_and_invalidates(w, personas, api, settings, broker_url):
+    """The production backend: a Redis database of its own key prefix, removed afterwards."""
+    prefix = f"listcache-test-{uuid.uuid4().hex[:8]}"
+    settings.CACHES = {**settings.CACHES, "redis": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": broker_url, "KEY_PREFIX": prefix}}
+    settings.LIST_CACHE_ALIAS = "redis"
+    f = finding(w, personas)
+    client = api(personas.handler_a)
+    try:
+        body = fresh_after(client, lambda: services.task_dispatch(actor=personas.supervisor, finding=f))
+        assert body["results"][0]["status"] == "dispatched"
+        assert get(client, FINDINGS) == ("hit", body)
+    finally:
+        from django.core.cache import caches
+
+        redis = caches["redis"]._cache.get_client(write=True)
+        for key in redis.scan_iter(match=f"{prefix}:*"):
+            redis.delete(key)
