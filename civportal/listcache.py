@@ -158,6 +158,12 @@ def _bump_on_commit(connection, tables: set[str]) -> None:
     # same transaction see that a bump of their table happened after their write (``seq``).
     state = connection.__dict__.setdefault("_listcache_state", {"seq": 0, "bumped": {}})
     state["seq"] += 1
+    if not connection.in_atomic_block and not connection.get_autocommit():
+        # Manual transaction management: no commit hook. Bump now and once more at the
+        # next contact with the cache (after the commit, in practice).
+        bump(tables)
+        _pending.update(tables)
+        return
     transaction.on_commit(partial(_bump_after_commit, state, frozenset(tables), state["seq"]),
                           using=connection.alias, robust=True)
 

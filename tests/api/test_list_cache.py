@@ -228,6 +228,20 @@ def test_a_rolled_back_write_keeps_the_cache(w, personas, api):
     assert get(client, FINDINGS) == ("hit", body)
 
 
+def test_a_write_under_manual_transaction_management_is_bumped_after_its_commit(w, personas, api):
+    f = finding(w, personas)
+    client = api(personas.handler_a)
+    primed(client)
+    transaction.set_autocommit(False)
+    try:
+        Finding.objects.filter(pk=f.pk).update(description="手动提交")
+        transaction.commit()
+    finally:
+        transaction.set_autocommit(True)
+    state, body = get(client, FINDINGS)
+    assert state == "miss" and body["results"][0]["description"] == "手动提交"
+
+
 def test_clock_dependent_filters_are_always_computed(w, personas, api):
     dispatched(w, personas)
     client = api(personas.supervisor)
