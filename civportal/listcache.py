@@ -38,7 +38,7 @@ import secrets
 import time
 from collections.abc import Callable, Iterable
 from datetime import datetime
-from functools import partial, wraps
+from functools import cached_property, partial, wraps
 
 from django.conf import settings
 from django.core.cache import caches
@@ -52,7 +52,7 @@ logger = logging.getLogger(__name__)
 
 HEADER = "X-List-Cache"  # hit / miss / bypass: what the cache did for this answer
 _REGISTRY: list[ListCache] = []
-_WATCHED: dict[str, re.Pattern] = {}  # "tables" -> pattern finding watched table names in SQL
+_WATCHED: dict[int, re.Pattern | None] = {}  # lists registered -> pattern of their table names in SQL
 _WRITE = re.compile(r"^\s*(?:INSERT|UPDATE|DELETE|MERGE|TRUNCATE)\b", re.IGNORECASE)
 _CTE_WRITE = re.compile(r"^\s*WITH\b.*\b(?:INSERT\s+INTO|UPDATE\s+\S+\s+SET|DELETE\s+FROM)\b",
                         re.IGNORECASE | re.DOTALL)
@@ -125,14 +125,13 @@ def watched_tables() -> set[str]:
 
 
 def _pattern() -> re.Pattern | None:
-    tables = sorted(watched_tables())
-    if not tables:
-        return None
-    name = ",".join(tables)
-    if name not in _WATCHED:
+    """One regex for the watched table names, rebuilt when a list registers."""
+    if len(_REGISTRY) not in _WATCHED:
+        tables = sorted(watched_tables())
         _WATCHED.clear()
-        _WATCHED[name] = re.compile(r'(?<![\w.])"?(%s)"?(?!\w)' % "|".join(map(re.escape, tables)))
-    return _WATCHED[name]
+        _WATCHED[len(_REGISTRY)] = re.compile(r'(?<!\w)"?(%s)"?(?!\w)' % "|".join(map(re.escape, tables))) \
+            if tables else None
+    return _WATCHED[len(_REGISTRY)]
 
 
 def written_tables(sql: str) -> set[str]:
@@ -209,7 +208,7 @@ class ListCache:
         self.expires = expires
         _REGISTRY.append(self)
 
-    @property
+    @cached_property
     def tables(self) -> list[str]:
         return sorted({m._meta.db_table for m in self.models})
 
