@@ -113,6 +113,18 @@ def forget(user) -> None:
             delattr(user, attr)
 
 
+def cache_key(user) -> str:
+    """Everything the scope rule reads of ``user``, as a string (settings.LIST_CACHE_SCOPE_KEY):
+    two users with the same key see the same rows. Every active membership (unit path and
+    role) is in it, so a membership created, ended or changed gives another key."""
+    scope = scope_of(user)
+    if not scope.authenticated:
+        return "anonymous"
+    if scope.superuser:
+        return "superuser"
+    return "scope:" + ",".join(f"{path}={role}" for path, role in sorted(set(scope.memberships)))
+
+
 def scope_paths(user) -> list[str] | None:
     """Root paths of the user's scope, nested ones removed; None means everything."""
     return scope_of(user).paths

@@ -10,6 +10,9 @@ class CivportalConfig(AppConfig):
         from .celery import ensure_broker_folders
 
         ensure_broker_folders()
+        from . import listcache
+
+        listcache.connect()  # every write to a cached list's tables invalidates it after commit
         post_migrate.connect(create_cache_table, sender=self)
 
 

@@ -600,6 +600,22 @@ else:  # "" or db://
         }
     }
 
+# --- list response cache (docs/performance.md, "Response cache") -------------------
+# API finding and task lists answer repeated requests from the cache above, keyed by the
+# caller's memberships and the query, invalidated by every committed write to the tables
+# they read. Seconds an entry may live (it bounds staleness only if an invalidation is
+# lost); 0 turns it off. On by default in production with a shared cache (Redis or the
+# database); never by default with the per-process cache, which other workers' writes
+# could not invalidate.
+_list_cache_default = "0" if DEBUG or CACHE_URL == "locmem://" else "60"
+try:
+    LIST_CACHE_SECONDS = max(0, int(os.environ.get("LIST_CACHE_SECONDS") or _list_cache_default))
+except ValueError:
+    raise ImproperlyConfigured("LIST_CACHE_SECONDS must be a whole number of seconds (0 = off).") from None
+LIST_CACHE_ALIAS = "default"
+LIST_CACHE_SCOPE_KEY = "campaigns.scope.cache_key"  # user -> everything the scope filter reads, as a string
+LIST_CACHE_RETRY_SECONDS = 5  # after a cache error, lists skip the cache this long (per process)
+
 # --- highly available beat (docs/operations.md) -----------------------------
 # With a Redis broker, beat keeps its schedule and a lock in Redis
 # (celery-redbeat): run two beats, exactly one holds the lock and schedules;

@@ -41,7 +41,7 @@ class InspectionsConfig(AppConfig):
         # Heads may run a self-check of their own territory.
         grant([Role.HEAD], "inspections.add_inspection")
 
-        from . import demo, notify, reminders_demo
+        from . import demo, list_cache, notify, reminders_demo  # noqa: F401 (list_cache: tables watched for writes)
 
         hooks.register(demo.load)
         hooks.register(reminders_demo.load)

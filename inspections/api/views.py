@@ -17,8 +17,9 @@ from rest_framework.response import Response
 
 from civportal.api.pagination import CursorPagination
 from civportal.api.parsers import invalid_text_message, invalid_text_path
+from civportal.listcache import cached_list
 
-from .. import intake, selectors, services
+from .. import intake, list_cache, selectors, services
 from ..filtersets import FindingCategoryFilterSet, FindingFilterSet, InspectionFilterSet, TaskFilterSet, VisitFilterSet
 from ..models import ExtensionRequest, Finding
 from . import serializers as s
@@ -196,6 +197,7 @@ class MyReportViewSet(mixins.CreateModelMixin, *READ):
                         status=status.HTTP_201_CREATED)
 
 
+@cached_list(list_cache.FINDINGS)
 class FindingViewSet(mixins.CreateModelMixin, *READ):
     """Findings in the caller's scope. POST records one (idempotent on source + external_id:
     a repeat answers 200 with the existing finding). Triage: dispatch, mark-duplicate, void."""
@@ -375,6 +377,7 @@ class FindingViewSet(mixins.CreateModelMixin, *READ):
 
 
 @extend_schema(tags=["tasks"])
+@cached_list(list_cache.TASKS)
 class TaskViewSet(*READ):
     """Rectification tasks in the caller's scope with their traffic light. Every
     transition is a POST action; a stale or concurrent one answers 409."""

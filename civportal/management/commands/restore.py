@@ -18,6 +18,7 @@ from django.core.files import File
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
+from civportal import listcache
 from civportal.management.commands.backup import pg_env, row_counts
 from civportal.management.commands.move_files_to_object_storage import sha256_of
 
@@ -50,6 +51,7 @@ class Command(BaseCommand):
                                 env=pg_env(settings.DATABASES["default"]), capture_output=True, text=True)
         if result.returncode:
             raise CommandError(f"pg_restore failed: {result.stderr.strip()}")
+        listcache.bump()  # pg_restore wrote behind the portal's back: no cached list predates it
         storages = {"photos": photo_storage(), "default": default_storage}
         restored = skipped = 0
         for entry in manifest["files"]:

@@ -1,0 +1,310 @@
+"""A response cache for API lists (docs/performance.md, "Response cache").
+
+A cached list answers a repeated request from the shared cache, without
+building its queryset. An entry is keyed by everything that changes the
+answer:
+
+- the route and the normalised query string (parameters sorted by name);
+- the caller's scope: ``LIST_CACHE_SCOPE_KEY`` (a dotted path, so the core
+  names no app) turns the authenticated user into a string; campaigns gives
+  every active membership (unit path and role), so a membership created,
+  ended or changed makes a different key by construction (the memberships are
+  read on every request, as the queryset's scope filter reads them);
+- the language, the time zone, the scheme and host (absolute links in rows),
+  the renderer (only JSON is cached).
+
+Each entry also records the *generation* of every table the list reads (its
+rows, their joined names, its filters' lookups); a hit needs the generations
+to be unchanged. A generation is a random token in the cache, replaced after
+every committed write to its table: a database execute wrapper sees every
+INSERT/UPDATE/DELETE our connections send (ORM saves, ``QuerySet.update``,
+``bulk_create``, raw SQL in unit moves and rebuild commands) and, after the
+transaction commits, replaces the tokens of the watched tables it wrote. The
+generation is read before the list's queries run, so an entry can only be
+stored under a token older than any write it missed. Writes that bypass our
+connections (psql, COPY) need ``manage.py list_cache_bump``.
+
+The cache is an optimisation: when it is down, lists are computed (and a
+failed bump is retried at the next contact); an entry lives at most
+``LIST_CACHE_SECONDS``, which bounds staleness if a bump is ever lost.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import secrets
+import time
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from functools import cached_property, partial, wraps
+
+from django.conf import settings
+from django.core.cache import caches
+from django.db import transaction
+from django.db.backends.signals import connection_created
+from django.http import HttpResponse
+from django.utils import timezone, translation
+from django.utils.module_loading import import_string
+
+logger = logging.getLogger(__name__)
+
+HEADER = "X-List-Cache"  # hit / miss / bypass: what the cache did for this answer
+_REGISTRY: list[ListCache] = []
+_WATCHED: dict[int, re.Pattern | None] = {}  # lists registered -> pattern of their table names in SQL
+_WRITE = re.compile(r"^\s*(?:INSERT|UPDATE|DELETE|MERGE|TRUNCATE)\b", re.IGNORECASE)
+_CTE_WRITE = re.compile(r"^\s*WITH\b.*\b(?:INSERT\s+INTO|UPDATE\s+\S+\s+SET|DELETE\s+FROM)\b",
+                        re.IGNORECASE | re.DOTALL)
+
+# Circuit breaker: after a cache error, leave the cache alone for a few seconds (a hung
+# cache must not add its timeout to every request); bumps that could not be written are
+# kept and written at the next successful contact, before any entry is read.
+_down_until = 0.0
+_pending: set[str] = set()
+
+
+def enabled() -> bool:
+    return getattr(settings, "LIST_CACHE_SECONDS", 0) > 0
+
+
+def _cache():
+    return caches[getattr(settings, "LIST_CACHE_ALIAS", "default")]
+
+
+def _failed(exc: Exception) -> None:
+    global _down_until
+    _down_until = time.monotonic() + getattr(settings, "LIST_CACHE_RETRY_SECONDS", 5)
+    logger.warning("list cache unavailable, lists are computed: %s", exc)
+
+
+def _available() -> bool:
+    """Whether the cache may be used now; writes the bumps left pending by an outage first."""
+    if time.monotonic() < _down_until:
+        return False
+    if _pending:
+        due = set(_pending)
+        try:
+            _cache().set_many({_gen_key(t): _token() for t in due}, timeout=None)
+        except Exception as exc:
+            _failed(exc)
+            return False
+        _pending.difference_update(due)
+    return True
+
+
+# --- generations ---------------------------------------------------------------------------------
+
+def _gen_key(table: str) -> str:
+    return f"listcache:gen:{table}"
+
+
+def _token() -> str:
+    """A generation never seen before; it starts with its time (the replica guard reads it)."""
+    return f"{time.time():.3f}:{secrets.token_hex(6)}"
+
+
+def bump(tables: Iterable[str] | None = None) -> None:
+    """New generations for ``tables`` (default: every watched table): entries read from
+    them are no longer served. Called after commit; never raises."""
+    tables = set(watched_tables() if tables is None else tables)
+    if not tables:
+        return
+    if not _available():
+        _pending.update(tables)
+        return
+    try:
+        _cache().set_many({_gen_key(t): _token() for t in tables}, timeout=None)
+    except Exception as exc:
+        _failed(exc)
+        _pending.update(tables)
+
+
+def watched_tables() -> set[str]:
+    return {table for config in _REGISTRY for table in config.tables}
+
+
+def _pattern() -> re.Pattern | None:
+    """One regex for the watched table names, rebuilt when a list registers."""
+    if len(_REGISTRY) not in _WATCHED:
+        tables = sorted(watched_tables())
+        _WATCHED.clear()
+        _WATCHED[len(_REGISTRY)] = re.compile(r'(?<!\w)"?(%s)"?(?!\w)' % "|".join(map(re.escape, tables))) \
+            if tables else None
+    return _WATCHED[len(_REGISTRY)]
+
+
+def written_tables(sql: str) -> set[str]:
+    """Watched tables a statement may write (over-approximated: any watched name in a write)."""
+    if not (_WRITE.match(sql) or _CTE_WRITE.match(sql)):
+        return set()
+    pattern = _pattern()
+    return set(pattern.findall(sql)) if pattern is not None else set()
+
+
+def _watch(execute, sql, params, many, context):
+    """Execute wrapper on every connection: a write to a watched table bumps it after commit."""
+    result = execute(sql, params, many, context)
+    if enabled() and isinstance(sql, str):
+        tables = written_tables(sql)
+        if tables:
+            _bump_on_commit(context["connection"], tables)
+    return result
+
+
+def _bump_on_commit(connection, tables: set[str]) -> None:
+    # Each write registers its bump; at commit the first callback bumps and the others of the
+    # same transaction see that a bump of their table happened after their write (``seq``).
+    state = connection.__dict__.setdefault("_listcache_state", {"seq": 0, "bumped": {}})
+    state["seq"] += 1
+    if not connection.in_atomic_block and not connection.get_autocommit():
+        # Manual transaction management: no commit hook. Bump now and once more at the
+        # next contact with the cache (after the commit, in practice).
+        bump(tables)
+        _pending.update(tables)
+        return
+    transaction.on_commit(partial(_bump_after_commit, state, frozenset(tables), state["seq"]),
+                          using=connection.alias, robust=True)
+
+
+def _bump_after_commit(state: dict, tables: frozenset[str], seq: int) -> None:
+    due = [t for t in tables if state["bumped"].get(t, 0) < seq]
+    if due:
+        bump(due)
+        for table in due:
+            state["bumped"][table] = state["seq"]
+
+
+def install(connection, **kwargs) -> None:
+    """connection_created receiver: put the watcher first (outermost) on the connection,
+    once; ``execute_wrapper()`` context managers pop the last wrapper, never ours."""
+    if _watch not in connection.execute_wrappers:
+        connection.execute_wrappers.insert(0, _watch)
+
+
+def connect() -> None:
+    """From CivportalConfig.ready(): watch every connection, those already open included."""
+    from django.db import connections
+
+    connection_created.connect(install, dispatch_uid="civportal.listcache")
+    for connection in connections.all(initialized_only=True):
+        install(connection)
+
+
+# --- entries -------------------------------------------------------------------------------------
+
+class ListCache:
+    """One cached list. ``models``: every model whose table the answer reads (rows,
+    joined names, filter lookups). ``uncached_params``: query parameters whose answer
+    depends on something not in the key (the clock, the user's identity): requests
+    with them are computed. ``expires(rows, now)``: when something time-dependent in
+    these rows changes (a traffic light), or None."""
+
+    def __init__(self, name: str, *, models: Iterable, uncached_params: Iterable[str] = (),
+                 expires: Callable[[list, datetime], datetime | None] | None = None):
+        self.name = name
+        self.models = tuple(models)
+        self.uncached_params = frozenset(uncached_params)
+        self.expires = expires
+        _REGISTRY.append(self)
+
+    @cached_property
+    def tables(self) -> list[str]:
+        return sorted({m._meta.db_table for m in self.models})
+
+    def key(self, request) -> str:
+        scope_key = import_string(settings.LIST_CACHE_SCOPE_KEY)(request.user)
+        query = sorted(request.query_params.lists())
+        parts = [request.path, repr(query), scope_key, translation.get_language() or "",
+                 timezone.get_current_timezone_name(), request.build_absolute_uri("/"),
+                 request.accepted_media_type or ""]
+        digest = hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+        return f"listcache:{self.name}:{digest}"
+
+    def cacheable(self, request) -> bool:
+        return (enabled() and request.method == "GET"
+                and getattr(request.accepted_renderer, "format", None) == "json"
+                and not self.uncached_params.intersection(request.query_params))
+
+    def respond(self, view, request, compute):
+        if not self.cacheable(request) or not _available():
+            return _mark(compute(), "bypass")
+        key = self.key(request)
+        gen_keys = [_gen_key(t) for t in self.tables]
+        try:
+            got = _cache().get_many([key, *gen_keys])
+        except Exception as exc:
+            _failed(exc)
+            return _mark(compute(), "bypass")
+        gens = tuple(got.get(k) for k in gen_keys)
+        entry = got.get(key)
+        if entry is not None and None not in gens and entry[0] == gens:
+            response = HttpResponse(entry[2], content_type=entry[1])
+            return _mark(response, "hit")
+        if None in gens:  # first use (or evicted): start the generations, never reuse an old one
+            try:
+                missing = [k for k, gen in zip(gen_keys, gens) if gen is None]
+                for k in missing:
+                    _cache().add(k, _token(), timeout=None)
+                got.update(_cache().get_many(missing))
+            except Exception as exc:
+                _failed(exc)
+                return _mark(compute(), "bypass")
+            gens = tuple(got.get(k) for k in gen_keys)
+            if None in gens:
+                return _mark(compute(), "miss")
+        now = timezone.now()
+        response = compute()
+        if response.status_code != 200 or not hasattr(response, "add_post_render_callback"):
+            return _mark(response, "miss")
+        seconds = float(settings.LIST_CACHE_SECONDS)
+        if self.expires is not None:
+            until = self.expires(list(getattr(view, "_list_cache_rows", None) or []), now)
+            if until is not None:
+                seconds = min(seconds, (until - now).total_seconds())
+        if seconds >= 1 and not _replica_may_lag(gens):
+            response.add_post_render_callback(partial(_store, key, gens, int(seconds)))
+        return _mark(response, "miss")
+
+
+def _replica_may_lag(gens: tuple[str, ...]) -> bool:
+    """With read replicas, an answer read soon after a write may predate it: not kept."""
+    if not getattr(settings, "DATABASE_REPLICAS", None):
+        return False
+    newest = max(float(g.split(":", 1)[0]) for g in gens)
+    return time.time() - newest < getattr(settings, "REPLICA_MAX_LAG_SECONDS", 5) + 1
+
+
+def _store(key: str, gens: tuple, seconds: int, response) -> None:
+    try:
+        _cache().set(key, (gens, response["Content-Type"], response.content), timeout=seconds)
+    except Exception as exc:
+        _failed(exc)
+
+
+def _mark(response, what: str):
+    response[HEADER] = what
+    return response
+
+
+def cached_list(config: ListCache):
+    """Class decorator for a DRF list viewset: its ``list`` answers through ``config``
+    (whichever class defines ``list``); the page's rows are kept for ``expires``."""
+
+    def decorate(cls):
+        original_list, original_paginate = cls.list, cls.paginate_queryset
+
+        @wraps(original_list)
+        def list_(self, request, *args, **kwargs):
+            return config.respond(self, request, lambda: original_list(self, request, *args, **kwargs))
+
+        @wraps(original_paginate)
+        def paginate_queryset(self, queryset):
+            page = original_paginate(self, queryset)
+            self._list_cache_rows = page
+            return page
+
+        cls.list, cls.paginate_queryset = list_, paginate_queryset
+        return cls
+
+    return decorate
