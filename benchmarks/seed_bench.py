@@ -8,7 +8,10 @@ Shape at --scale 1: 1 city, 16 districts, 320 streets, 3,200 communities,
 32,000 grids and 60 departments; 40,000 points; 12 monthly inspection rounds
 of 2025 with one visit per point per month; 1,000,000 findings (85% on
 visits, 15% hotline), 300,000 rectification tasks with verify-fail events and
-approved extensions. Volunteers are not seeded (the score does not read them).
+approved extensions. ``--months N`` (default 12) seeds N months ending with
+December 2025 at the same density per month (24 months: 2,000,000 findings,
+600,000 tasks), so that a month's data stays the same while the history grows
+(the index growth check of benchmarks/scores_month.py). Volunteers are not seeded (the score does not read them).
 Fixed random seed; unit paths computed here (as campaigns/imports.py does);
 rows go in with PostgreSQL COPY (bulk_create on SQLite, small scales only).
 """
@@ -113,13 +116,23 @@ def reset_sequences(*models) -> None:
                            f"COALESCE((SELECT MAX(id) FROM {table}), 1))")
 
 
-def seed(scale: float, rng: random.Random, out=print) -> dict:
+def month_starts(months: int) -> list[dt.date]:
+    """The first days of the ``months`` months ending with December of YEAR, oldest first."""
+    firsts = []
+    for k in range(months - 1, -1, -1):
+        index = YEAR * 12 + 11 - k
+        firsts.append(dt.date(index // 12, index % 12 + 1, 1))
+    return firsts
+
+
+def seed(scale: float, rng: random.Random, out=print, months: int = 12) -> dict:
     now = timezone.now()
+    firsts = month_starts(months)
     f = min(1.0, scale) ** (1 / 3)  # smaller scales shrink each level of the tree alike
     n_districts, n_streets, n_comms, n_grids = 16, max(2, round(20 * f)), max(2, round(10 * f)), max(2, round(10 * f))
     n_points = max(100, int(40_000 * scale))
-    n_findings = max(1000, int(1_000_000 * scale))
-    n_tasks = max(300, int(300_000 * scale))
+    n_findings = max(1000, int(1_000_000 * scale)) * months // 12  # same density per month
+    n_tasks = max(300, int(300_000 * scale)) * months // 12
     t0 = time.monotonic()
 
     # --- units: paths allocated here, numchild set, one COPY ---------------------------------
@@ -162,11 +175,11 @@ def seed(scale: float, rng: random.Random, out=print) -> dict:
              for i in range(10)]
     cats = [FindingCategory.objects.create(code=f"BC{i}", name=f"基准问题{i}", deduction=Decimal(1 + i % 5))
             for i in range(30)]
-    campaign = Campaign.objects.create(name=f"{YEAR}基准创城", starts_on=dt.date(YEAR, 1, 1),
+    campaign = Campaign.objects.create(name=f"{YEAR}基准创城", starts_on=firsts[0],
                                        ends_on=dt.date(YEAR, 12, 31), status=Campaign.Status.ACTIVE)
-    inspections = [Inspection.objects.create(campaign=campaign, title=f"{YEAR}年{m}月测评", kind="field_evaluation",
-                                             unit_id=1, starts_on=dt.date(YEAR, m, 1),
-                                             ends_on=dt.date(YEAR, m, 28)) for m in range(1, 13)]
+    inspections = [Inspection.objects.create(campaign=campaign, title=f"{d.year}年{d.month}月测评",
+                                             kind="field_evaluation", unit_id=1, starts_on=d,
+                                             ends_on=d.replace(day=28)) for d in firsts]
 
     # --- points ------------------------------------------------------------------------------
     point_rows, point_meta = [], []
@@ -187,14 +200,15 @@ def seed(scale: float, rng: random.Random, out=print) -> dict:
 
     def visit_rows():
         vid = 0
-        for m in range(1, 13):
-            days = (dt.date(YEAR + (m == 12), m % 12 + 1, 1) - dt.date(YEAR, m, 1)).days
+        for m, first in enumerate(firsts):
+            days = ((first + dt.timedelta(days=31)).replace(day=1) - first).days
+            start = dt.datetime(first.year, first.month, 1, tzinfo=SH)
             for pid, unit, dept in point_meta:
                 vid += 1
-                at = dt.datetime(YEAR, m, 1, tzinfo=SH) + dt.timedelta(
+                at = start + dt.timedelta(
                     days=rng.randrange(days), hours=rng.randrange(8, 18), minutes=rng.randrange(60))
                 visits.append((vid, pid, unit, dept, m, at))
-                yield (vid, inspections[m - 1].pk, pid, unit, at, None, None, None, False, "", now, now,
+                yield (vid, inspections[m].pk, pid, unit, at, None, None, None, False, "", now, now,
                        path_of[unit], path_of[dept])
 
     nv = copy_rows(Visit, ["id", "inspection_id", "point_id", "unit_id", "visited_at", "inspector_id", "latitude",
@@ -220,8 +234,8 @@ def seed(scale: float, rng: random.Random, out=print) -> dict:
             vid, pid, unit, dept, _m, at = visits[rng.randrange(len(visits))]
             observed, visit_id, point_id, source = at, vid, pid, "inspection"
         else:
-            m = rng.randrange(1, 13)
-            observed = dt.datetime(YEAR, m, 1, tzinfo=SH) + dt.timedelta(days=rng.randrange(28),
+            first = firsts[rng.randrange(months)]
+            observed = dt.datetime(first.year, first.month, 1, tzinfo=SH) + dt.timedelta(days=rng.randrange(28),
                                                                         hours=rng.randrange(24))
             visit_id = point_id = None
             unit, dept, source = rng.choice(grids), None, "hotline"
@@ -319,6 +333,9 @@ def seed(scale: float, rng: random.Random, out=print) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--scale", type=float, default=1.0, help="1.0 = bench-1M")
+    parser.add_argument("--months", type=int, default=12,
+                        help="months of data ending with December 2025, same density per month (24: the index "
+                             "growth check)")
     parser.add_argument("--seed", type=int, default=20261101)
     parser.add_argument("--reset", action="store_true", help="flush the database first (it must be a bench database)")
     args = parser.parse_args()
@@ -332,7 +349,7 @@ def main() -> None:
         call_command("flush", interactive=False, verbosity=0)
     t0 = time.monotonic()
     with transaction.atomic():
-        stats = seed(args.scale, random.Random(args.seed))
+        stats = seed(args.scale, random.Random(args.seed), months=args.months)
     loaded = time.monotonic() - t0
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:  # autocommit: VACUUM cannot run in a transaction

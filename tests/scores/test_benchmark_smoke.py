@@ -50,3 +50,21 @@ def test_seed_and_hand_sql_agree_with_the_computation(on_postgresql, db):
 @pytest.mark.parametrize("script", ["seed_bench", "scores_month"])
 def test_benchmark_scripts_have_a_main(script):
     assert callable(_load(script).main)
+
+
+def test_seed_months_keep_the_density_per_month(on_postgresql, db):
+    seed = _load("seed_bench")
+    assert seed.month_starts(24)[0] == dt.date(2024, 1, 1) and seed.month_starts(24)[-1] == dt.date(2025, 12, 1)
+    assert seed.month_starts(12) == [dt.date(2025, m, 1) for m in range(1, 13)]
+    stats = seed.seed(0.001, random.Random(1), out=lambda *_: None, months=24)
+    assert stats["findings"] == 2000 and stats["tasks"] == 600
+    from django.db.models import Max, Min
+
+    from inspections.models import Finding, Visit
+
+    span = Visit.objects.aggregate(first=Min("visited_at"), last=Max("visited_at"))
+    assert span["first"].year == 2024 and span["last"].year == 2025
+    assert Visit.objects.count() == 24 * stats["points"]
+    start, end = compute.month_bounds(dt.date(2025, 6, 1))
+    june = Finding.objects.filter(observed_at__gte=start, observed_at__lt=end).count()
+    assert 40 <= june <= 130  # about a twelfth of 1,000: the month's data does not grow with the history
