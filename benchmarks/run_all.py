@@ -176,7 +176,7 @@ def main() -> None:
         met = status == 0 and bool(verdicts) and VERDICT.match(last).group(1) == "met" and lines[-1] == last
         if verdicts and lines[-1] != last:
             last += "  (not the last line)"
-        if status != 0 and last.split(":")[0].endswith(" met"):
+        if status != 0 and verdicts and VERDICT.match(last).group(1) == "met":
             last += f"  (but exit {status})"
         results.append((script, met, last))
 
