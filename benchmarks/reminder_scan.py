@@ -94,7 +94,8 @@ def main() -> None:
                   f"sending those {send:.1f} s ({send / max(len(mine), 1) * 1000:.1f} ms each); "
                   f"second scan {rescan:.2f} s → {left} due of the added")
             met = scan <= SCAN_BAR and queries <= QUERY_BAR and left == 0
-            verdict = (f"P6 {'met' if met else 'not met'}: scan of {total:,} tasks {scan:.2f} s (bar {SCAN_BAR:.0f} s), "
+            verdict = (f"P6 {'met' if met else 'not met'}: scan of {total:,} tasks {scan:.2f} s "
+                       f"(bar {SCAN_BAR:.0f} s), "
                        f"{queries} queries (bar {QUERY_BAR}), {len(due):,} levels due, {left} left after sending")
             if not args.keep:
                 raise Rollback

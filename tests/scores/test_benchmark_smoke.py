@@ -75,7 +75,8 @@ def test_run_all_names_databases_by_scale_and_reads_verdicts():
     assert run_all.database_name("civportal_bench", 1.0) == "civportal_bench"
     assert run_all.database_name("civportal_bench", 0.25) == "civportal_bench_0_25"
     assert run_all.database_name("civportal_bench", 0.1, months=24) == "civportal_bench_0_1_m24"
-    assert run_all.url_for("postgres://u@127.0.0.1:5432/x", "civportal_bench") == "postgres://u@127.0.0.1:5432/civportal_bench"
+    url = run_all.url_for("postgres://u@127.0.0.1:5432/x", "civportal_bench")
+    assert url == "postgres://u@127.0.0.1:5432/civportal_bench"
     assert run_all.VERDICT.match("P3 not met: lists 7 req/s").group(1) == "not met"
     assert run_all.VERDICT.match("P2 met: list p95").group(1) == "met"
     assert not run_all.VERDICT.match("goal first send ≤ 5 s: met")
