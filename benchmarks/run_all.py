@@ -130,6 +130,7 @@ def main() -> None:
     parser.add_argument("--skip", default="", help="comma-separated scripts to leave out")
     parser.add_argument("--no-growth", action="store_true", help="lists.py without the quarter-scale growth check")
     parser.add_argument("--iterations", type=int, default=200, help="lists.py iterations per route")
+    parser.add_argument("--dashboard-runs", type=int, default=30, help="dashboards.py runs per dashboard")
     parser.add_argument("--load-seconds", type=float, default=30, help="load.py seconds per phase")
     parser.add_argument("--cache", choices=["on", "off", "both"], default="both", help="load.py response cache")
     parser.add_argument("--reminder-tasks", type=int, default=300, help="reminder_scan.py tasks added to the bench")
@@ -161,7 +162,7 @@ def main() -> None:
         "lists": [str(bench_dir / "lists.py"), "--iterations", str(args.iterations)]
         + (["--growth-against", quarter] if quarter else []),
         "load": [str(bench_dir / "load.py"), "--seconds", str(args.load_seconds), "--cache", args.cache],
-        "dashboards": [str(bench_dir / "dashboards.py")],
+        "dashboards": [str(bench_dir / "dashboards.py"), "--runs", str(args.dashboard_runs)],
         "scores_month": [str(bench_dir / "scores_month.py")],
         "reminder_scan": [str(bench_dir / "reminder_scan.py"), "--tasks", str(args.reminder_tasks)],
         "import_20k": [str(bench_dir / "import_20k.py")],

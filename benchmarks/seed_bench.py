@@ -334,6 +334,9 @@ def seed(scale: float, rng: random.Random, out=print, months: int = 12) -> dict:
               iter(extensions))
     reset_sequences(Unit, Point, Visit, Finding, RectificationTask, TaskEvent, ExtensionRequest)
     t1 = time.monotonic()
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:  # the rollups' GROUP BY over a million rows: hash in memory, no spill
+            cursor.execute("SET LOCAL work_mem = '256MB'")
     rollups.rebuild()  # the dashboards' summaries, from the rows as the loop leaves them
     out(f"rollups ({time.monotonic() - t1:.1f}s)")
     t1 = time.monotonic()
