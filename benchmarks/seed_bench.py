@@ -80,7 +80,7 @@ def copy_rows(model, fields: list[str], rows) -> int:
 
 
 def drop_plain_indexes(*models) -> list[tuple[str, str]]:
-    """Drop the plain (non-constraint) indexes and the foreign keys of ``models`` for the load;
+    """Drop the plain indexes, unique constraints and foreign keys of ``models`` for the load;
     ``create_indexes`` builds them once afterwards: one sort per index instead of a million
     incremental inserts, and one join per foreign key instead of a queued trigger per row."""
     if connection.vendor != "postgresql":
@@ -95,12 +95,17 @@ def drop_plain_indexes(*models) -> list[tuple[str, str]]:
         deferred = cursor.fetchall()
         for name, _definition in deferred:
             cursor.execute(f'DROP INDEX "{name}"')
+        # Unique constraints (the finding's uid, the rollups' keys) are rebuilt by one sort each too;
+        # foreign keys last, so that they are added back after the keys they may rely on.
         cursor.execute(
             "SELECT c.conname, c.conrelid::regclass::text, pg_get_constraintdef(c.oid) FROM pg_constraint c"
-            " WHERE c.contype = 'f' AND c.conrelid = ANY(%s::regclass[]) ORDER BY 1", [tables])
-        for name, table, definition in cursor.fetchall():
+            " WHERE c.contype IN ('u', 'f') AND c.conrelid = ANY(%s::regclass[])"
+            " ORDER BY c.contype = 'f', 1", [tables])
+        constraints = cursor.fetchall()
+        for name, table, definition in reversed(constraints):  # foreign keys dropped first
             cursor.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
-            deferred.append((name, f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}'))
+        deferred += [(name, f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
+                     for name, table, definition in constraints]
     return deferred
 
 
