@@ -95,6 +95,8 @@ def main() -> None:
                 raise Rollback
     except Rollback:
         print("rolled back")
+    except ImportRejected as exc:  # a good sheet refused: the verdict below says not met
+        print(f"a good sheet was refused: {len(exc.errors)} errors, first {exc.errors[:3]}")
     met = len(took) == 2 and max(took.values()) <= BAR and rejected > 0
     print(f"P7 {'met' if met else 'not met'}: {n:,} rows, " + ", ".join(f"{k} {v:.1f} s" for k, v in took.items())
           + f" (bar {BAR:.0f} s each), bad sheet {rejected:,} row errors")

@@ -225,7 +225,11 @@ def main() -> None:
     for cache_seconds in modes:
         label = f"cache {'on (' + str(cache_seconds) + ' s)' if cache_seconds else 'off'}"
         print(label)
-        result = serve_and_measure(args, cookie, cache_seconds)
+        try:
+            result = serve_and_measure(args, cookie, cache_seconds)
+        except SystemExit as exc:  # gunicorn did not start, or a URL did not answer 200
+            print(f"P3 not met: {label}: {exc}")
+            sys.exit(1)
         for phase in ("ceiling", "lists", "search"):
             report(phase, result[phase])
         runs.append((label, result))
