@@ -5,8 +5,9 @@
 
 Builds a points sheet and a ledger sheet of N rows over the demo city, imports
 each as the demo supervisor (the same code path as the background job, with a
-progress callback) and prints the times. Everything is rolled back unless
---keep is given.
+progress callback) and prints the times. The last line is ``P7 met|not met``:
+each import ≤ 30 s and the bad sheet rejected with its row errors; the exit
+status is 0 only when met. Everything is rolled back unless --keep is given.
 """
 
 from __future__ import annotations
@@ -71,6 +72,8 @@ def main() -> None:
     bad = sheet([["点位名称", "点位类型", "属地单位"]] + [
         [f"坏点位{i}", types[i % len(types)] if i % 10 else "不存在的类型", grids[i % len(grids)]] for i in range(n)])
     print(f"sheets: points {points.size / 1e6:.1f} MB, ledger {ledger.size / 1e6:.1f} MB, {n} rows each")
+    BAR = 30.0
+    took, rejected = {}, 0
     try:
         with transaction.atomic():
             for label, run in (
@@ -80,16 +83,24 @@ def main() -> None:
             ):
                 started = time.perf_counter()
                 result = run()
-                print(f"{label}: {result.created} created in {time.perf_counter() - started:.1f} s")
+                took[label] = time.perf_counter() - started
+                print(f"{label}: {result.created} created in {took[label]:.1f} s")
             started = time.perf_counter()
             try:
                 ledger_io.import_points(actor=actor, upload=bad)
             except ImportRejected as exc:
+                rejected = len(exc.errors)
                 print(f"bad points sheet: {len(exc.errors)} row errors reported in {time.perf_counter() - started:.1f} s")
             if not args.keep:
                 raise Rollback
     except Rollback:
         print("rolled back")
+    except ImportRejected as exc:  # a good sheet refused: the verdict below says not met
+        print(f"a good sheet was refused: {len(exc.errors)} errors, first {exc.errors[:3]}")
+    met = len(took) == 2 and max(took.values()) <= BAR and rejected > 0
+    print(f"P7 {'met' if met else 'not met'}: {n:,} rows, " + ", ".join(f"{k} {v:.1f} s" for k, v in took.items())
+          + f" (bar {BAR:.0f} s each), bad sheet {rejected:,} row errors")
+    sys.exit(0 if met else 1)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,10 @@ Shape at --scale 1: 1 city, 16 districts, 320 streets, 3,200 communities,
 32,000 grids and 60 departments; 40,000 points; 12 monthly inspection rounds
 of 2025 with one visit per point per month; 1,000,000 findings (85% on
 visits, 15% hotline), 300,000 rectification tasks with verify-fail events and
-approved extensions. Volunteers are not seeded (the score does not read them).
+approved extensions. ``--months N`` (default 12) seeds N months ending with
+December 2025 at the same density per month (24 months: 2,000,000 findings,
+600,000 tasks), so that a month's data stays the same while the history grows
+(the index growth check of benchmarks/scores_month.py). Volunteers are not seeded (the score does not read them).
 Fixed random seed; unit paths computed here (as campaigns/imports.py does);
 rows go in with PostgreSQL COPY (bulk_create on SQLite, small scales only).
 """
@@ -40,7 +43,8 @@ from django.utils import timezone  # noqa: E402
 from campaigns.models import Campaign, Point, PointType, Unit  # noqa: E402
 from inspections import rollups  # noqa: E402
 from inspections.models import (  # noqa: E402
-    ExtensionRequest, Finding, FindingCategory, Inspection, RectificationTask, TaskEvent, Visit,
+    ClosureTally, ExtensionRequest, Finding, FindingCategory, FindingTally, Inspection, RectificationTask, TaskEvent,
+    Visit,
 )
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -76,26 +80,40 @@ def copy_rows(model, fields: list[str], rows) -> int:
 
 
 def drop_plain_indexes(*models) -> list[tuple[str, str]]:
-    """Drop the plain (non-constraint) indexes of ``models`` for the load; ``create_indexes``
-    builds them once afterwards: one sort per index instead of a million incremental inserts."""
+    """Drop the plain indexes, unique constraints and foreign keys of ``models`` for the load;
+    ``create_indexes`` builds them once afterwards: one sort per index instead of a million
+    incremental inserts, and one join per foreign key instead of a queued trigger per row."""
     if connection.vendor != "postgresql":
         return []
+    tables = [m._meta.db_table for m in models]
     with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # fire the checks queued so far: no ALTER with pending events
         cursor.execute(
             "SELECT i.indexname, i.indexdef FROM pg_indexes i WHERE i.schemaname = current_schema()"
             " AND i.tablename = ANY(%s) AND NOT EXISTS (SELECT 1 FROM pg_constraint c"
-            " WHERE c.conname = i.indexname)", [[m._meta.db_table for m in models]])
+            " WHERE c.conname = i.indexname)", [tables])
         deferred = cursor.fetchall()
         for name, _definition in deferred:
             cursor.execute(f'DROP INDEX "{name}"')
+        # Unique constraints (the finding's uid, the rollups' keys) are rebuilt by one sort each too;
+        # foreign keys last, so that they are added back after the keys they may rely on.
+        cursor.execute(
+            "SELECT c.conname, c.conrelid::regclass::text, pg_get_constraintdef(c.oid) FROM pg_constraint c"
+            " WHERE c.contype IN ('u', 'f') AND c.conrelid = ANY(%s::regclass[])"
+            " ORDER BY c.contype = 'f', 1", [tables])
+        constraints = cursor.fetchall()
+        for name, table, definition in reversed(constraints):  # foreign keys dropped first
+            cursor.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
+        deferred += [(name, f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
+                     for name, table, definition in constraints]
     return deferred
 
 
 def create_indexes(deferred: list[tuple[str, str]]) -> list[tuple[float, str]]:
+    """Build the dropped indexes, then add the foreign keys back (each checks the loaded rows once)."""
+    took = []
     with connection.cursor() as cursor:
-        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # check the loaded foreign keys now, not at commit
         cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
-        took = []
         for name, definition in deferred:
             t0 = time.monotonic()
             cursor.execute(definition)
@@ -113,13 +131,23 @@ def reset_sequences(*models) -> None:
                            f"COALESCE((SELECT MAX(id) FROM {table}), 1))")
 
 
-def seed(scale: float, rng: random.Random, out=print) -> dict:
+def month_starts(months: int) -> list[dt.date]:
+    """The first days of the ``months`` months ending with December of YEAR, oldest first."""
+    firsts = []
+    for k in range(months - 1, -1, -1):
+        index = YEAR * 12 + 11 - k
+        firsts.append(dt.date(index // 12, index % 12 + 1, 1))
+    return firsts
+
+
+def seed(scale: float, rng: random.Random, out=print, months: int = 12) -> dict:
     now = timezone.now()
+    firsts = month_starts(months)
     f = min(1.0, scale) ** (1 / 3)  # smaller scales shrink each level of the tree alike
     n_districts, n_streets, n_comms, n_grids = 16, max(2, round(20 * f)), max(2, round(10 * f)), max(2, round(10 * f))
     n_points = max(100, int(40_000 * scale))
-    n_findings = max(1000, int(1_000_000 * scale))
-    n_tasks = max(300, int(300_000 * scale))
+    n_findings = max(1000, int(1_000_000 * scale)) * months // 12  # same density per month
+    n_tasks = max(300, int(300_000 * scale)) * months // 12
     t0 = time.monotonic()
 
     # --- units: paths allocated here, numchild set, one COPY ---------------------------------
@@ -162,11 +190,11 @@ def seed(scale: float, rng: random.Random, out=print) -> dict:
              for i in range(10)]
     cats = [FindingCategory.objects.create(code=f"BC{i}", name=f"基准问题{i}", deduction=Decimal(1 + i % 5))
             for i in range(30)]
-    campaign = Campaign.objects.create(name=f"{YEAR}基准创城", starts_on=dt.date(YEAR, 1, 1),
+    campaign = Campaign.objects.create(name=f"{YEAR}基准创城", starts_on=firsts[0],
                                        ends_on=dt.date(YEAR, 12, 31), status=Campaign.Status.ACTIVE)
-    inspections = [Inspection.objects.create(campaign=campaign, title=f"{YEAR}年{m}月测评", kind="field_evaluation",
-                                             unit_id=1, starts_on=dt.date(YEAR, m, 1),
-                                             ends_on=dt.date(YEAR, m, 28)) for m in range(1, 13)]
+    inspections = [Inspection.objects.create(campaign=campaign, title=f"{d.year}年{d.month}月测评",
+                                             kind="field_evaluation", unit_id=1, starts_on=d,
+                                             ends_on=d.replace(day=28)) for d in firsts]
 
     # --- points ------------------------------------------------------------------------------
     point_rows, point_meta = [], []
@@ -180,21 +208,23 @@ def seed(scale: float, rng: random.Random, out=print) -> dict:
                       "department_id", "active", "created_at", "updated_at"], point_rows)
     out(f"points {len(point_rows):,} ({time.monotonic() - t0:.1f}s)")
 
-    deferred = drop_plain_indexes(Visit, Finding, RectificationTask, TaskEvent)
+    deferred = drop_plain_indexes(Visit, Finding, RectificationTask, TaskEvent, ExtensionRequest,
+                                  FindingTally, ClosureTally)
 
     # --- visits: one per point per month ----------------------------------------------------------
     visits = []  # (id, point, unit, dept, month, visited_at)
 
     def visit_rows():
         vid = 0
-        for m in range(1, 13):
-            days = (dt.date(YEAR + (m == 12), m % 12 + 1, 1) - dt.date(YEAR, m, 1)).days
+        for m, first in enumerate(firsts):
+            days = ((first + dt.timedelta(days=31)).replace(day=1) - first).days
+            start = dt.datetime(first.year, first.month, 1, tzinfo=SH)
             for pid, unit, dept in point_meta:
                 vid += 1
-                at = dt.datetime(YEAR, m, 1, tzinfo=SH) + dt.timedelta(
+                at = start + dt.timedelta(
                     days=rng.randrange(days), hours=rng.randrange(8, 18), minutes=rng.randrange(60))
                 visits.append((vid, pid, unit, dept, m, at))
-                yield (vid, inspections[m - 1].pk, pid, unit, at, None, None, None, False, "", now, now,
+                yield (vid, inspections[m].pk, pid, unit, at, None, None, None, False, "", now, now,
                        path_of[unit], path_of[dept])
 
     nv = copy_rows(Visit, ["id", "inspection_id", "point_id", "unit_id", "visited_at", "inspector_id", "latitude",
@@ -209,6 +239,7 @@ def seed(scale: float, rng: random.Random, out=print) -> dict:
 
     requester = User.objects.get_or_create(username="bench", defaults={"display_name": "基准"})[0].pk
     last_month = dt.datetime(YEAR, 12, 1, tzinfo=SH)
+    out(f"visits in memory ({time.monotonic() - t0:.1f}s)")
     core = []  # (severity, cat, status, observed, visit, point, unit, dept, source, dup_of, description, address)
     task_candidates = []  # (finding id, unit, dept, observed)
     for fid in range(1, n_findings + 1):
@@ -220,8 +251,8 @@ def seed(scale: float, rng: random.Random, out=print) -> dict:
             vid, pid, unit, dept, _m, at = visits[rng.randrange(len(visits))]
             observed, visit_id, point_id, source = at, vid, pid, "inspection"
         else:
-            m = rng.randrange(1, 13)
-            observed = dt.datetime(YEAR, m, 1, tzinfo=SH) + dt.timedelta(days=rng.randrange(28),
+            first = firsts[rng.randrange(months)]
+            observed = dt.datetime(first.year, first.month, 1, tzinfo=SH) + dt.timedelta(days=rng.randrange(28),
                                                                         hours=rng.randrange(24))
             visit_id = point_id = None
             unit, dept, source = rng.choice(grids), None, "hotline"
@@ -237,6 +268,7 @@ def seed(scale: float, rng: random.Random, out=print) -> dict:
                      address))
 
     # --- tasks, events, extensions: decided before the findings are written -------------------------
+    out(f"findings decided ({time.monotonic() - t0:.1f}s)")
     chosen = rng.sample(task_candidates, min(n_tasks, len(task_candidates)))
     events, extensions, tasks = [], [], []
     outcome = {}  # finding id -> closed_at of its closed task, or None while the task is open/void
@@ -299,6 +331,7 @@ def seed(scale: float, rng: random.Random, out=print) -> dict:
         "voided_at", "void_reason", "rework_count", "extension_count", "escalated_at", "created_at", "updated_at",
         "unit_path", "department_path", "campaign_id",
     ], iter(tasks))
+    out(f"tasks ({time.monotonic() - t0:.1f}s)")
     copy_rows(TaskEvent, ["id", "task_id", "actor_id", "action", "from_status", "to_status", "note", "data",
                           "created_at"], iter(events))
     copy_rows(ExtensionRequest, ["id", "task_id", "reason", "requested_due_at", "previous_due_at", "requested_by_id",
@@ -306,10 +339,15 @@ def seed(scale: float, rng: random.Random, out=print) -> dict:
               iter(extensions))
     reset_sequences(Unit, Point, Visit, Finding, RectificationTask, TaskEvent, ExtensionRequest)
     t1 = time.monotonic()
-    took = create_indexes(deferred)
-    out(f"{len(deferred)} indexes built after the load ({time.monotonic() - t1:.1f}s; slowest: "
-        + ", ".join(f"{name} {sec:.1f}s" for sec, name in took[:3]) + ")")
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:  # the rollups' GROUP BY over a million rows: hash in memory, no spill
+            cursor.execute("SET LOCAL work_mem = '256MB'")
     rollups.rebuild()  # the dashboards' summaries, from the rows as the loop leaves them
+    out(f"rollups ({time.monotonic() - t1:.1f}s)")
+    t1 = time.monotonic()
+    took = create_indexes(deferred)
+    out(f"{len(deferred)} indexes and foreign keys built after the load ({time.monotonic() - t1:.1f}s; slowest: "
+        + ", ".join(f"{name} {sec:.1f}s" for sec, name in took[:3]) + ")")
     out(f"tasks {nt:,}, rework events {len(events):,}, extensions {len(extensions):,} "
         f"({time.monotonic() - t0:.1f}s)")
     return {"campaign": campaign.pk, "units": len(units), "points": n_points, "visits": nv, "findings": nf,
@@ -319,26 +357,32 @@ def seed(scale: float, rng: random.Random, out=print) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--scale", type=float, default=1.0, help="1.0 = bench-1M")
+    parser.add_argument("--months", type=int, default=12,
+                        help="months of data ending with December 2025, same density per month (24: the index "
+                             "growth check)")
     parser.add_argument("--seed", type=int, default=20261101)
     parser.add_argument("--reset", action="store_true", help="flush the database first (it must be a bench database)")
     args = parser.parse_args()
     name = connection.settings_dict["NAME"]
     if "bench" not in str(name) and "test" not in str(name):
         sys.exit(f"refusing to seed {name!r}: use a database whose name contains 'bench'")
+    started = time.monotonic()
     call_command("migrate", verbosity=0)
     if Unit.objects.exists():
         if not args.reset:
             sys.exit("the database already has units: pass --reset to flush it")
         call_command("flush", interactive=False, verbosity=0)
     t0 = time.monotonic()
+    migrated = t0 - started
     with transaction.atomic():
-        stats = seed(args.scale, random.Random(args.seed))
+        stats = seed(args.scale, random.Random(args.seed), months=args.months)
     loaded = time.monotonic() - t0
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:  # autocommit: VACUUM cannot run in a transaction
             cursor.execute("VACUUM ANALYZE")
-    print(f"seeded {stats} in {time.monotonic() - t0:.1f}s (load {loaded:.1f}s, VACUUM ANALYZE "
-          f"{time.monotonic() - t0 - loaded:.1f}s)")
+    done = time.monotonic()
+    print(f"seeded {stats} in {done - t0:.1f}s (load {loaded:.1f}s, VACUUM ANALYZE {done - t0 - loaded:.1f}s); "
+          f"elapsed {done - started:.1f}s with migrate/flush {migrated:.1f}s")
 
 
 if __name__ == "__main__":

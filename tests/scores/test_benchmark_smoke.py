@@ -47,6 +47,36 @@ def test_seed_and_hand_sql_agree_with_the_computation(on_postgresql, db):
     assert any(r.values["rank"] == 1 for r in results)
 
 
-@pytest.mark.parametrize("script", ["seed_bench", "scores_month"])
+@pytest.mark.parametrize("script", ["seed_bench", "scores_month", "run_all"])
 def test_benchmark_scripts_have_a_main(script):
     assert callable(_load(script).main)
+
+
+def test_seed_months_keep_the_density_per_month(on_postgresql, db):
+    seed = _load("seed_bench")
+    assert seed.month_starts(24)[0] == dt.date(2024, 1, 1) and seed.month_starts(24)[-1] == dt.date(2025, 12, 1)
+    assert seed.month_starts(12) == [dt.date(2025, m, 1) for m in range(1, 13)]
+    stats = seed.seed(0.001, random.Random(1), out=lambda *_: None, months=24)
+    assert stats["findings"] == 2000 and stats["tasks"] == 600
+    from django.db.models import Max, Min
+
+    from inspections.models import Finding, Visit
+
+    span = Visit.objects.aggregate(first=Min("visited_at"), last=Max("visited_at"))
+    assert span["first"].year == 2024 and span["last"].year == 2025
+    assert Visit.objects.count() == 24 * stats["points"]
+    start, end = compute.month_bounds(dt.date(2025, 6, 1))
+    june = Finding.objects.filter(observed_at__gte=start, observed_at__lt=end).count()
+    assert 40 <= june <= 130  # about a twelfth of 1,000: the month's data does not grow with the history
+
+
+def test_run_all_names_databases_by_scale_and_reads_verdicts():
+    run_all = _load("run_all")
+    assert run_all.database_name("civportal_bench", 1.0) == "civportal_bench"
+    assert run_all.database_name("civportal_bench", 0.25) == "civportal_bench_0_25"
+    assert run_all.database_name("civportal_bench", 0.1, months=24) == "civportal_bench_0_1_m24"
+    url = run_all.url_for("postgres://u@127.0.0.1:5432/x", "civportal_bench")
+    assert url == "postgres://u@127.0.0.1:5432/civportal_bench"
+    assert run_all.VERDICT.match("P3 not met: lists 7 req/s").group(1) == "not met"
+    assert run_all.VERDICT.match("P2 met: list p95").group(1) == "met"
+    assert not run_all.VERDICT.match("goal first send ≤ 5 s: met")
