@@ -177,11 +177,12 @@ class TaskFilterSet(django_filters.FilterSet):
         return queryset.filter(finding__category_id__in=category_and_children(category))
 
     def filter_light(self, queryset, name, values):
+        """The lights as the urgency slices' ranges (indexable), not the ``with_light()`` CASE."""
+        from .urgency import light_q
+
         if not values:
             return queryset
-        if "light" not in queryset.query.annotations:
-            queryset = queryset.with_light()
-        return queryset.filter(light__in=values)
+        return queryset.filter(light_q(values, timezone.now()))
 
     def filter_overdue(self, queryset, name, value):
         now = timezone.now()
