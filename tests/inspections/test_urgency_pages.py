@@ -47,7 +47,7 @@ def _random_tasks(w, city, n: int, seed: int, now, requester):
         if abs(warn - now) < dt.timedelta(hours=1):
             warn = now - dt.timedelta(hours=2)
         status = rnd.choice([S.ASSIGNED, S.IN_PROGRESS, S.SUBMITTED, S.RETURNED, S.CLOSED, S.VOID, S.ASSIGNED])
-        tasks.append(RectificationTask(finding=f, unit=f.unit, status=status, dispatched_at=start,
+        tasks.append(RectificationTask(finding=f, unit=f.unit, campaign=w.campaign, status=status, dispatched_at=start,
                                        original_due_at=due, due_at=due, warn_at=warn,
                                        closed_at=due if status == S.CLOSED else None))
     tasks = RectificationTask.objects.bulk_create(tasks)
