@@ -127,19 +127,26 @@ def workbench_sections(now=None):
 
 
 def workbench_summary(user, *, rows: int = 3, now=None) -> dict:
-    """Counts of every section in one aggregate query, then at most ``rows``
-    rows of each non-empty section (one query each: at most 7 in all, whatever
-    the number of tasks)."""
+    """Capped counts of every section in one query (``urgency.capped_counts``: each
+    stops after ``COUNT_CAP`` + 1 rows; ``more`` says it did), then at most ``rows``
+    rows of each non-empty section in urgency order (``urgency.urgency_page``: one
+    query each, reading indexed slices: at most 7 in all, whatever the number of tasks)."""
+    from .urgency import COUNT_CAP, OPEN, capped_counts, urgency_page
+
     now = now or timezone.now()
-    tasks = workbench_tasks(user)
+    tasks = workbench_rows(user)
     sections = workbench_sections(now)
-    counts = tasks.order_by().aggregate(
-        total=Count("pk"), **{key: Count("pk", filter=q) for key, q, _query in sections})
-    result = {"total": counts["total"], "sections": []}
+    counts = capped_counts({"total": tasks, **{key: tasks.filter(q) for key, q, _query in sections}})
+
+    def shown(n: int) -> dict:
+        return {"count": min(n, COUNT_CAP), "more": n > COUNT_CAP, "label": f"{COUNT_CAP}+" if n > COUNT_CAP else str(n)}
+
+    result = {**shown(counts["total"]), "total": min(counts["total"], COUNT_CAP), "sections": []}
     for key, q, query in sections:
         result["sections"].append({
-            "key": key, "count": counts[key], "query": query,
-            "rows": list(tasks.filter(q)[:rows]) if counts[key] else [],
+            "key": key, "query": query, **shown(counts[key]),
+            "rows": list(urgency_page(tasks.filter(q), per_page=rows, slices=OPEN, now=now, count=False))
+            if counts[key] else [],
         })
     return result
 

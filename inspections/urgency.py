@@ -19,9 +19,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone as dt_timezone
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connections
-from django.db.models import Q, Value
-from django.db.models import IntegerField
+from django.db.models import IntegerField, Q, Value
 from django.utils import timezone
 
 from civportal.pagination import COUNT_CAP
@@ -97,7 +97,7 @@ class UrgencyPage:
         return self.has_next or self.has_previous
 
 
-def _slice(queryset, urgency: int, now: datetime, cursor: Cursor | None, backward: bool, limit: int):
+def _slice(queryset, urgency: int, now: datetime, cursor: Cursor | None, backward: bool):
     qs = queryset.filter(urgency_q(urgency, now))
     if cursor is not None and cursor.urgency == urgency:
         # (due_at, id) after / before the cursor; the plain bound lets the index start there.
@@ -117,8 +117,8 @@ def _read(queryset, slices, now, cursor, backward, limit, compound) -> list:
         slices = [u for u in slices if (u <= cursor.urgency if backward else u >= cursor.urgency)]
     if backward:
         slices = list(reversed(slices))
-    parts = [_slice(queryset, u, now, cursor, backward, limit)[:limit] for u in slices]
-    if not parts:
+    parts = [_slice(queryset, u, now, cursor, backward)[:limit] for u in slices]
+    if not parts or queryset.query.is_empty():  # (.none(): an invalid filter matches nothing)
         return []
     if compound is None:
         compound = connections[queryset.db].features.supports_slicing_ordering_in_compound
@@ -147,6 +147,9 @@ def urgency_page(queryset, *, per_page: int = 50, after: str | None = None, befo
     backward = after_c is None and before_c is not None
     cursor = before_c if backward else after_c
     rows = _read(queryset, list(slices), now, cursor, backward, per_page + 1, compound)
+    if backward and not rows:  # nothing before the cursor (a stale link): the first page
+        backward, cursor = False, None
+        rows = _read(queryset, list(slices), now, None, False, per_page + 1, compound)
     more = len(rows) > per_page
     rows = rows[:per_page]
     if backward:
@@ -185,7 +188,11 @@ def capped_counts(querysets: dict, cap: int = COUNT_CAP) -> dict:
     parts, params, db = [], [], None
     for index, (key, qs) in enumerate(querysets.items()):
         db = qs.db
-        sql, p = qs.order_by().values("pk")[: cap + 1].query.sql_with_params()
+        try:
+            sql, p = qs.order_by().values("pk")[: cap + 1].query.sql_with_params()
+        except EmptyResultSet:  # e.g. a user with no unit to act on: no rows, nothing to ask
+            parts.append("0")
+            continue
         parts.append(f"(SELECT COUNT(*) FROM ({sql}) AS capped_{index})")
         params.extend(p)
     with connections[db].cursor() as cursor:

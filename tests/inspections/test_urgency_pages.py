@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from types import SimpleNamespace
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -15,9 +16,10 @@ from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from campaigns.models import Campaign
 from inspections import selectors, urgency
 from inspections.filtersets import TaskFilterSet
-from inspections.models import ExtensionRequest, Finding, RectificationTask, Severity
+from inspections.models import ExtensionRequest, Finding, FindingCategory, RectificationTask, Severity
 
 from .helpers import world
 
@@ -165,12 +167,7 @@ def test_list_pages_walk_by_cursor_with_pinned_queries(tasks, personas, login, c
 
 
 def world_again(city):
-    from campaigns.models import Campaign
-
-    from types import SimpleNamespace
-
-    from inspections.models import FindingCategory
-
+    """The campaign and category of the ``tasks`` fixture's world."""
     return SimpleNamespace(campaign=Campaign.objects.get(), category=FindingCategory.objects.get(code="HJ-01"))
 
 
@@ -210,6 +207,16 @@ def test_workbench_light_counts_are_capped_in_one_query(tasks, personas, login):
     assert urgency.capped_count(rows, cap=10_000) == (len(case_order(rows, now)), False)
 
 
-def test_task_list_count_is_capped(tasks, personas, login, settings):
+def test_task_list_counts_every_task_under_the_cap(tasks, personas, login):
     page = login(personas.supervisor).get("/tasks/").context["page"]
     assert page.count == RectificationTask.objects.count() and not page.capped
+
+
+@pytest.mark.parametrize("query", ["", "light=red", "light=nonsense"])
+def test_workbench_of_a_user_with_no_unit_to_act_on_is_empty(tasks, personas, login, query):
+    """An inspector's or a leader's workbench has no rows (nothing there is theirs to do)."""
+    for who in (personas.inspector, personas.leader):
+        response = login(who).get(f"/workbench/?{query}")
+        assert response.status_code == 200
+        assert len(response.context["page"]) == 0
+        assert response.context["counts"] == {"red": 0, "yellow": 0, "green": 0}
