@@ -139,8 +139,10 @@ class FindingFilterSet(django_filters.FilterSet):
 
 
 class TaskFilterSet(django_filters.FilterSet):
+    # The task's own copy of its finding's campaign: no join, and the open tasks' partial
+    # index (campaign_id, due_at, id) serves the urgency slices (inspections/urgency.py).
     campaign = ModelChoiceFilter(
-        queryset=Campaign.objects.all(), field_name="finding__campaign", label=_("Campaign"))
+        queryset=Campaign.objects.all(), field_name="campaign", label=_("Campaign"))
     within = UnitChoiceFilter(method="filter_within", label=_("Assigned unit (subtree)"))
     unit = UnitChoiceFilter(label=_("Assigned unit (exactly)"))
     status = django_filters.MultipleChoiceFilter(distinct=False, choices=RectificationTask.Status.choices, label=_("Status"))
@@ -177,11 +179,12 @@ class TaskFilterSet(django_filters.FilterSet):
         return queryset.filter(finding__category_id__in=category_and_children(category))
 
     def filter_light(self, queryset, name, values):
+        """The lights as the urgency slices' ranges (indexable), not the ``with_light()`` CASE."""
+        from .urgency import light_q
+
         if not values:
             return queryset
-        if "light" not in queryset.query.annotations:
-            queryset = queryset.with_light()
-        return queryset.filter(light__in=values)
+        return queryset.filter(light_q(values, timezone.now()))
 
     def filter_overdue(self, queryset, name, value):
         now = timezone.now()

@@ -577,6 +577,34 @@ class FindingPhoto(PhotoBase):
 # --- rectification ------------------------------------------------------------------------
 
 
+# Urgency classes of the task lists' order: 0 red, 1 yellow, 2 green, 3 finished.
+URGENCY_RED, URGENCY_YELLOW, URGENCY_GREEN, URGENCY_FINISHED = 0, 1, 2, 3
+
+
+def urgency_q(urgency: int, now: datetime) -> Q:
+    """The rows of one urgency class, written as ranges an index can serve (the
+    same rows as ``with_light()``'s ``urgency`` CASE, which no index can):
+
+    - 0 red: open and ``due_at < now``;
+    - 1 yellow: open, ``due_at >= now`` and ``warn_at <= now``;
+    - 2 green: open, ``due_at >= now`` and ``warn_at > now``;
+    - 3 finished: not open.
+
+    Each class is read in ``(due_at, id)`` order from the open tasks' partial
+    indexes (``task_open_due_idx``, ``task_open_unit_path_due_idx``) or, for
+    finished tasks, ``task_due_id_idx`` (inspections/urgency.py, docs/performance.md)."""
+    open_ = Q(status__in=RectificationTask.OPEN_STATUSES)
+    if urgency == URGENCY_RED:
+        return open_ & Q(due_at__lt=now)
+    if urgency == URGENCY_YELLOW:
+        return open_ & Q(due_at__gte=now, warn_at__lte=now)
+    if urgency == URGENCY_GREEN:
+        return open_ & Q(due_at__gte=now, warn_at__gt=now)
+    if urgency == URGENCY_FINISHED:
+        return ~open_
+    raise ValueError(urgency)
+
+
 class TaskQuerySet(ScopePathsQuerySet):
     def visible_to(self, user) -> TaskQuerySet:
         """Tasks assigned to a unit in scope, plus those of findings a department in
@@ -594,6 +622,10 @@ class TaskQuerySet(ScopePathsQuerySet):
 
     def not_overdue(self, now: datetime | None = None) -> TaskQuerySet:
         return self.exclude(status__in=RectificationTask.OPEN_STATUSES, due_at__lt=now or timezone.now())
+
+    def in_urgency(self, urgency: int, now: datetime | None = None) -> TaskQuerySet:
+        """The tasks of one urgency slice (see ``urgency_q``)."""
+        return self.filter(urgency_q(urgency, now or timezone.now()))
 
     def with_light(self, now: datetime | None = None) -> TaskQuerySet:
         """Annotate ``light`` (green/yellow/red; blank for finished tasks) and
@@ -710,6 +742,13 @@ class RectificationTask(ScopePathsModel, TimeStampedModel):
             models.Index(fields=["department_path", "due_at"],
                          opclasses=["varchar_pattern_ops", "timestamptz_ops"], condition=~Q(department_path=""),
                          name="task_dept_path_due_idx"),
+            # The urgency slices of the task list and the workbench (urgency_q): open tasks by
+            # deadline, walked in order for wide scopes, by path prefix then deadline for narrow ones.
+            models.Index(fields=["due_at", "id"], condition=Q(status__in=["assigned", "in_progress", "submitted", "returned"]),
+                         name="task_open_due_idx"),
+            models.Index(fields=["unit_path", "due_at", "id"],
+                         opclasses=["varchar_pattern_ops", "timestamptz_ops", "int8_ops"],
+                         condition=Q(status__in=["assigned", "in_progress", "submitted", "returned"]), name="task_open_unit_path_due_idx"),
             # Reminder scan and rectification score: open/closed tasks by deadline.
             models.Index(fields=["status", "due_at"], name="task_status_due_idx"),
             models.Index(fields=["status", "warn_at"], name="task_status_warn_idx"),

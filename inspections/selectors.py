@@ -81,23 +81,31 @@ def tasks_for(user, *, pending_rows: bool = True, lean: bool = False):
     return qs.annotate(has_pending_extension=Exists(pending.filter(task=OuterRef("pk"))))
 
 
-def workbench_tasks(user):
-    """The workbench's rows: open tasks assigned to a unit where the user acts on
-    tasks (handler, head or supervisor over it), most urgent first; the home
-    page's sections are slices of these. Units a user only reads (an assigned
-    leader's, an inspector's) give no rows: nothing there is theirs to do."""
+def workbench_rows(user):
+    """The workbench's rows, unordered: open tasks assigned to a unit where the
+    user acts on tasks (handler, head or supervisor over it). Units a user only
+    reads (an assigned leader's, an inspector's) give no rows: nothing there is
+    theirs to do. Pages read them in urgency order with ``urgency.urgency_page``
+    (indexed slices, keyset pages)."""
     from campaigns.models import Membership
     from campaigns.scope import scope_of
 
     scope = scope_of(user)
-    qs = tasks_for(user, pending_rows=False, lean=True).with_light().open()
+    qs = tasks_for(user, pending_rows=False, lean=True).open()
     if scope.paths is not None:
         acting = scope.role_paths([Membership.Role.HANDLER, Membership.Role.HEAD, Membership.Role.SUPERVISOR])
         within = Q(pk__in=[])
         for path in acting:
             within |= Q(unit_path__startswith=path)
         qs = qs.filter(within)
-    return qs.order_by("urgency", "due_at", "id")
+    return qs
+
+
+def workbench_tasks(user):
+    """``workbench_rows`` most urgent first (red, yellow, green; then by deadline),
+    as one sorted queryset (the ``with_light()`` CASE: fine for a few rows of a
+    filtered section, not for pages: those use ``urgency.urgency_page``)."""
+    return workbench_rows(user).with_light().order_by("urgency", "due_at", "id")
 
 
 # The home page's sections: (key, filter on workbench_tasks, query string of the same filter on the workbench).
@@ -119,19 +127,26 @@ def workbench_sections(now=None):
 
 
 def workbench_summary(user, *, rows: int = 3, now=None) -> dict:
-    """Counts of every section in one aggregate query, then at most ``rows``
-    rows of each non-empty section (one query each: at most 7 in all, whatever
-    the number of tasks)."""
+    """Capped counts of every section in one query (``urgency.capped_counts``: each
+    stops after ``COUNT_CAP`` + 1 rows; ``more`` says it did), then at most ``rows``
+    rows of each non-empty section in urgency order (``urgency.urgency_page``: one
+    query each, reading indexed slices: at most 7 in all, whatever the number of tasks)."""
+    from .urgency import COUNT_CAP, OPEN, capped_counts, urgency_page
+
     now = now or timezone.now()
-    tasks = workbench_tasks(user)
+    tasks = workbench_rows(user)
     sections = workbench_sections(now)
-    counts = tasks.order_by().aggregate(
-        total=Count("pk"), **{key: Count("pk", filter=q) for key, q, _query in sections})
-    result = {"total": counts["total"], "sections": []}
+    counts = capped_counts({"total": tasks, **{key: tasks.filter(q) for key, q, _query in sections}})
+
+    def shown(n: int) -> dict:
+        return {"count": min(n, COUNT_CAP), "more": n > COUNT_CAP, "label": f"{COUNT_CAP}+" if n > COUNT_CAP else str(n)}
+
+    result = {**shown(counts["total"]), "total": min(counts["total"], COUNT_CAP), "sections": []}
     for key, q, query in sections:
         result["sections"].append({
-            "key": key, "count": counts[key], "query": query,
-            "rows": list(tasks.filter(q)[:rows]) if counts[key] else [],
+            "key": key, "query": query, **shown(counts[key]),
+            "rows": list(urgency_page(tasks.filter(q), per_page=rows, slices=OPEN, now=now, count=False))
+            if counts[key] else [],
         })
     return result
 

@@ -26,7 +26,7 @@ from civportal.pagination import paginate
 from civportal.pwa import offline_page
 from civportal.xlsx import ImportRejected, xlsx_response
 
-from . import exports, selectors, services
+from . import exports, selectors, services, urgency
 from .filtersets import FindingFilterSet, InspectionFilterSet, TaskFilterSet
 from .forms import (
     CalendarImportForm, CalendarOverrideForm, CategoryForm, DeadlineRuleForm, DecideExtensionForm, DispatchForm, DuplicateForm,
@@ -303,10 +303,11 @@ def finding_export(request):
 @login_required
 @permission_required("inspections.view_rectificationtask", raise_exception=True)
 def task_list(request):
+    """Scoped tasks, most urgent first (red, yellow, green, finished; then by deadline),
+    in keyset pages (``?after=``/``?before=`` cursors; an old ``?page=`` shows the first page)."""
     filterset = TaskFilterSet(with_active_campaign(request.GET), queryset=selectors.tasks_for(request.user, pending_rows=False,
-                                                                                lean=True)
-                              .with_light().order_by("urgency", "due_at", "id"), request=request)
-    page = paginate(request, _filtered(filterset))
+                                                                                lean=True), request=request)
+    page = urgency.page_from_request(request, _filtered(filterset))
     return render(request, "inspections/task_list.html", {"filter": filterset, "page": page,
                                                           "title": _("Rectification tasks")})
 
@@ -314,13 +315,15 @@ def task_list(request):
 @login_required
 @permission_required("inspections.view_rectificationtask", raise_exception=True)
 def workbench(request):
-    """A unit's open tasks, most urgent first (red, yellow, green; then by deadline)."""
-    filterset = TaskFilterSet(request.GET or None, queryset=selectors.workbench_tasks(request.user), request=request)
+    """A unit's open tasks, most urgent first (red, yellow, green; then by deadline);
+    the light counts are capped (``urgency.capped_counts``: one query, never a full count)."""
+    filterset = TaskFilterSet(request.GET or None, queryset=selectors.workbench_rows(request.user), request=request)
     rows = _filtered(filterset)
-    counts = rows.order_by().aggregate(red=Count("pk", filter=Q(urgency=0)), yellow=Count("pk", filter=Q(urgency=1)),
-                                       green=Count("pk", filter=Q(urgency=2)))
-    page = paginate(request, rows)
-    return render(request, "inspections/workbench.html", {"filter": filterset, "page": page, "counts": counts})
+    now = timezone.now()
+    counts = urgency.capped_counts({light: rows.in_urgency(u, now) for u, light in urgency.LIGHTS.items() if light})
+    page = urgency.page_from_request(request, rows, slices=urgency.OPEN, now=now, count=False)
+    return render(request, "inspections/workbench.html", {"filter": filterset, "page": page, "counts": counts,
+                                                          "count_cap": urgency.COUNT_CAP})
 
 
 def get_task(user, pk) -> RectificationTask:
