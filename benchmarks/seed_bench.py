@@ -2,13 +2,15 @@
 
     createdb -h 127.0.0.1 -U postgres civportal_bench
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/civportal_bench \
-        .venv/bin/python benchmarks/seed_bench.py [--scale 1.0] [--reset]
+        .venv/bin/python benchmarks/seed_bench.py [--scale 1.0] [--months 12] [--reset]
 
 Shape at --scale 1: 1 city, 16 districts, 320 streets, 3,200 communities,
 32,000 grids and 60 departments; 40,000 points; 12 monthly inspection rounds
 of 2025 with one visit per point per month; 1,000,000 findings (85% on
 visits, 15% hotline), 300,000 rectification tasks with verify-fail events and
-approved extensions. Volunteers are not seeded (the score does not read them).
+approved extensions. ``--months 24`` seeds the 24 months ending December 2025
+with the same data per month (twice the findings, visits and tasks in all),
+for the growth checks (O(month), not O(table)). Volunteers are not seeded (the score does not read them).
 Fixed random seed; unit paths computed here (as campaigns/imports.py does);
 rows go in with PostgreSQL COPY (bulk_create on SQLite, small scales only).
 """
@@ -22,6 +24,7 @@ import random
 import sys
 import time
 import uuid
+from bisect import bisect_left
 from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -113,13 +116,18 @@ def reset_sequences(*models) -> None:
                            f"COALESCE((SELECT MAX(id) FROM {table}), 1))")
 
 
-def seed(scale: float, rng: random.Random, out=print) -> dict:
+def seed(scale: float, rng: random.Random, out=print, months: int = 12) -> dict:
     now = timezone.now()
+    # The seeded months: the ``months`` months ending December YEAR, as (year, month).
+    calendar = []
+    for back in range(months - 1, -1, -1):
+        index = YEAR * 12 + 11 - back  # December YEAR = YEAR * 12 + 11
+        calendar.append((index // 12, index % 12 + 1))
     f = min(1.0, scale) ** (1 / 3)  # smaller scales shrink each level of the tree alike
     n_districts, n_streets, n_comms, n_grids = 16, max(2, round(20 * f)), max(2, round(10 * f)), max(2, round(10 * f))
     n_points = max(100, int(40_000 * scale))
-    n_findings = max(1000, int(1_000_000 * scale))
-    n_tasks = max(300, int(300_000 * scale))
+    n_findings = max(1000, int(1_000_000 * scale)) * months // 12  # the same per month whatever the months
+    n_tasks = max(300, int(300_000 * scale)) * months // 12
     t0 = time.monotonic()
 
     # --- units: paths allocated here, numchild set, one COPY ---------------------------------
@@ -162,11 +170,11 @@ def seed(scale: float, rng: random.Random, out=print) -> dict:
              for i in range(10)]
     cats = [FindingCategory.objects.create(code=f"BC{i}", name=f"基准问题{i}", deduction=Decimal(1 + i % 5))
             for i in range(30)]
-    campaign = Campaign.objects.create(name=f"{YEAR}基准创城", starts_on=dt.date(YEAR, 1, 1),
+    campaign = Campaign.objects.create(name=f"{YEAR}基准创城", starts_on=dt.date(*calendar[0], 1),
                                        ends_on=dt.date(YEAR, 12, 31), status=Campaign.Status.ACTIVE)
-    inspections = [Inspection.objects.create(campaign=campaign, title=f"{YEAR}年{m}月测评", kind="field_evaluation",
-                                             unit_id=1, starts_on=dt.date(YEAR, m, 1),
-                                             ends_on=dt.date(YEAR, m, 28)) for m in range(1, 13)]
+    inspections = [Inspection.objects.create(campaign=campaign, title=f"{y}年{m}月测评", kind="field_evaluation",
+                                             unit_id=1, starts_on=dt.date(y, m, 1),
+                                             ends_on=dt.date(y, m, 28)) for y, m in calendar]
 
     # --- points ------------------------------------------------------------------------------
     point_rows, point_meta = [], []
@@ -187,14 +195,14 @@ def seed(scale: float, rng: random.Random, out=print) -> dict:
 
     def visit_rows():
         vid = 0
-        for m in range(1, 13):
-            days = (dt.date(YEAR + (m == 12), m % 12 + 1, 1) - dt.date(YEAR, m, 1)).days
+        for k, (y, m) in enumerate(calendar):
+            days = (dt.date(y + (m == 12), m % 12 + 1, 1) - dt.date(y, m, 1)).days
             for pid, unit, dept in point_meta:
                 vid += 1
-                at = dt.datetime(YEAR, m, 1, tzinfo=SH) + dt.timedelta(
+                at = dt.datetime(y, m, 1, tzinfo=SH) + dt.timedelta(
                     days=rng.randrange(days), hours=rng.randrange(8, 18), minutes=rng.randrange(60))
                 visits.append((vid, pid, unit, dept, m, at))
-                yield (vid, inspections[m - 1].pk, pid, unit, at, None, None, None, False, "", now, now,
+                yield (vid, inspections[k].pk, pid, unit, at, None, None, None, False, "", now, now,
                        path_of[unit], path_of[dept])
 
     nv = copy_rows(Visit, ["id", "inspection_id", "point_id", "unit_id", "visited_at", "inspector_id", "latitude",
@@ -220,8 +228,8 @@ def seed(scale: float, rng: random.Random, out=print) -> dict:
             vid, pid, unit, dept, _m, at = visits[rng.randrange(len(visits))]
             observed, visit_id, point_id, source = at, vid, pid, "inspection"
         else:
-            m = rng.randrange(1, 13)
-            observed = dt.datetime(YEAR, m, 1, tzinfo=SH) + dt.timedelta(days=rng.randrange(28),
+            y, m = calendar[rng.randrange(months)]
+            observed = dt.datetime(y, m, 1, tzinfo=SH) + dt.timedelta(days=rng.randrange(28),
                                                                         hours=rng.randrange(24))
             visit_id = point_id = None
             unit, dept, source = rng.choice(grids), None, "hotline"
@@ -269,6 +277,22 @@ def seed(scale: float, rng: random.Random, out=print) -> dict:
                       closed, None, voided, "", reworks, 1 if final_due != due else 0, None, dispatched,
                       closed or dispatched, path_of[unit], path_of[dept], campaign.pk))
 
+    # The stored repeat flag (DESIGN §6, as inspections.services keeps it): an earlier counting finding
+    # of the same category at the same point within 30 days.
+    seen: dict[tuple[int, int], list] = {}
+    for severity, cat, status, observed, visit_id, point_id, *_rest in core:
+        if point_id is not None and status not in ("void", "duplicate"):
+            seen.setdefault((point_id, cat), []).append(observed)
+    for times in seen.values():
+        times.sort()
+
+    def repeat(point_id, cat, observed) -> bool:
+        if point_id is None:
+            return False
+        times = seen.get((point_id, cat), ())
+        i = bisect_left(times, observed - dt.timedelta(days=30))
+        return i < len(times) and times[i] < observed
+
     def finding_rows():
         for fid, (severity, cat, status, observed, visit_id, point_id, unit, dept, source, dup_of, description,
                   address) in enumerate(core, start=1):
@@ -282,7 +306,7 @@ def seed(scale: float, rng: random.Random, out=print) -> dict:
                 else:  # … the older ones were fixed on the spot
                     status, closed_at = "closed", observed
             yield (fid, uuid.uuid4(), campaign.pk, source, None, visit_id, point_id, unit, dept, None, cat, severity,
-                   description, address, None, None, observed, None, "", "", False, status, dup_of, "", closed_at,
+                   description, address, None, None, observed, None, "", "", repeat(point_id, cat, observed), status, dup_of, "", closed_at,
                    observed, observed, path_of[unit], path_of[dept])
 
     nf = copy_rows(Finding, ["id", "uid", "campaign_id", "source", "external_id", "visit_id", "point_id", "unit_id",
@@ -320,6 +344,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--scale", type=float, default=1.0, help="1.0 = bench-1M")
     parser.add_argument("--seed", type=int, default=20261101)
+    parser.add_argument("--months", type=int, default=12,
+                        help="months of data ending December 2025, the same volume per month (growth checks)")
     parser.add_argument("--reset", action="store_true", help="flush the database first (it must be a bench database)")
     args = parser.parse_args()
     name = connection.settings_dict["NAME"]
@@ -332,7 +358,7 @@ def main() -> None:
         call_command("flush", interactive=False, verbosity=0)
     t0 = time.monotonic()
     with transaction.atomic():
-        stats = seed(args.scale, random.Random(args.seed))
+        stats = seed(args.scale, random.Random(args.seed), months=args.months)
     loaded = time.monotonic() - t0
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:  # autocommit: VACUUM cannot run in a transaction
