@@ -248,8 +248,9 @@ def visit_cells(campaign, scheme, start, end, length=None) -> list[dict]:
 
 
 def finding_cells(campaign, scheme, start, end, length=None):
-    """Per (unit path, department, point type, category, repeat?): findings, severe, Σ deductions before the
-    repeat factor. Grouping by the repeat flag evaluates each finding's repeat lookup once."""
+    """Per (unit path, department, category, repeat?, checked?): findings and Σ deductions before the repeat
+    factor, for the category breakdown and the finding counts (the visit scores come from visit_cells).
+    Grouping by the repeat flag evaluates each finding's repeat rule once."""
     is_repeat, _deduction = finding_deduction(scheme)
     severity = Case(
         *[When(severity=s, then=Value(scheme.severity_factor(s))) for s in ("minor", "moderate", "severe")],
@@ -259,13 +260,8 @@ def finding_cells(campaign, scheme, start, end, length=None):
     return (
         month_visit_findings(campaign, start, end).order_by()
         .annotate(rep=is_repeat, checked=by_criteria, upath=upto("visit__unit__path", length))
-        .values("upath", "visit__point__department_id", "visit__point__point_type_id", "category_id",
-                "rep", "checked")
-        .annotate(
-            n=Count("id"),
-            severe=Count("id", filter=Q(severity="severe")),
-            base=Sum(F("category__deduction") * severity, output_field=DEC),
-        )
+        .values("upath", "visit__point__department_id", "category_id", "rep", "checked")
+        .annotate(n=Count("id"), base=Sum(F("category__deduction") * severity, output_field=DEC))
     )
 
 
