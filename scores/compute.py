@@ -237,8 +237,8 @@ def visit_cells(campaign, scheme, start, end, length=None) -> list[dict]:
         .query.get_compiler(connection=connection).as_sql())
     sql = (
         f"SELECT mv.upath, mv.point__department_id, mv.point__point_type_id, COUNT(*) AS visits, "
-        f"COUNT(*) FILTER (WHERE pv.lossy > 0) AS lossy, "
-        f"SUM(GREATEST(100 - COALESCE(pv.lost, 0), 0)) AS score "
+        f"SUM(CASE WHEN pv.lossy > 0 THEN 1 ELSE 0 END) AS lossy, "
+        f"SUM(CASE WHEN pv.lost > 100 THEN 0 ELSE 100 - COALESCE(pv.lost, 0) END) AS score "
         f"FROM ({visits}) mv LEFT JOIN ({per_visit}) pv ON pv.visit_id = mv.id "
         f"GROUP BY 1, 2, 3")
     with connection.cursor() as cursor:
@@ -270,9 +270,12 @@ WITH t AS (
     SELECT {path} AS path, t.closed_at, COALESCE(x.previous_due_at, t.due_at) AS due_end, COALESCE(e.n, 0) AS rw
     FROM {task} t
     JOIN {unit} u ON u.id = t.unit_id
-    LEFT JOIN (SELECT DISTINCT ON (task_id) task_id, previous_due_at FROM {extension}
-               WHERE status = %(approved)s AND decided_at >= %(end)s ORDER BY task_id, decided_at, id) x
-           ON x.task_id = t.id
+    LEFT JOIN (SELECT x.task_id, x.previous_due_at FROM {extension} x
+               WHERE x.status = %(approved)s AND x.decided_at >= %(end)s
+                 AND NOT EXISTS (SELECT 1 FROM {extension} y
+                                 WHERE y.task_id = x.task_id AND y.status = %(approved)s AND y.decided_at >= %(end)s
+                                   AND (y.decided_at < x.decided_at OR y.decided_at = x.decided_at AND y.id < x.id))
+              ) x ON x.task_id = t.id
     LEFT JOIN (SELECT task_id, COUNT(*) AS n FROM {event} WHERE action = %(verify_fail)s AND created_at < %(end)s
                GROUP BY task_id) e ON e.task_id = t.id
     WHERE t.campaign_id = %(campaign)s AND t.dispatched_at < %(end)s AND t.status <> %(void)s
@@ -284,10 +287,11 @@ WITH t AS (
     WHERE (due_end >= %(start)s AND due_end < %(end)s)
        OR (due_end < %(start)s AND (closed_at IS NULL OR closed_at >= %(start)s))
 )
-SELECT path AS unit__path, COUNT(*) AS n, COUNT(*) FILTER (WHERE on_time) AS on_time,
-       COUNT(*) FILTER (WHERE late) AS late, COUNT(*) FILTER (WHERE closed IS NOT TRUE) AS open,
-       SUM(rw)::bigint AS reworks,
-       SUM(GREATEST(CASE WHEN on_time THEN 1 WHEN closed THEN 0.5 ELSE 0 END - 0.25 * rw, 0)) AS credit
+SELECT path AS unit__path, COUNT(*) AS n, SUM(CASE WHEN on_time THEN 1 ELSE 0 END) AS on_time,
+       SUM(CASE WHEN late THEN 1 ELSE 0 END) AS late, SUM(CASE WHEN closed THEN 0 ELSE 1 END) AS open,
+       CAST(SUM(rw) AS BIGINT) AS reworks,
+       SUM(CASE WHEN on_time AND rw < 4 THEN 1 - 0.25 * rw WHEN closed AND rw < 2 THEN 0.5 - 0.25 * rw ELSE 0 END)
+           AS credit
 FROM c GROUP BY path
 """
 
@@ -307,7 +311,10 @@ def task_facts(campaign, start, end, length=None):
         task=RectificationTask._meta.db_table, unit=Unit._meta.db_table, extension=ExtensionRequest._meta.db_table,
         event=TaskEvent._meta.db_table, path="u.path" if length is None else f"substr(u.path, 1, {int(length)})")
     params = {"approved": ExtensionRequest.Status.APPROVED, "verify_fail": TaskEvent.Action.VERIFY_FAIL,
-              "void": RectificationTask.Status.VOID, "campaign": campaign.pk, "start": start, "end": end}
+              "void": RectificationTask.Status.VOID, "campaign": campaign.pk,
+              # As the ORM passes them (UTC text on SQLite).
+              "start": connection.ops.adapt_datetimefield_value(start),
+              "end": connection.ops.adapt_datetimefield_value(end)}
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         names = [c[0] for c in cursor.description]
