@@ -306,8 +306,8 @@ def seed(scale: float, rng: random.Random, out=print, months: int = 12) -> dict:
                 else:  # … the older ones were fixed on the spot
                     status, closed_at = "closed", observed
             yield (fid, uuid.uuid4(), campaign.pk, source, None, visit_id, point_id, unit, dept, None, cat, severity,
-                   description, address, None, None, observed, None, "", "", repeat(point_id, cat, observed), status, dup_of, "", closed_at,
-                   observed, observed, path_of[unit], path_of[dept])
+                   description, address, None, None, observed, None, "", "", repeat(point_id, cat, observed), status,
+                   dup_of, "", closed_at, observed, observed, path_of[unit], path_of[dept])
 
     nf = copy_rows(Finding, ["id", "uid", "campaign_id", "source", "external_id", "visit_id", "point_id", "unit_id",
                              "department_id", "indicator_id", "category_id", "severity", "description", "address",
