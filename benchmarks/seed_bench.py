@@ -2,7 +2,7 @@
 
     createdb -h 127.0.0.1 -U postgres civportal_bench
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/civportal_bench \
-        .venv/bin/python benchmarks/seed_bench.py [--scale 1.0] [--reset]
+        .venv/bin/python benchmarks/seed_bench.py [--scale 1.0] [--months 12] [--reset]
 
 Shape at --scale 1: 1 city, 16 districts, 320 streets, 3,200 communities,
 32,000 grids and 60 departments; 40,000 points; 12 monthly inspection rounds
@@ -25,6 +25,7 @@ import random
 import sys
 import time
 import uuid
+from bisect import bisect_left
 from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -301,6 +302,22 @@ def seed(scale: float, rng: random.Random, out=print, months: int = 12) -> dict:
                       closed, None, voided, "", reworks, 1 if final_due != due else 0, None, dispatched,
                       closed or dispatched, path_of[unit], path_of[dept], campaign.pk))
 
+    # The stored repeat flag (DESIGN §6, as inspections.services keeps it): an earlier counting finding
+    # of the same category at the same point within 30 days.
+    seen: dict[tuple[int, int], list] = {}
+    for severity, cat, status, observed, visit_id, point_id, *_rest in core:
+        if point_id is not None and status not in ("void", "duplicate"):
+            seen.setdefault((point_id, cat), []).append(observed)
+    for times in seen.values():
+        times.sort()
+
+    def repeat(point_id, cat, observed) -> bool:
+        if point_id is None:
+            return False
+        times = seen.get((point_id, cat), ())
+        i = bisect_left(times, observed - dt.timedelta(days=30))
+        return i < len(times) and times[i] < observed
+
     def finding_rows():
         for fid, (severity, cat, status, observed, visit_id, point_id, unit, dept, source, dup_of, description,
                   address) in enumerate(core, start=1):
@@ -314,8 +331,8 @@ def seed(scale: float, rng: random.Random, out=print, months: int = 12) -> dict:
                 else:  # … the older ones were fixed on the spot
                     status, closed_at = "closed", observed
             yield (fid, uuid.uuid4(), campaign.pk, source, None, visit_id, point_id, unit, dept, None, cat, severity,
-                   description, address, None, None, observed, None, "", "", False, status, dup_of, "", closed_at,
-                   observed, observed, path_of[unit], path_of[dept])
+                   description, address, None, None, observed, None, "", "", repeat(point_id, cat, observed), status,
+                   dup_of, "", closed_at, observed, observed, path_of[unit], path_of[dept])
 
     nf = copy_rows(Finding, ["id", "uid", "campaign_id", "source", "external_id", "visit_id", "point_id", "unit_id",
                              "department_id", "indicator_id", "category_id", "severity", "description", "address",

@@ -25,15 +25,17 @@ from zoneinfo import ZoneInfo
 
 from django.db import connection, transaction
 from django.db.models import (
-    BooleanField, Case, Count, DecimalField, Exists, ExpressionWrapper, F, IntegerField, OuterRef, Q, Subquery, Sum,
+    BooleanField, Case, Count, DecimalField, Exists, ExpressionWrapper, F, IntegerField, Lookup, OuterRef, Q, Sum,
     Value, When,
 )
-from django.db.models.functions import Greatest
+from django.db.models.expressions import RawSQL
+from django.db.models.functions import Substr
 
 from campaigns.models import Campaign, PointType, Unit
 from inspections.models import (
-    ExtensionRequest, Finding, FindingCategory, RectificationTask, TaskEvent, Visit, VisitCheck,
+    ExtensionRequest, Finding, FindingCategory, Inspection, RectificationTask, TaskEvent, Visit, VisitCheck,
 )
+from inspections.services import REPEAT_WINDOW
 
 from .models import HUNDRED, ListFlag, MaterialsScore, ScoreAdjustment, ScoringScheme, SurveyScore, next_month, q2
 from materials.selectors import materials_scores  # noqa: E402  (M from materials reviews, docs/materials.md)
@@ -68,6 +70,17 @@ def finding_deduction(scheme: ScoringScheme, *, prefix: str = "") -> tuple:
     × the repeat factor when an earlier counting finding of the same category
     was seen at the same point within the repeat window."""
     p = prefix
+    severity = Case(
+        *[When(**{f"{p}severity": s}, then=Value(scheme.severity_factor(s))) for s in ("minor", "moderate", "severe")],
+        default=Value(Decimal(1)), output_field=DEC,
+    )
+    if stored_repeats(scheme):
+        # The flag the services store on every write (and refresh when an earlier finding is voided or
+        # marked duplicate): the same rule with the same window, without a probe per finding.
+        is_repeat = ExpressionWrapper(Q(**{f"{p}is_repeat": True}), output_field=BooleanField())
+        repeat = Case(When(**{f"{p}is_repeat": True}, then=Value(scheme.repeat_factor)), default=Value(Decimal(1)),
+                      output_field=DEC)
+        return is_repeat, F(f"{p}category__deduction") * severity * repeat
     earlier = Finding.objects.counting().filter(
         point_id=OuterRef(f"{p}point_id"), category_id=OuterRef(f"{p}category_id"),
         observed_at__lt=OuterRef(f"{p}observed_at"),
@@ -77,26 +90,76 @@ def finding_deduction(scheme: ScoringScheme, *, prefix: str = "") -> tuple:
     original = Finding.objects.counting().filter(pk=OuterRef(f"{p}recurrence_of_id"))
     is_repeat = ExpressionWrapper(
         Q(Exists(earlier)) | Q(Exists(original), **{f"{p}recurrence_of__isnull": False}), output_field=BooleanField())
-    severity = Case(
-        *[When(**{f"{p}severity": s}, then=Value(scheme.severity_factor(s))) for s in ("minor", "moderate", "severe")],
-        default=Value(Decimal(1)), output_field=DEC,
-    )
     repeat = Case(When(is_repeat, then=Value(scheme.repeat_factor)), default=Value(Decimal(1)), output_field=DEC)
     return is_repeat, F(f"{p}category__deduction") * severity * repeat
+
+
+def stored_repeats(scheme: ScoringScheme) -> bool:
+    """The stored ``Finding.is_repeat`` answers the repeat rule when the scheme's window is the one the
+    services store it with (30 days); another window is probed per finding."""
+    return dt.timedelta(days=scheme.repeat_window_days) == REPEAT_WINDOW
 
 
 def month_visits(campaign: Campaign, start: dt.datetime, end: dt.datetime):
     return Visit.objects.filter(inspection__campaign=campaign, visited_at__gte=start, visited_at__lt=end)
 
 
+class InArray(Lookup):
+    """``lhs = ANY(ARRAY(subquery))`` on PostgreSQL: the subquery runs once (an InitPlan) and its ids
+    are then looked up in ``lhs``'s index. ``lhs IN (subquery)`` would let the planner turn it into a
+    join that reads the whole table. Plain ``IN`` elsewhere."""
+
+    lookup_name = "in_array"
+    prepare_rhs = False
+
+    def get_db_prep_lookup(self, value, connection):
+        return ("%s", [value])
+
+    def as_sql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        rhs, rhs_params = self.process_rhs(compiler, connection)
+        if connection.vendor == "postgresql":
+            return f"{lhs} = ANY(ARRAY{rhs})", [*lhs_params, *rhs_params]
+        return f"{lhs} IN {rhs}", [*lhs_params, *rhs_params]
+
+
+def month_visit_ids(campaign: Campaign, start: dt.datetime, end: dt.datetime, *, field: str = "visit_id") -> InArray:
+    """``field`` is one of the month's visits, as a filter: the month's visits are an index range on
+    ``visited_at``, and the rows on them are then reached through ``field``'s index, so the month
+    costs its own rows, not the table's."""
+    visit, inspection = Visit._meta.db_table, Inspection._meta.db_table
+    ids = RawSQL(
+        f"SELECT v.id FROM {visit} v JOIN {inspection} i ON i.id = v.inspection_id "
+        f"WHERE i.campaign_id = %s AND v.visited_at >= %s AND v.visited_at < %s",
+        (campaign.pk, start, end), output_field=IntegerField(),
+    )
+    return InArray(F(field), ids)
+
+
 def month_visit_findings(campaign: Campaign, start: dt.datetime, end: dt.datetime):
     """Findings that cost field points in the month: on the month's visits, not
     voided or duplicate. They count with their visit, in the visit's month,
     whenever they were uploaded (DESIGN §6: a night inspection on the 31st
-    uploaded on the 1st deducts in the visit's month)."""
+    uploaded on the 1st deducts in the visit's month). Reached through the
+    month's visits (``month_visit_ids``)."""
     return Finding.objects.counting().filter(
-        visit__inspection__campaign=campaign, visit__visited_at__gte=start, visit__visited_at__lt=end,
-    )
+        month_visit_ids(campaign, start, end))
+
+
+def upto(field: str, length: int | None):
+    """The unit path ``field`` cut at ``length`` (the longest ranked path): facts are grouped at the
+    ranked depth, since a deeper unit's facts only ever count for its ranked ancestors."""
+    return F(field) if length is None else Substr(field, 1, length)
+
+
+def fetch(qs) -> list[dict]:
+    """The rows of a ``values()`` queryset as dicts, straight from the cursor: the month's cells
+    need none of the ORM's per-value converters (numbers come back as int or Decimal)."""
+    sql, params = qs.query.get_compiler(connection=connection).as_sql()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        names = [c[0] for c in cursor.description]
+        return [dict(zip(names, row)) for row in cursor.fetchall()]
 
 
 def criteria_mode(scheme: ScoringScheme) -> bool:
@@ -110,7 +173,7 @@ def scored_by_criteria(prefix: str = ""):
                                             indicator__points__gt=0))
 
 
-def criteria_visit_cells(campaign, scheme, start, end):
+def criteria_visit_cells(campaign, scheme, start, end, length=None):
     """``criteria`` mode: per visit of the month with a judged criterion, its unit path, department and point
     type, the points at stake (criteria met or not met) and the points lost (not met; × the repeat factor when
     the same criterion was not met at the same point within the repeat window before). One grouped query."""
@@ -125,56 +188,69 @@ def criteria_visit_cells(campaign, scheme, start, end):
         When(failed, then=F("indicator__points")), default=Value(ZERO), output_field=DEC,
     )
     return (
-        VisitCheck.objects.filter(visit__inspection__campaign=campaign, visit__visited_at__gte=start,
-                                  visit__visited_at__lt=end, result__in=VisitCheck.SCORED)
-        .order_by().values("visit_id", "visit__unit__path", "visit__point__department_id",
-                           "visit__point__point_type_id")
+        VisitCheck.objects.filter(month_visit_ids(campaign, start, end),
+                                  result__in=VisitCheck.SCORED)
+        .order_by().annotate(upath=upto("visit__unit__path", length))
+        .values("visit_id", "upath", "visit__point__department_id", "visit__point__point_type_id")
         .annotate(stake=Sum("indicator__points", output_field=DEC), lost=Sum(lost, output_field=DEC))
         .filter(stake__gt=0)
     )
 
 
-def month_severe_cells(campaign: Campaign, start: dt.datetime, end: dt.datetime):
+def month_severe_cells(campaign: Campaign, start: dt.datetime, end: dt.datetime, length=None):
     """The tie-break's severe findings: every counting severe finding of the
     month in a unit's scope, from any source. A finding on a visit belongs to
     its visit's month; any other to the month it was observed in. Per
-    (responsible unit path, supervising department)."""
+    (responsible unit path, supervising department). Both branches are index
+    ranges (the month's visits; the campaign's findings observed in the month)."""
     in_month = (
-        Q(visit__isnull=False, visit__inspection__campaign=campaign, visit__visited_at__gte=start,
-          visit__visited_at__lt=end)
+        Q(month_visit_ids(campaign, start, end))
         | Q(visit__isnull=True, campaign=campaign, observed_at__gte=start, observed_at__lt=end)
     )
     return (
         Finding.objects.counting().filter(in_month, severity="severe").order_by()
-        .values("unit__path", "department_id").annotate(n=Count("id"))
+        .annotate(upath=upto("unit__path", length))
+        .values("upath", "department_id").annotate(n=Count("id"))
     )
 
 
-def visit_cells(campaign, scheme, start, end):
-    """Per (unit path, department, point type): visits, and visits that lost points."""
-    return (
-        month_visits(campaign, start, end).order_by()
-        .values("unit__path", "point__department_id", "point__point_type_id")
-        .annotate(visits=Count("id"))
-    )
-
-
-def lossy_visit_cells(campaign, scheme, start, end):
-    """Per (unit path, department, point type): visits with a finding that deducts points."""
+def visit_cells(campaign, scheme, start, end, length=None) -> list[dict]:
+    """Per (unit path, department, point type): the month's visits, the visits that lost points and
+    Σ visit scores, a visit scoring ``max(0, 100 − Σ its deductions)`` (in ``criteria`` mode a visit
+    scored by its checklist loses nothing here: criteria_visit_cells). One statement: the month's
+    counting findings summed per visit (reached through the month's visits), joined to the visits."""
+    _rep, deduction = finding_deduction(scheme)
     positive = [sev for sev in ("minor", "moderate", "severe") if scheme.severity_factor(sev) > 0]
-    findings = month_visit_findings(campaign, start, end)
-    if criteria_mode(scheme):  # visits scored by their checklist lose points there (criteria_visit_cells)
+    findings = month_visit_findings(campaign, start, end).order_by()
+    if criteria_mode(scheme):
         findings = findings.exclude(scored_by_criteria())
-    return (
-        findings.filter(category__deduction__gt=0, severity__in=positive)
-        .order_by().values("visit__unit__path", "visit__point__department_id", "visit__point__point_type_id")
-        .annotate(lossy=Count("visit_id", distinct=True))
-    )
+    per_visit, per_visit_params = (
+        findings.values("visit_id").annotate(
+            lost=Sum(deduction, output_field=DEC),
+            # A visit that lost points: one of its findings deducts (a category deduction and a severity factor > 0).
+            lossy=Count("id", filter=Q(category__deduction__gt=0, severity__in=positive)))
+        .query.get_compiler(connection=connection).as_sql())
+    visits, visit_params = (
+        month_visits(campaign, start, end).order_by()
+        .annotate(upath=upto("unit__path", length))
+        .values("id", "upath", "point__department_id", "point__point_type_id")
+        .query.get_compiler(connection=connection).as_sql())
+    sql = (
+        f"SELECT mv.upath, mv.point__department_id, mv.point__point_type_id, COUNT(*) AS visits, "
+        f"SUM(CASE WHEN pv.lossy > 0 THEN 1 ELSE 0 END) AS lossy, "
+        f"SUM(CASE WHEN pv.lost > 100 THEN 0 ELSE 100 - COALESCE(pv.lost, 0) END) AS score "
+        f"FROM ({visits}) mv LEFT JOIN ({per_visit}) pv ON pv.visit_id = mv.id "
+        f"GROUP BY 1, 2, 3")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, (*visit_params, *per_visit_params))
+        names = [c[0] for c in cursor.description]
+        return [dict(zip(names, row)) for row in cursor.fetchall()]
 
 
-def finding_cells(campaign, scheme, start, end):
-    """Per (unit path, department, point type, category, repeat?): findings, severe, Σ deductions before the
-    repeat factor. Grouping by the repeat flag evaluates each finding's repeat lookup once."""
+def finding_cells(campaign, scheme, start, end, length=None):
+    """Per (unit path, department, category, repeat?, checked?): findings and Σ deductions before the repeat
+    factor, for the category breakdown and the finding counts (the visit scores come from visit_cells).
+    Grouping by the repeat flag evaluates each finding's repeat rule once."""
     is_repeat, _deduction = finding_deduction(scheme)
     severity = Case(
         *[When(severity=s, then=Value(scheme.severity_factor(s))) for s in ("minor", "moderate", "severe")],
@@ -183,93 +259,66 @@ def finding_cells(campaign, scheme, start, end):
     by_criteria = scored_by_criteria() if criteria_mode(scheme) else Value(False)
     return (
         month_visit_findings(campaign, start, end).order_by()
-        .annotate(rep=is_repeat, checked=by_criteria)
-        .values("visit__unit__path", "visit__point__department_id", "visit__point__point_type_id", "category_id",
-                "rep", "checked")
-        .annotate(
-            n=Count("id"),
-            severe=Count("id", filter=Q(severity="severe")),
-            base=Sum(F("category__deduction") * severity, output_field=DEC),
-        )
+        .annotate(rep=is_repeat, checked=by_criteria, upath=upto("visit__unit__path", length))
+        .values("upath", "visit__point__department_id", "category_id", "rep", "checked")
+        .annotate(n=Count("id"), base=Sum(F("category__deduction") * severity, output_field=DEC))
     )
 
 
-def overflow_cells(campaign, scheme, start, end):
-    """Visits whose deductions pass 100 (they score 0, not below): per visit,
-    Σ deductions − 100. Only visits that could pass 100 even without the
-    repeat check are looked at closely, so the repeat lookups run for few findings."""
-    _rep, deduction = finding_deduction(scheme)
-    most = max(scheme.severity_factor(s) for s in ("minor", "moderate", "severe")) * scheme.repeat_factor
-    findings = month_visit_findings(campaign, start, end).order_by()
-    if criteria_mode(scheme):
-        findings = findings.exclude(scored_by_criteria())
-    candidates = (
-        findings.values("visit_id").annotate(bound=Sum(F("category__deduction") * Value(most), output_field=DEC))
-        .filter(bound__gt=HUNDRED).values("visit_id")
-    )
-    return (
-        findings.filter(visit_id__in=candidates)
-        .values("visit_id", "visit__unit__path", "visit__point__department_id", "visit__point__point_type_id")
-        .annotate(d=Sum(deduction, output_field=DEC)).filter(d__gt=HUNDRED)
-    )
+TASK_SQL = """
+WITH t AS (
+    SELECT {path} AS path, t.closed_at, COALESCE(x.previous_due_at, t.due_at) AS due_end, COALESCE(e.n, 0) AS rw
+    FROM {task} t
+    JOIN {unit} u ON u.id = t.unit_id
+    LEFT JOIN (SELECT x.task_id, x.previous_due_at FROM {extension} x
+               WHERE x.status = %(approved)s AND x.decided_at >= %(end)s
+                 AND NOT EXISTS (SELECT 1 FROM {extension} y
+                                 WHERE y.task_id = x.task_id AND y.status = %(approved)s AND y.decided_at >= %(end)s
+                                   AND (y.decided_at < x.decided_at OR y.decided_at = x.decided_at AND y.id < x.id))
+              ) x ON x.task_id = t.id
+    LEFT JOIN (SELECT task_id, COUNT(*) AS n FROM {event} WHERE action = %(verify_fail)s AND created_at < %(end)s
+               GROUP BY task_id) e ON e.task_id = t.id
+    WHERE t.campaign_id = %(campaign)s AND t.dispatched_at < %(end)s AND t.status <> %(void)s
+      AND (t.due_at >= %(start)s OR t.closed_at IS NULL OR t.closed_at >= %(start)s)
+), c AS (
+    SELECT path, rw, closed_at < %(end)s AS closed, closed_at < %(end)s AND closed_at <= due_end AS on_time,
+           closed_at < %(end)s AND closed_at > due_end AS late
+    FROM t
+    WHERE (due_end >= %(start)s AND due_end < %(end)s)
+       OR (due_end < %(start)s AND (closed_at IS NULL OR closed_at >= %(start)s))
+)
+SELECT path AS unit__path, COUNT(*) AS n, SUM(CASE WHEN on_time THEN 1 ELSE 0 END) AS on_time,
+       SUM(CASE WHEN late THEN 1 ELSE 0 END) AS late, SUM(CASE WHEN closed THEN 0 ELSE 1 END) AS open,
+       CAST(SUM(rw) AS BIGINT) AS reworks,
+       SUM(CASE WHEN on_time AND rw < 4 THEN 1 - 0.25 * rw WHEN closed AND rw < 2 THEN 0.5 - 0.25 * rw ELSE 0 END)
+           AS credit
+FROM c GROUP BY path
+"""
 
 
-def task_facts(campaign, start, end):
-    """The month's task facts per assigned unit path, as a list of dicts
-    (tasks, on time, late, open, reworks, Σ credits).
+def task_facts(campaign, start, end, length=None):
+    """The month's task facts per assigned unit path (cut at ``length``), as a
+    list of dicts (tasks, on time, late, open, reworks, Σ credits). One pass.
 
     A task counts if its deadline as of the month's end falls in the month,
     or fell before it and the task was still open at the month's start.
     The deadline as of the end is ``due_at`` unless an extension approved
     after the end moved it (then it is the deadline that extension
-    replaced), and reworks are the verify-fail events before the end. Few
-    tasks have either, so the tasks are aggregated in four groups — with or
-    without a later extension × with or without reworks — and the
-    per-task lookups run only for the tasks that need them."""
-    later_ext = ExtensionRequest.objects.filter(
-        task_id=OuterRef("pk"), status=ExtensionRequest.Status.APPROVED, decided_at__gte=end)
-    events = TaskEvent.objects.filter(task_id=OuterRef("pk"), action=TaskEvent.Action.VERIFY_FAIL, created_at__lt=end)
-    due_before_ext = later_ext.order_by("decided_at", "id").values("previous_due_at")[:1]
-    rework_count = events.order_by().values("task_id").annotate(c=Count("id")).values("c")
-    base = (
-        # The task's own campaign column (a copy of its finding's): no join to the findings table.
-        RectificationTask.objects.filter(campaign=campaign, dispatched_at__lt=end)
-        .exclude(status=RectificationTask.Status.VOID)
-        # Necessary for either case below (due_at is never before the deadline as of the end): keeps the
-        # per-task lookups to the tasks that can count.
-        .filter(Q(due_at__gte=start) | Q(closed_at__isnull=True) | Q(closed_at__gte=start))
-        .order_by()
-    )
-    cells = []
-    for extended in (False, True):
-        for reworked in (False, True):
-            qs = base.filter(Exists(later_ext) if extended else ~Exists(later_ext))
-            qs = qs.filter(Exists(events) if reworked else ~Exists(events))
-            due = Subquery(due_before_ext) if extended else F("due_at")
-            reworks = Subquery(rework_count, output_field=IntegerField()) if reworked else Value(0)
-            cells.extend(_task_cells(qs.annotate(due_end=due, rw=reworks), start, end))
-    return cells
-
-
-def _task_cells(qs, start, end):
-    closed = Q(closed_at__lt=end)
-    on_time = closed & Q(closed_at__lte=F("due_end"))
-    credit = Case(When(on_time, then=Value(Decimal(1))), When(closed, then=Value(Decimal("0.5"))),
-                  default=Value(ZERO), output_field=DEC)
-    return (
-        qs.filter(Q(due_end__gte=start, due_end__lt=end)
-                  | Q(due_end__lt=start) & (Q(closed_at__isnull=True) | Q(closed_at__gte=start)))
-        .values("unit__path")
-        .annotate(
-            n=Count("id"),
-            on_time=Count("id", filter=on_time),
-            late=Count("id", filter=closed & Q(closed_at__gt=F("due_end"))),
-            open=Count("id", filter=~closed),
-            reworks=Sum("rw"),
-            credit=Sum(Greatest(credit - Value(Decimal("0.25")) * F("rw"), Value(ZERO), output_field=DEC),
-                       output_field=DEC),
-        )
-    )
+    replaced: the earliest such decision's), and reworks are the verify-fail
+    events before the end. Those few extensions and events are aggregated
+    once and joined to the tasks by hash, with no lookup per task."""
+    sql = TASK_SQL.format(
+        task=RectificationTask._meta.db_table, unit=Unit._meta.db_table, extension=ExtensionRequest._meta.db_table,
+        event=TaskEvent._meta.db_table, path="u.path" if length is None else f"substr(u.path, 1, {int(length)})")
+    params = {"approved": ExtensionRequest.Status.APPROVED, "verify_fail": TaskEvent.Action.VERIFY_FAIL,
+              "void": RectificationTask.Status.VOID, "campaign": campaign.pk,
+              # As the ORM passes them (UTC text on SQLite).
+              "start": connection.ops.adapt_datetimefield_value(start),
+              "end": connection.ops.adapt_datetimefield_value(end)}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        names = [c[0] for c in cursor.description]
+        return [dict(zip(names, row)) for row in cursor.fetchall()]
 
 
 # --- the roll-up and the scores ---------------------------------------------------------------
@@ -370,6 +419,8 @@ def _compute(campaign: Campaign, month: dt.date, scheme: ScoringScheme, last_mon
             if pk is not None and pk not in departments:
                 yield acc[pk]
 
+    # Facts are grouped at the ranked depth: the longest path of a ranked unit.
+    length = max((len(path) for _pk, path, _kind in units), default=None)
     owner_cache: dict = {}
 
     def owners(path, department_id):
@@ -383,21 +434,18 @@ def _compute(campaign: Campaign, month: dt.date, scheme: ScoringScheme, last_mon
             owner_cache[key] = found
         return found
 
-    # Σ visit scores = 100 × visits − Σ deductions + Σ (deductions beyond 100 on a visit).
-    for cell in visit_cells(campaign, scheme, start, end):
-        for a in owners(cell["unit__path"], cell["point__department_id"]):
+    # Visits, clean visits and Σ visit scores (each visit max(0, 100 − Σ its deductions)).
+    for cell in visit_cells(campaign, scheme, start, end, length):
+        score = _dec(cell["score"])
+        for a in owners(cell["upath"], cell["point__department_id"]):
             t = a.types[cell["point__point_type_id"]]
             t[0] += cell["visits"]
-            t[1] += cell["visits"]
-            t[2] += HUNDRED * cell["visits"]
-    for cell in lossy_visit_cells(campaign, scheme, start, end):
-        for a in owners(cell["visit__unit__path"], cell["visit__point__department_id"]):
-            a.types[cell["visit__point__point_type_id"]][1] -= cell["lossy"]
-    for cell in finding_cells(campaign, scheme, start, end):
+            t[1] += cell["visits"] - cell["lossy"]
+            t[2] += score
+    for cell in fetch(finding_cells(campaign, scheme, start, end, length)):
         # A visit scored by its checklist (criteria mode) counts its findings but loses no deductions.
         ded = ZERO if cell["checked"] else _dec(cell["base"]) * (scheme.repeat_factor if cell["rep"] else 1)
-        for a in owners(cell["visit__unit__path"], cell["visit__point__department_id"]):
-            a.types[cell["visit__point__point_type_id"]][2] -= ded
+        for a in owners(cell["upath"], cell["visit__point__department_id"]):
             c = a.cats[cell["category_id"]]
             c[0] += cell["n"]
             c[1] += ded
@@ -405,17 +453,14 @@ def _compute(campaign: Campaign, month: dt.date, scheme: ScoringScheme, last_mon
             a.repeats += cell["n"] if cell["rep"] else 0
     if criteria_mode(scheme):
         # A checked visit scores 100 × (stake − lost) / stake, never below 0 (docs/scores.md).
-        for cell in criteria_visit_cells(campaign, scheme, start, end):
+        for cell in fetch(criteria_visit_cells(campaign, scheme, start, end, length)):
             loss = min(HUNDRED, HUNDRED * _dec(cell["lost"]) / _dec(cell["stake"]))
-            for a in owners(cell["visit__unit__path"], cell["visit__point__department_id"]):
+            for a in owners(cell["upath"], cell["visit__point__department_id"]):
                 t = a.types[cell["visit__point__point_type_id"]]
                 t[2] -= loss
                 t[1] -= 1 if loss > 0 else 0
-    _collect_severe(campaign, start, end, acc, by_path, departments)
-    for cell in overflow_cells(campaign, scheme, start, end):
-        for a in owners(cell["visit__unit__path"], cell["visit__point__department_id"]):
-            a.types[cell["visit__point__point_type_id"]][2] += _dec(cell["d"]) - HUNDRED
-    for cell in task_facts(campaign, start, end):
+    _collect_severe(campaign, start, end, acc, by_path, departments, length)
+    for cell in task_facts(campaign, start, end, length):
         for prefix in _prefixes(cell["unit__path"]):
             pk = by_path.get(prefix)
             if pk is None:
@@ -464,12 +509,12 @@ def _compute(campaign: Campaign, month: dt.date, scheme: ScoringScheme, last_mon
     return results
 
 
-def _collect_severe(campaign, start, end, acc: dict, by_path: dict, departments: set) -> None:
+def _collect_severe(campaign, start, end, acc: dict, by_path: dict, departments: set, length=None) -> None:
     """Adds each unit's severe findings of the month (any source) to ``severe``:
     a territorial unit's from its subtree, a department's from the places it
     supervises and what is assigned to it."""
-    for cell in month_severe_cells(campaign, start, end):
-        owners = {by_path[p] for p in _prefixes(cell["unit__path"] or "") if p in by_path}
+    for cell in fetch(month_severe_cells(campaign, start, end, length)):
+        owners = {by_path[p] for p in _prefixes(cell["upath"] or "") if p in by_path}
         if cell["department_id"] in departments:
             owners.add(cell["department_id"])
         for pk in owners:
@@ -509,11 +554,9 @@ def _score(a: Acc, weights: dict, weights_t: dict, names_t: dict, names_c: dict)
         wsum = sum((weights[c] for c, v in present.items() if v is not None), ZERO)
         base = sum((weights[c] * v for c, v in present.items() if v is not None), ZERO) / wsum
         total = q2(min(HUNDRED, max(ZERO, base + a.bonus - a.penalty)))
-    cats = sorted(
-        ({"id": cid, "name": names_c.get(cid, ""), "findings": n, "deduction": str(q2(d))}
-         for cid, (n, d) in a.cats.items()),
-        key=lambda c: (-Decimal(c["deduction"]), c["name"]),
-    )
+    cats = sorted(((q2(d), names_c.get(cid, ""), cid, n) for cid, (n, d) in a.cats.items()),
+                  key=lambda c: (-c[0], c[1]))
+    cats = [{"id": cid, "name": name, "findings": n, "deduction": str(d)} for d, name, cid, n in cats]
     return {
         "field_score": q2(field_score), "rectification_score": q2(rect), "survey_score": q2(survey),
         "materials_score": q2(materials), "survey_from_subtree": survey_sub, "materials_from_subtree": materials_sub,

@@ -12,6 +12,7 @@ from campaigns.models import Campaign, Point, PointType
 from inspections.models import (
     ExtensionRequest, Finding, FindingCategory, Inspection, RectificationTask, TaskEvent, Visit,
 )
+from inspections.services import _is_repeat, findings_refresh_repeats
 
 SH = ZoneInfo("Asia/Shanghai")
 OCT = dt.date(2026, 10, 1)
@@ -52,11 +53,17 @@ def visit(insp, pt, when) -> Visit:
 def finding(camp, cat, severity, *, visit_=None, unit=None, when=None, status=Finding.Status.NEW,
             source=None, **kw) -> Finding:
     pt = visit_.point if visit_ else None
-    return Finding.objects.create(
+    observed_at = when or visit_.visited_at
+    # The stored repeat flag as finding_create keeps it: set on the new finding, refreshed on the later ones.
+    kw.setdefault("is_repeat", _is_repeat(point=pt, category=cat, observed_at=observed_at,
+                                          recurrence_of=kw.get("recurrence_of")))
+    f = Finding.objects.create(
         campaign=camp, source=source or (Finding.Source.INSPECTION if visit_ else Finding.Source.HOTLINE),
         visit=visit_, point=pt, unit=unit or pt.unit, department=pt.department if pt else None, category=cat,
-        severity=severity, description="问题", observed_at=when or visit_.visited_at, status=status, **kw,
+        severity=severity, description="问题", observed_at=observed_at, status=status, **kw,
     )
+    findings_refresh_repeats(findings=[f])
+    return f
 
 
 def task(camp, cat, unit, *, due, dispatched=None, closed=None, status=None, reworks=(), extension=None,

@@ -37,10 +37,11 @@ def test_seed_and_hand_sql_agree_with_the_computation(on_postgresql, db):
               **{s: scheme.severity_factor(s) for s in ("minor", "moderate", "severe")}}
     from django.db import connection
 
+    visit_sql, _finding_sql, task_sql = bench.floor_queries(scheme)
     with connection.cursor() as cursor:
-        cursor.execute(bench.VISIT_SQL, params)
+        cursor.execute(visit_sql, params)
         visits = cursor.fetchall()
-        cursor.execute(bench.TASK_SQL, params)
+        cursor.execute(task_sql, params)
         tasks = cursor.fetchall()
     assert sum(d["visit_count"] for d in districts) == sum(row[3] for row in visits) > 0
     assert sum(d["task_count"] for d in districts) == sum(row[1] for row in tasks) > 0
