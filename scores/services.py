@@ -136,9 +136,10 @@ def entered_score_set(*, actor: User, kind: str, campaign: Campaign, unit: Unit,
     return entry
 
 
-def entered_scores_import(*, actor: User, kind: str, campaign: Campaign, month: dt.date, upload):
+def entered_scores_import(*, actor: User, kind: str, campaign: Campaign, month: dt.date, upload, progress=None):
     """Import survey or materials scores from xlsx (unit code, score, note).
-    Every row is checked first; one bad row and nothing is imported."""
+    Every row is checked first; one bad row and nothing is imported.
+    ``progress(done, total)`` (a background job's) hears every 500 checked rows."""
     from civportal.xlsx import ImportRejected, ImportResult, RowError, normalize_text, parse_number, read_table
 
     model = ENTRY_MODELS[kind]
@@ -153,7 +154,10 @@ def entered_scores_import(*, actor: User, kind: str, campaign: Campaign, month: 
     codes = {normalize_text(v["code"]) for _n, v in rows}
     units = {u.code: u for u in Unit.objects.filter(code__in=codes)}
     errors, seen, clean_rows = [], set(), []
-    for number, values in rows:
+    total = len(rows) * 2  # checking, then writing
+    for done, (number, values) in enumerate(rows, start=1):
+        if progress is not None and done % 500 == 0:
+            progress(done, total)
         code = normalize_text(values["code"])
         unit = units.get(code)
         if unit is None:
@@ -188,7 +192,30 @@ def entered_scores_import(*, actor: User, kind: str, campaign: Campaign, month: 
             entry.score, entry.note, entry.entered_by = score, note, actor
             entry._history_user = actor
             entry.save()
+    if progress is not None:
+        progress(total, total)
     return ImportResult(created=created, updated=updated)
+
+
+def entered_scores_import_start(*, actor: User, kind: str, campaign: Campaign, month: dt.date, upload):
+    """A large score sheet: the month is checked now (outside the campaign, or
+    published: refused at once), the rows by a background import job
+    (``campaigns.ImportJob``) that runs ``entered_scores_import_job``."""
+    from campaigns.models import ImportJob
+    from campaigns.planning.background import import_job_start
+
+    ENTRY_MODELS[kind]  # noqa: B018 — an unknown kind fails here, as inline
+    month = _check_month(campaign, month)
+    _refuse_if_published(campaign, month)
+    return import_job_start(actor=actor, kind=ImportJob.Kind.SCORE_ENTRIES, upload=upload,
+                            params={"kind": kind, "campaign": campaign.pk, "month": month.isoformat()})
+
+
+def entered_scores_import_job(*, actor: User, upload, params: dict, progress):
+    """The background runner of a score sheet (registered in ScoresConfig.ready)."""
+    campaign = Campaign.objects.get(pk=params["campaign"])
+    return entered_scores_import(actor=actor, kind=params["kind"], campaign=campaign,
+                                 month=dt.date.fromisoformat(params["month"]), upload=upload, progress=progress)
 
 
 def adjustment_add(*, actor: User, campaign: Campaign, unit: Unit, month: dt.date, kind: str, points: Decimal,

@@ -76,9 +76,11 @@ def _label(field: str) -> str:
     return str(COLUMN_LABELS[field])
 
 
-def import_accounts(*, actor: User, upload) -> ImportResult:
-    """Validate and apply an account sheet; raises ImportRejected with every row error."""
+def import_accounts(*, actor: User, upload, progress=None) -> ImportResult:
+    """Validate and apply an account sheet; raises ImportRejected with every row error.
+    ``progress(done, total)`` (a background job's) hears every 500 checked rows."""
     rows = read_table(upload, columns=COLUMNS, required=REQUIRED)
+    total = len(rows) * 2  # checking, then writing
     errors: list[RowError] = []
 
     def error(row: int, field: str, message: str) -> None:
@@ -94,7 +96,9 @@ def import_accounts(*, actor: User, upload) -> ImportResult:
     people: dict[str, dict] = {}  # username -> person fields and the rows that name them
     roles: dict[tuple[str, int, str], int] = {}  # (username, unit id, role) -> first row
     validate_username = UnicodeUsernameValidator()
-    for row, raw in rows:
+    for done, (row, raw) in enumerate(rows, start=1):
+        if progress is not None and done % 500 == 0:
+            progress(done, total)
         username = normalize_text(raw.get("username"))
         person = {
             "display_name": normalize_text(raw.get("display_name")),
@@ -175,6 +179,8 @@ def import_accounts(*, actor: User, upload) -> ImportResult:
     result = ImportResult()
     with transaction.atomic():
         _apply(actor=actor, people=people, existing=existing, held=held, result=result)
+    if progress is not None:
+        progress(total, total)
     return result
 
 
