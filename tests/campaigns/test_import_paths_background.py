@@ -4,12 +4,14 @@ pages, the editions and staff-account APIs) goes to the background, runs
 through the Celery task and fails with the first 1,000 row errors, their count
 and a full xlsx report; nothing is written and the job list stays small. The
 workbook is written once (openpyxl write_only) with every path's columns side
-by side (eleven, shared), so each import finds its header and a bad value in
+by side (twelve, shared), so each import finds its header and a bad value in
 every row. Each path's time is printed (run with -s to see it). The points
 page (test_import_job_bounds.py) and API and the ledger (test_planning_api.py,
 test_planning_jobs.py) had their background runs already; the editions page
 shares the editions runner and is checked here with a small file. Small valid
-account and score sheets sent to the background land their rows."""
+account and score sheets sent to the background land their rows. The holiday
+calendar's import (one year, at most 366 rows) stays inline and refuses the
+junk workbook at its 367th row instead."""
 
 from __future__ import annotations
 
@@ -31,9 +33,10 @@ from volunteers.models import Volunteer
 JUNK_ROWS = 100_000
 # English headers that the imports share: units (code, name, kind, parent code), editions in the
 # portal layout (code, parent code, name, points), volunteers (name, phone, community code), staff
-# accounts (name, username, phone, unit code, role), survey and materials scores (code, score).
+# accounts (name, username, phone, unit code, role), survey and materials scores (code, score), the
+# holiday calendar (date, kind).
 HEADERS = ["code", "name", "kind", "parent code", "points", "phone", "community code", "username", "unit code",
-           "role", "score"]
+           "role", "score", "date"]
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +47,7 @@ def junk_workbook(tmp_path_factory) -> bytes:
     sheet.append(HEADERS)
     for i in range(JUNK_ROWS):
         sheet.append([f"J{i}", f"=junk{i}", "不存在的类型", "火星区", "很多分", "12", "火星区", f"j{i}", "火星区",
-                      "不存在的角色", "很多分"])
+                      "不存在的角色", "很多分", "火星日"])
     book.save(path)
     return path.read_bytes()
 
@@ -164,6 +167,21 @@ def test_a_large_edition_on_the_page_goes_to_the_background_too(city, personas, 
     assert job.kind == ImportJob.Kind.INDICATORS and job.status == ImportJob.Status.FAILED
     assert job.error_count >= 5 and not IndicatorSystem.objects.filter(name="垃圾版").exists()
     assert client.get(f"/imports/{job.pk}/status.json").json()["errors"] == job.error_count
+
+
+def test_the_calendar_page_refuses_the_junk_workbook_at_once(junk_workbook, city, personas, login):
+    from inspections.models import CalendarOverride, HolidaySchedule
+
+    client = login(personas.supervisor)
+    started = time.monotonic()
+    response = client.post("/calendar/", {"form": "import", "i-file": SimpleUploadedFile("junk.xlsx", junk_workbook)},
+                           follow=True)
+    elapsed = time.monotonic() - started
+    assert response.status_code == 200 and len(response.content) < 200_000
+    assert "366" in response.content.decode()  # "at most 366 rows", not 100k row errors
+    assert not CalendarOverride.objects.exists() and not HolidaySchedule.objects.exists()
+    assert not ImportJob.objects.exists()
+    print(f"\ncalendar page: {JUNK_ROWS} junk rows refused in {elapsed:.1f} s")
 
 
 def _sheet(rows: list[list]) -> bytes:
