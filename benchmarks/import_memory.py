@@ -2,7 +2,7 @@
 sheet (issue 14, acceptance 6: every row wrong, nothing written).
 
     DATABASE_URL=... .venv/bin/python manage.py load_demo --quiet
-    DATABASE_URL=... .venv/bin/python benchmarks/import_memory.py [--rows 100000]
+    DATABASE_URL=... .venv/bin/python benchmarks/import_memory.py [--rows 100000] [--only accounts|scores]
 
 Builds the sheet once (the columns of both imports, a bad unit code and role in
 every row), runs each import as the demo supervisor under tracemalloc and prints
@@ -70,6 +70,7 @@ def measure(label: str, run) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--only", choices=["accounts", "scores"], help="measure one import")
     args = parser.parse_args()
     data = junk(args.rows)
     actor = User.objects.get(username="supervisor")
@@ -78,9 +79,11 @@ def main() -> None:
     print(f"{args.rows} junk rows, {len(data) / 2**20:.1f} MiB workbook")
     try:
         with transaction.atomic():
-            measure("staff accounts", lambda: import_accounts(actor=actor, upload=io.BytesIO(data)))
-            measure("score entries", lambda: entered_scores_import(
-                actor=actor, kind="survey", campaign=campaign, month=month, upload=io.BytesIO(data)))
+            if args.only in (None, "accounts"):
+                measure("staff accounts", lambda: import_accounts(actor=actor, upload=io.BytesIO(data)))
+            if args.only in (None, "scores"):
+                measure("score entries", lambda: entered_scores_import(
+                    actor=actor, kind="survey", campaign=campaign, month=month, upload=io.BytesIO(data)))
             raise Rollback
     except Rollback:
         pass

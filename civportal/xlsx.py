@@ -13,7 +13,7 @@ import re
 import tempfile
 import unicodedata
 import zipfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
@@ -126,14 +126,18 @@ def iter_table(
     *,
     columns: dict[str, Sequence[str]],
     required: Iterable[str],
+    sized: Callable[[int], None] | None = None,
 ) -> Iterator[tuple[int, dict[str, object]]]:
     """The rows of ``read_table`` one at a time, as openpyxl streams them
     (read-only mode): an import checks each row as it comes instead of holding
     the whole sheet. The header is found (or ValidationError raised) on the first
-    ``next()``; the workbook is closed when the rows run out or the iterator is closed."""
+    ``next()``; the workbook is closed when the rows run out or the iterator is closed.
+    ``sized(rows)`` hears the sheet's declared row count (for a progress bar; 0 if unknown)."""
     workbook = open_workbook(upload)
     try:
         sheet = workbook.worksheets[0]
+        if sized is not None:
+            sized(sheet.max_row or 0)
         wanted = {header_key(name): fieldname for fieldname, names in columns.items() for name in names}
         required = list(required)
         header_row = None
