@@ -170,6 +170,18 @@ def iter_table(
         workbook.close()
 
 
+def chunked(rows: Iterable, size: int) -> Iterator[list]:
+    """Lists of up to ``size`` items of ``rows`` (a streamed sheet checked a chunk at a time)."""
+    chunk = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
 def read_table(
     upload,
     *,

@@ -139,22 +139,13 @@ def entered_score_set(*, actor: User, kind: str, campaign: Campaign, unit: Unit,
 IMPORT_CHUNK = 2000  # rows checked per unit lookup when a score sheet streams
 
 
-def _chunks(rows, size: int):
-    chunk = []
-    for row in rows:
-        chunk.append(row)
-        if len(chunk) == size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
-
-
 def entered_scores_import(*, actor: User, kind: str, campaign: Campaign, month: dt.date, upload, progress=None):
     """Import survey or materials scores from xlsx (unit code, score, note).
     Every row is checked first; one bad row and nothing is imported.
     ``progress(done, total)`` (a background job's) hears every 500 checked rows."""
-    from civportal.xlsx import ImportRejected, ImportResult, RowError, iter_table, normalize_text, parse_number
+    from civportal.xlsx import (
+        ImportRejected, ImportResult, RowError, chunked, iter_table, normalize_text, parse_number,
+    )
 
     model = ENTRY_MODELS[kind]
     month = _check_month(campaign, month)
@@ -173,7 +164,7 @@ def entered_scores_import(*, actor: User, kind: str, campaign: Campaign, month: 
     looked_up: set[str] = set()
     errors, seen, clean_rows = [], set(), []
     done = 0
-    for chunk in _chunks(rows, IMPORT_CHUNK):
+    for chunk in chunked(rows, IMPORT_CHUNK):
         codes = {normalize_text(v["code"]) for _n, v in chunk} - looked_up
         if codes:
             units.update((u.code, u) for u in Unit.objects.filter(code__in=codes))
