@@ -651,6 +651,8 @@ class ImportJob(TimeStampedModel):
         INDICATORS = "indicators", _("indicator edition")
         UNITS = "units", _("units")
         VOLUNTEERS = "volunteers", _("volunteers")
+        ACCOUNTS = "accounts", _("staff accounts")
+        SCORE_ENTRIES = "score_entries", _("survey and materials scores")
 
     class Status(models.TextChoices):
         QUEUED = "queued", _("queued")

@@ -13,7 +13,7 @@ import re
 import tempfile
 import unicodedata
 import zipfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
@@ -121,21 +121,23 @@ def open_workbook(upload, *, read_only: bool = True):
         raise ValidationError(_("The file is not a readable Excel workbook (.xlsx).")) from exc
 
 
-def read_table(
+def iter_table(
     upload,
     *,
     columns: dict[str, Sequence[str]],
     required: Iterable[str],
-) -> list[tuple[int, dict[str, object]]]:
-    """Rows of the first sheet as ``(sheet row number, {field: raw value})``.
-
-    ``columns`` maps each field to the header texts that mean it (any
-    language). The header is the first of the top rows that names every
-    required column; rows above it (titles) and blank rows are skipped.
-    """
+    sized: Callable[[int], None] | None = None,
+) -> Iterator[tuple[int, dict[str, object]]]:
+    """The rows of ``read_table`` one at a time, as openpyxl streams them
+    (read-only mode): an import checks each row as it comes instead of holding
+    the whole sheet. The header is found (or ValidationError raised) on the first
+    ``next()``; the workbook is closed when the rows run out or the iterator is closed.
+    ``sized(rows)`` hears the sheet's declared row count (for a progress bar; 0 if unknown)."""
     workbook = open_workbook(upload)
     try:
         sheet = workbook.worksheets[0]
+        if sized is not None:
+            sized(sheet.max_row or 0)
         wanted = {header_key(name): fieldname for fieldname, names in columns.items() for name in names}
         required = list(required)
         header_row = None
@@ -158,16 +160,42 @@ def read_table(
             raise ValidationError(
                 _("No header row found: the sheet must have the columns %(columns)s.") % {"columns": missing}
             )
-        data: list[tuple[int, dict[str, object]]] = []
         for row_number, row in enumerate(rows, start=header_row + 1):
             row = row or ()
             values = {name: (row[index] if index < len(row) else None) for name, index in positions.items()}
             if all(normalize_text(value) == "" for value in values.values()):
                 continue
-            data.append((row_number, values))
-        return data
+            yield row_number, values
     finally:
         workbook.close()
+
+
+def chunked(rows: Iterable, size: int) -> Iterator[list]:
+    """Lists of up to ``size`` items of ``rows`` (a streamed sheet checked a chunk at a time)."""
+    chunk = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def read_table(
+    upload,
+    *,
+    columns: dict[str, Sequence[str]],
+    required: Iterable[str],
+) -> list[tuple[int, dict[str, object]]]:
+    """Rows of the first sheet as ``(sheet row number, {field: raw value})``.
+
+    ``columns`` maps each field to the header texts that mean it (any
+    language). The header is the first of the top rows that names every
+    required column; rows above it (titles) and blank rows are skipped.
+    Imports that can check a row on its own read ``iter_table`` instead.
+    """
+    return list(iter_table(upload, columns=columns, required=required))
 
 
 # A spreadsheet treats a cell typed or stored as text beginning with one of these as a formula (or DDE call):

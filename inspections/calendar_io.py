@@ -8,9 +8,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
-from civportal.xlsx import ImportRejected, RowError, normalize_text, read_table
+from civportal.xlsx import ImportRejected, RowError, iter_table, normalize_text
 
 COLUMNS = {
     "date": ("日期", "date"),
@@ -42,13 +43,20 @@ def _parse_date(value) -> dt.date:
     raise ValueError(value)
 
 
+MAX_ROWS = 366  # one year's dates at most
+
+
 def read_schedule(upload) -> tuple[int, list[ScheduleRow]]:
-    """(year, rows) or ImportRejected with every row error."""
-    rows = read_table(upload, columns=COLUMNS, required=["date", "kind"])
+    """(year, rows) or ImportRejected with every row error. The sheet is read as
+    it streams; a sheet with more rows than a year has days is refused at row 367
+    (ValidationError), so a huge file is neither read to the end nor listed
+    row by row (the calendar's import is a page of one year, never a background job)."""
     errors: list[RowError] = []
     parsed: list[tuple[int, ScheduleRow]] = []
     seen: set[dt.date] = set()
-    for number, values in rows:
+    for count, (number, values) in enumerate(iter_table(upload, columns=COLUMNS, required=["date", "kind"]), start=1):
+        if count > MAX_ROWS:
+            raise ValidationError(_("One file holds one year's schedule: at most %(max)d rows.") % {"max": MAX_ROWS})
         try:
             day = _parse_date(values["date"])
         except (ValueError, TypeError):

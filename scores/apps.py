@@ -29,3 +29,11 @@ class ScoresConfig(AppConfig):
         from . import demo
 
         demo_hooks.register(demo.load)
+
+        # Large score sheets import in the background (campaigns' import jobs).
+        from campaigns.models import ImportJob
+        from campaigns.planning.jobs import register_runner
+
+        from .services import entered_scores_import_job
+
+        register_runner(ImportJob.Kind.SCORE_ENTRIES, entered_scores_import_job)

@@ -137,45 +137,65 @@ def entered_score_set(*, actor: User, kind: str, campaign: Campaign, unit: Unit,
     return entry
 
 
-def entered_scores_import(*, actor: User, kind: str, campaign: Campaign, month: dt.date, upload):
+IMPORT_CHUNK = 2000  # rows checked per unit lookup when a score sheet streams
+
+
+def entered_scores_import(*, actor: User, kind: str, campaign: Campaign, month: dt.date, upload, progress=None):
     """Import survey or materials scores from xlsx (unit code, score, note).
-    Every row is checked first; one bad row and nothing is imported."""
-    from civportal.xlsx import ImportRejected, ImportResult, RowError, normalize_text, parse_number, read_table
+    Every row is checked first; one bad row and nothing is imported.
+    ``progress(done, total)`` (a background job's) hears every 500 checked rows."""
+    from civportal.xlsx import (
+        ImportRejected, ImportResult, RowError, chunked, iter_table, normalize_text, parse_number,
+    )
 
     model = ENTRY_MODELS[kind]
     month = _check_month(campaign, month)
     _refuse_if_published(campaign, month)
-    rows = read_table(upload, columns={
+    # The sheet streams: rows are checked a chunk at a time (one unit query per chunk
+    # of new codes) and only the good ones are kept, so a 100k-row junk sheet holds its
+    # errors, never the whole sheet.
+    size = [0]
+    rows = iter_table(upload, columns={
         "code": ("单位编码", "编码", "code", "unit code"),
         "name": ("单位名称", "名称", "name", "unit"),
         "score": ("得分", "分数", "score"),
         "note": ("备注", "说明", "note"),
-    }, required=["code", "score"])
-    codes = {normalize_text(v["code"]) for _n, v in rows}
-    units = {u.code: u for u in Unit.objects.filter(code__in=codes)}
+    }, required=["code", "score"], sized=lambda rows: size.__setitem__(0, rows))
+    units: dict[str, Unit] = {}
+    looked_up: set[str] = set()
     errors, seen, clean_rows = [], set(), []
-    for number, values in rows:
-        code = normalize_text(values["code"])
-        unit = units.get(code)
-        if unit is None:
-            errors.append(RowError(number, "code", _("No unit with code “%(code)s”.") % {"code": code}))
-            continue
-        if not has_role(actor, unit, [Role.SUPERVISOR]):
-            errors.append(RowError(number, "code", _("You are not a supervisor over “%(unit)s”.") % {"unit": unit}))
-            continue
-        if code in seen:
-            errors.append(RowError(number, "code", _("“%(code)s” appears twice.") % {"code": code}))
-            continue
-        seen.add(code)
-        try:
-            score = parse_number(values["score"], allow_suffix=("分",))
-        except (ValueError, InvalidOperation, TypeError):
-            errors.append(RowError(number, "score", _("Not a number.")))
-            continue
-        if not Decimal(0) <= score <= Decimal(100) or score != score.quantize(Decimal("0.01")):
-            errors.append(RowError(number, "score", _("A score lies between 0 and 100 with at most two decimals.")))
-            continue
-        clean_rows.append((unit, score, normalize_text(values.get("note"))[:300]))
+    done = 0
+    for chunk in chunked(rows, IMPORT_CHUNK):
+        codes = {normalize_text(v["code"]) for _n, v in chunk} - looked_up
+        if codes:
+            units.update((u.code, u) for u in Unit.objects.filter(code__in=codes))
+            looked_up |= codes
+        for number, values in chunk:
+            done += 1
+            if progress is not None and done % 500 == 0:
+                progress(done, max(size[0], done) * 2)  # checking, then writing
+            code = normalize_text(values["code"])
+            unit = units.get(code)
+            if unit is None:
+                errors.append(RowError(number, "code", _("No unit with code “%(code)s”.") % {"code": code}))
+                continue
+            if not has_role(actor, unit, [Role.SUPERVISOR]):
+                errors.append(RowError(number, "code", _("You are not a supervisor over “%(unit)s”.") % {"unit": unit}))
+                continue
+            if code in seen:
+                errors.append(RowError(number, "code", _("“%(code)s” appears twice.") % {"code": code}))
+                continue
+            seen.add(code)
+            try:
+                score = parse_number(values["score"], allow_suffix=("分",))
+            except (ValueError, InvalidOperation, TypeError):
+                errors.append(RowError(number, "score", _("Not a number.")))
+                continue
+            if not Decimal(0) <= score <= Decimal(100) or score != score.quantize(Decimal("0.01")):
+                errors.append(RowError(number, "score", _("A score lies between 0 and 100 with at most two decimals.")))
+                continue
+            clean_rows.append((unit, score, normalize_text(values.get("note"))[:300]))
+    total = done * 2
     if errors:
         raise ImportRejected(errors)
     created = updated = 0
@@ -189,7 +209,30 @@ def entered_scores_import(*, actor: User, kind: str, campaign: Campaign, month: 
             entry.score, entry.note, entry.entered_by = score, note, actor
             entry._history_user = actor
             entry.save()
+    if progress is not None:
+        progress(total, total)
     return ImportResult(created=created, updated=updated)
+
+
+def entered_scores_import_start(*, actor: User, kind: str, campaign: Campaign, month: dt.date, upload):
+    """A large score sheet: the month is checked now (outside the campaign, or
+    published: refused at once), the rows by a background import job
+    (``campaigns.ImportJob``) that runs ``entered_scores_import_job``."""
+    from campaigns.models import ImportJob
+    from campaigns.planning.background import import_job_start
+
+    ENTRY_MODELS[kind]  # noqa: B018 — an unknown kind fails here, as inline
+    month = _check_month(campaign, month)
+    _refuse_if_published(campaign, month)
+    return import_job_start(actor=actor, kind=ImportJob.Kind.SCORE_ENTRIES, upload=upload,
+                            params={"kind": kind, "campaign": campaign.pk, "month": month.isoformat()})
+
+
+def entered_scores_import_job(*, actor: User, upload, params: dict, progress):
+    """The background runner of a score sheet (registered in ScoresConfig.ready)."""
+    campaign = Campaign.objects.get(pk=params["campaign"])
+    return entered_scores_import(actor=actor, kind=params["kind"], campaign=campaign,
+                                 month=dt.date.fromisoformat(params["month"]), upload=upload, progress=progress)
 
 
 def adjustment_add(*, actor: User, campaign: Campaign, unit: Unit, month: dt.date, kind: str, points: Decimal,

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -282,6 +283,10 @@ def entries(request):
                 services.entered_score_set(actor=user, kind=d["kind"], campaign=d["campaign"], unit=d["unit"],
                                            month=d["month"], score=d["score"], note=d["note"])
                 messages.success(request, _("Score saved."))
+            elif form is import_form and d["file"].size > settings.INLINE_IMPORT_BYTES:
+                job = services.entered_scores_import_start(actor=user, kind=d["kind"], campaign=d["campaign"],
+                                                           month=d["month"], upload=d["file"])
+                return redirect("campaigns:import_job", pk=job.pk)
             elif form is import_form:
                 result = services.entered_scores_import(actor=user, kind=d["kind"], campaign=d["campaign"],
                                                         month=d["month"], upload=d["file"])

@@ -12,7 +12,7 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
-from ..models import ApiClient, Membership, Unit, User
+from ..models import ApiClient, ImportJob, Membership, Unit, User
 from ..planning.api import IMPORT_RESPONSES, run_import
 from ..planning.serializers import ImportUploadSerializer
 from . import imports, services
@@ -138,6 +138,7 @@ class UserViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Creat
     @action(detail=False, methods=["post"], url_path="import", url_name="import",
             parser_classes=[MultiPartParser, FormParser])
     def import_(self, request):
-        """Accounts from xlsx (姓名, 用户名, 手机, 邮箱, 单位编码, 角色). Row errors: 400, nothing imported."""
-        return run_import(request, kind="", serializer_class=ImportUploadSerializer,
+        """Accounts from xlsx (姓名, 用户名, 手机, 邮箱, 单位编码, 角色). Row errors: 400, nothing imported;
+        a file larger than INLINE_IMPORT_BYTES: 202 with the id of a background import job."""
+        return run_import(request, kind=ImportJob.Kind.ACCOUNTS, serializer_class=ImportUploadSerializer,
                           run=lambda data: imports.import_accounts(actor=request.user, upload=data["file"]))

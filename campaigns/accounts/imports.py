@@ -19,13 +19,14 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
-from civportal.xlsx import ImportRejected, ImportResult, RowError, normalize_text, read_table
+from civportal.xlsx import ImportRejected, ImportResult, RowError, chunked, iter_table, normalize_text
 
 from ..models import Membership, Unit, User
 from ..scope import forget
 from .selectors import manageable_users, may_assign
 
 Role = Membership.Role
+IMPORT_CHUNK = 2000  # rows checked per lookup of usernames and unit codes when a sheet streams
 
 COLUMNS = {
     "display_name": ("姓名", "name", "full name", "display name"),
@@ -76,105 +77,124 @@ def _label(field: str) -> str:
     return str(COLUMN_LABELS[field])
 
 
-def import_accounts(*, actor: User, upload) -> ImportResult:
-    """Validate and apply an account sheet; raises ImportRejected with every row error."""
-    rows = read_table(upload, columns=COLUMNS, required=REQUIRED)
+def import_accounts(*, actor: User, upload, progress=None) -> ImportResult:
+    """Validate and apply an account sheet; raises ImportRejected with every row error.
+    ``progress(done, total)`` (a background job's) hears every 500 checked rows."""
+    # The sheet streams: rows are checked a chunk at a time, with one lookup of the
+    # chunk's new usernames and unit codes, so the whole sheet is never held.
+    size = [0]
+    rows = iter_table(upload, columns=COLUMNS, required=REQUIRED, sized=lambda rows: size.__setitem__(0, rows))
     errors: list[RowError] = []
 
     def error(row: int, field: str, message: str) -> None:
         errors.append(RowError(row=row, column=_label(field), message=message))
 
-    usernames = {normalize_text(raw.get("username")) for _row, raw in rows}
-    codes = {normalize_text(raw.get("unit_code")) for _row, raw in rows}
-    units = {u.code: u for u in Unit.objects.filter(code__in=codes - {""})}
-    existing = {u.username: u for u in User.objects.filter(username__in=usernames - {""})}
-    manageable = set(manageable_users(actor).filter(pk__in=[u.pk for u in existing.values()]).values_list("pk", flat=True))
-    held = set(Membership.objects.filter(user__in=existing.values(), active=True).values_list("user_id", "unit_id", "role"))
-
+    units: dict[str, Unit] = {}
+    existing: dict[str, User] = {}
+    manageable: set[int] = set()
+    held: set[tuple[int, int, str]] = set()
+    looked_up_names: set[str] = set()
+    looked_up_codes: set[str] = set()
     people: dict[str, dict] = {}  # username -> person fields and the rows that name them
     roles: dict[tuple[str, int, str], int] = {}  # (username, unit id, role) -> first row
     validate_username = UnicodeUsernameValidator()
-    for row, raw in rows:
-        username = normalize_text(raw.get("username"))
-        person = {
-            "display_name": normalize_text(raw.get("display_name")),
-            "phone": normalize_text(raw.get("phone")),
-            "email": normalize_text(raw.get("email")),
-        }
-        code, role_text, title = normalize_text(raw.get("unit_code")), raw.get("role"), normalize_text(raw.get("title"))
-        ok = True
-        if not username:
-            error(row, "username", _("The username is missing."))
-            continue
-        try:
-            validate_username(username)
-            if len(username) > 150:
-                raise ValidationError("")
-        except ValidationError:
-            error(row, "username", _("A username has at most 150 letters, digits and @ . + - _."))
-            ok = False
-        if not person["display_name"]:
-            error(row, "display_name", _("The name is missing."))
-            ok = False
-        elif len(person["display_name"]) > 64:
-            error(row, "display_name", _("The name is longer than 64 characters."))
-            ok = False
-        if person["phone"] and (len(person["phone"]) > 32 or not all(c.isdigit() or c in "+- " for c in person["phone"])):
-            error(row, "phone", _("A phone number has only digits, spaces, + and -."))
-            ok = False
-        if person["email"]:
+    done = 0
+    for chunk in chunked(rows, IMPORT_CHUNK):
+        codes = {normalize_text(raw.get("unit_code")) for _row, raw in chunk} - looked_up_codes - {""}
+        units.update((u.code, u) for u in Unit.objects.filter(code__in=codes))
+        looked_up_codes |= codes
+        usernames = {normalize_text(raw.get("username")) for _row, raw in chunk} - looked_up_names - {""}
+        found = list(User.objects.filter(username__in=usernames))
+        looked_up_names |= usernames
+        existing.update((u.username, u) for u in found)
+        manageable.update(manageable_users(actor).filter(pk__in=[u.pk for u in found]).values_list("pk", flat=True))
+        held.update(Membership.objects.filter(user__in=found, active=True).values_list("user_id", "unit_id", "role"))
+        for row, raw in chunk:
+            done += 1
+            if progress is not None and done % 500 == 0:
+                progress(done, max(size[0], done) * 2)  # checking, then writing
+            username = normalize_text(raw.get("username"))
+            person = {
+                "display_name": normalize_text(raw.get("display_name")),
+                "phone": normalize_text(raw.get("phone")),
+                "email": normalize_text(raw.get("email")),
+            }
+            code, role_text, title = normalize_text(raw.get("unit_code")), raw.get("role"), normalize_text(raw.get("title"))
+            ok = True
+            if not username:
+                error(row, "username", _("The username is missing."))
+                continue
             try:
-                validate_email(person["email"])
+                validate_username(username)
+                if len(username) > 150:
+                    raise ValidationError("")
             except ValidationError:
-                error(row, "email", _("Enter a valid e-mail address."))
+                error(row, "username", _("A username has at most 150 letters, digits and @ . + - _."))
                 ok = False
-        user = existing.get(username)
-        if user is not None and user.pk not in manageable:
-            error(row, "username", _("The username %(username)s belongs to an account you do not manage.") % {"username": username})
-            ok = False
-        earlier = people.get(username)
-        if earlier is not None and earlier["fields"] != person:
-            error(row, "username", _("%(username)s appears on row %(row)d with another name, mobile or e-mail.")
-                  % {"username": username, "row": earlier["row"]})
-            ok = False
-        unit = role = None
-        if not code and role_text in (None, "") and user is not None:
-            pass  # an existing account without a role (e.g. from an export): personal fields only
-        else:
-            unit = units.get(code)
-            role = parse_role(role_text)
-            if not code:
-                error(row, "unit_code", _("The unit code is missing."))
+            if not person["display_name"]:
+                error(row, "display_name", _("The name is missing."))
                 ok = False
-            elif unit is None:
-                error(row, "unit_code", _("Unknown unit code %(code)s.") % {"code": code})
+            elif len(person["display_name"]) > 64:
+                error(row, "display_name", _("The name is longer than 64 characters."))
                 ok = False
-            elif not unit.active:
-                error(row, "unit_code", _("Unit %(code)s is deactivated.") % {"code": code})
+            if person["phone"] and (len(person["phone"]) > 32 or not all(c.isdigit() or c in "+- " for c in person["phone"])):
+                error(row, "phone", _("A phone number has only digits, spaces, + and -."))
                 ok = False
-            if role is None:
-                error(row, "role", _("Unknown role %(value)s.") % {"value": normalize_text(role_text) or "—"})
-                ok = False
-            if unit is not None and role is not None and not may_assign(actor, unit, role):
-                error(row, "role", _("You may not give the role %(role)s in %(unit)s.")
-                      % {"role": Role(role).label, "unit": unit.name})
-                ok = False
-            if unit is not None and role is not None:
-                key = (username, unit.pk, role)
-                if key in roles:
-                    error(row, "role", _("The same role in the same unit is also on row %(row)d.") % {"row": roles[key]})
+            if person["email"]:
+                try:
+                    validate_email(person["email"])
+                except ValidationError:
+                    error(row, "email", _("Enter a valid e-mail address."))
                     ok = False
-                roles.setdefault(key, row)
-        if earlier is None:
-            people[username] = {"row": row, "fields": person, "roles": []}
-        if ok and unit is not None:
-            people[username]["roles"].append((unit, role, title))
+            user = existing.get(username)
+            if user is not None and user.pk not in manageable:
+                error(row, "username", _("The username %(username)s belongs to an account you do not manage.") % {"username": username})
+                ok = False
+            earlier = people.get(username)
+            if earlier is not None and earlier["fields"] != person:
+                error(row, "username", _("%(username)s appears on row %(row)d with another name, mobile or e-mail.")
+                      % {"username": username, "row": earlier["row"]})
+                ok = False
+            unit = role = None
+            if not code and role_text in (None, "") and user is not None:
+                pass  # an existing account without a role (e.g. from an export): personal fields only
+            else:
+                unit = units.get(code)
+                role = parse_role(role_text)
+                if not code:
+                    error(row, "unit_code", _("The unit code is missing."))
+                    ok = False
+                elif unit is None:
+                    error(row, "unit_code", _("Unknown unit code %(code)s.") % {"code": code})
+                    ok = False
+                elif not unit.active:
+                    error(row, "unit_code", _("Unit %(code)s is deactivated.") % {"code": code})
+                    ok = False
+                if role is None:
+                    error(row, "role", _("Unknown role %(value)s.") % {"value": normalize_text(role_text) or "—"})
+                    ok = False
+                if unit is not None and role is not None and not may_assign(actor, unit, role):
+                    error(row, "role", _("You may not give the role %(role)s in %(unit)s.")
+                          % {"role": Role(role).label, "unit": unit.name})
+                    ok = False
+                if unit is not None and role is not None:
+                    key = (username, unit.pk, role)
+                    if key in roles:
+                        error(row, "role", _("The same role in the same unit is also on row %(row)d.") % {"row": roles[key]})
+                        ok = False
+                    roles.setdefault(key, row)
+            if earlier is None:
+                people[username] = {"row": row, "fields": person, "roles": []}
+            if ok and unit is not None:
+                people[username]["roles"].append((unit, role, title))
 
     if errors:
         raise ImportRejected(sorted(errors, key=lambda e: (e.row, e.column)))
     result = ImportResult()
     with transaction.atomic():
         _apply(actor=actor, people=people, existing=existing, held=held, result=result)
+    if progress is not None:
+        progress(done * 2, done * 2)
     return result
 
 

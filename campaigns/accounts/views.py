@@ -17,12 +17,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from civportal.forms import add_service_errors
+from civportal.forms import add_service_errors, import_page
 from civportal.pagination import paginate
-from civportal.xlsx import ImportRejected, xlsx_response
+from civportal.xlsx import xlsx_response
 
 from ..forms import ImportForm
-from ..models import Membership
+from ..models import ImportJob, Membership
+from ..planning.background import import_job_start
 from . import imports, services
 from .filtersets import AccountFilterSet
 from .forms import AccountEditForm, AccountForm, RoleForm, StaffPasswordResetForm
@@ -171,21 +172,15 @@ def account_reset_password(request, pk):
 @login_required
 @permission_required("campaigns.add_user", raise_exception=True)
 def account_import(request):
-    form = ImportForm(request.POST or None, request.FILES or None)
-    errors = []
-    if request.method == "POST" and form.is_valid():
-        try:
-            result = imports.import_accounts(actor=request.user, upload=form.cleaned_data["file"])
-        except ImportRejected as exc:
-            errors = exc.errors
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
-            messages.success(request, _("Import finished: %(created)d created, %(updated)d updated, %(unchanged)d unchanged.")
-                             % {"created": result.created, "updated": result.updated, "unchanged": result.unchanged})
-            return redirect("campaigns:account_list")
-    status = 400 if errors or (request.method == "POST" and form.errors) else 200
-    return render(request, "campaigns/account_import.html", {"form": form, "errors": errors}, status=status)
+    return import_page(
+        request, ImportForm(request.POST or None, request.FILES or None),
+        lambda upload: imports.import_accounts(actor=request.user, upload=upload),
+        template="campaigns/account_import.html", next_url="campaigns:account_list",
+        background=lambda upload: reverse("campaigns:import_job", args=[import_job_start(
+            actor=request.user, kind=ImportJob.Kind.ACCOUNTS, upload=upload, params={}).pk]),
+        done=lambda result: _("Import finished: %(created)d created, %(updated)d updated, %(unchanged)d unchanged.")
+        % {"created": result.created, "updated": result.updated, "unchanged": result.unchanged},
+    )
 
 
 # --- the person's own password -------------------------------------------------------------------

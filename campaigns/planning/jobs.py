@@ -3,7 +3,7 @@ progress callback, record the outcome. Re-running a finished job does nothing.
 
 Each kind of import has a runner ``run(actor, upload, params, progress) ->
 ImportResult``. The campaigns kinds are listed here; apps above campaigns
-(volunteers) register theirs with ``register_runner`` in their AppConfig.ready,
+(volunteers, scores) register theirs with ``register_runner`` in their AppConfig.ready,
 so this module never imports them."""
 
 from __future__ import annotations
@@ -19,8 +19,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import override
 
+from civportal.errors import Conflict
 from civportal.xlsx import ImportRejected, ImportResult, RowError, write_xlsx
 
+from ..accounts.imports import import_accounts
 from ..imports import import_units
 from ..models import Campaign, ImportJob
 from . import indicator_io, ledger_io
@@ -47,6 +49,10 @@ def _units(*, actor, upload, params, progress):
     return import_units(actor=actor, upload=upload)
 
 
+def _accounts(*, actor, upload, params, progress):
+    return import_accounts(actor=actor, upload=upload, progress=progress)
+
+
 def _edition(*, actor, upload, params, progress):
     effective_from = params.get("effective_from")
     system, result = indicator_io.import_edition(
@@ -60,6 +66,7 @@ register_runner(ImportJob.Kind.POINTS, _points)
 register_runner(ImportJob.Kind.WORK_ITEMS, _work_items)
 register_runner(ImportJob.Kind.UNITS, _units)
 register_runner(ImportJob.Kind.INDICATORS, _edition)
+register_runner(ImportJob.Kind.ACCOUNTS, _accounts)
 
 logger = logging.getLogger(__name__)
 
@@ -88,7 +95,7 @@ def import_job_run(*, job_id: int) -> ImportJob | None:
         except ImportRejected as exc:
             return _finish(job, ImportJob.Status.FAILED, errors=[e.as_dict() for e in exc.errors],
                            message=_("Nothing was imported: %(count)d problem(s) found.") % {"count": len(exc.errors)})
-        except (ValidationError, PermissionDenied) as exc:
+        except (ValidationError, PermissionDenied, Conflict) as exc:  # e.g. scores of a month published meanwhile
             text = " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
             return _finish(job, ImportJob.Status.FAILED, errors=[RowError(0, "", text).as_dict()], message=text)
         except Exception:
