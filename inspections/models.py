@@ -463,13 +463,17 @@ class Finding(ScopePathsModel, TimeStampedModel):
     )
     void_reason = models.CharField(_("reason for voiding"), max_length=300, blank=True)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    # 回头看, stored (inspections/recurrence.py): when the problem of this closed finding was first
+    # seen again — the observed_at of the first counting finding of the same category at the same
+    # point observed after the closure; NULL while it has not come back (and for open findings).
+    recurred_at = models.DateTimeField(_("came back at"), null=True, blank=True, editable=False)
     # Scope as columns (docs/performance.md): paths of the responsible unit and the department.
     SCOPE_PATHS = {"unit_path": "unit", "department_path": "department"}
     unit_path = models.CharField(_("unit path"), max_length=255, blank=True, default="", editable=False)
     department_path = models.CharField(_("department path"), max_length=255, blank=True, default="", editable=False)
 
     objects = FindingQuerySet.as_manager()
-    history = HistoricalRecords(excluded_fields=["unit_path", "department_path"])
+    history = HistoricalRecords(excluded_fields=["unit_path", "department_path", "recurred_at"])
 
     class Meta:
         verbose_name = _("finding")

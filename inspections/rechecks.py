@@ -23,7 +23,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Count, F, OuterRef, Q, Subquery
+from django.db.models import Count, F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from simple_history.utils import bulk_create_with_history
@@ -217,19 +217,16 @@ def default_range(campaign: Campaign, today: dt.date | None = None) -> Range:
 
 def closed_findings(rng: Range, user):
     """The closed findings at a point, closed in the range, in the user's scope, each with the
-    time its problem was first seen again (a counting finding of the same category at the same
-    point after the closure; NULL when it has not come back)."""
+    time its problem was first seen again (``back_at``: the stored ``recurred_at``, a counting
+    finding of the same category at the same point after the closure; NULL when it has not come
+    back — inspections/recurrence.py keeps it)."""
     tz = timezone.get_current_timezone()
     start = dt.datetime.combine(rng.closed_from, dt.time(), tzinfo=tz)
     end = dt.datetime.combine(rng.closed_to + dt.timedelta(days=1), dt.time(), tzinfo=tz)
-    back = (Finding.objects.counting()
-            .filter(point_id=OuterRef("point_id"), category_id=OuterRef("category_id"),
-                    observed_at__gt=OuterRef("closed_at"))
-            .order_by("observed_at").values("observed_at")[:1])
     return (Finding.objects.visible_to(user)
             .filter(campaign=rng.campaign, status=Finding.Status.CLOSED, point__isnull=False,
                     closed_at__gte=start, closed_at__lt=end)
-            .annotate(back_at=Subquery(back)))
+            .annotate(back_at=F("recurred_at")))
 
 
 def counts() -> dict:

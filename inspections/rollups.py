@@ -143,13 +143,19 @@ def _insert_select(model, columns: list[str], queryset) -> None:
 
 
 def rebuild(finding_model=None, task_model=None, tally_model=None, closure_model=None) -> dict:
-    """Recompute both rollups from the findings and tasks (three INSERT … SELECT, one transaction).
+    """Recompute both rollups from the findings and tasks (three INSERT … SELECT, one transaction),
+    and, with the current models, the findings' stored recurrence (``recurrence.refill``).
     The models may be a migration's historical ones."""
+    from . import recurrence
     from .models import Finding, RectificationTask
+
+    current = finding_model is None
 
     finding_model, task_model = finding_model or Finding, task_model or RectificationTask
     tally_model, closure_model = tally_model or FindingTally, closure_model or ClosureTally
     with transaction.atomic():
+        if current:
+            recurrence.refill()
         tally_model.objects.all().delete()
         closure_model.objects.all().delete()
         tally = (finding_model.objects.order_by()
