@@ -632,7 +632,7 @@ def task_verify(*, actor: User, task: RectificationTask, passed: bool, note: str
             finding.save(update_fields=["status", "closed_at", "updated_at"])
             rollups.finding_moved(finding, finding_before)
             rollups.finding_closed(finding)
-            recurrence.refresh([finding])
+            recurrence.refresh([finding], closed=[finding])
             rollups.task_closed(task)
             _event(task, actor, Action.VERIFY_PASS, Status.SUBMITTED, note, on_time=now <= task.due_at)
         else:

@@ -15,7 +15,8 @@ from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from inspections import rechecks, recurrence, rollups, services
-from inspections.models import Finding, FindingCategory, Inspection, RectificationTask
+from campaigns.services import unit_move
+from inspections.models import Finding, FindingCategory, Inspection, RectificationTask, RecurrenceTally
 
 from .helpers import jpeg, world
 
@@ -153,3 +154,74 @@ def test_a_void_or_duplicate_return_gives_way_to_the_next_one(w, city, personas)
     services.finding_mark_duplicate(actor=personas.supervisor, finding=later, original=first)
     first.refresh_from_db()
     assert first.recurred_at is None
+
+
+def reference_panel(user, campaign, unit, last_day) -> dict:
+    """The panel as it was computed before RecurrenceTally: from the findings, with the subquery."""
+    first = (last_day.replace(day=1) - dt.timedelta(days=62)).replace(day=1)
+    rng = rechecks.Range(campaign, first, last_day)
+    qs = rechecks._within(reference_closed_findings(rng, user), unit)
+    rows = (qs.order_by().values("point_id", "point__name", "point__code").annotate(**rechecks.counts())
+            .filter(back_90__gte=rechecks.CHRONIC_MIN_RETURNS).order_by("-back_90", "-closed", "point_id"))
+    return {"range": rng, "rates": rechecks.with_rates(qs.order_by().aggregate(**rechecks.counts())),
+            "chronic": [rechecks.point_row(r) for r in rows[:5]]}
+
+
+def tally_rows() -> dict:
+    return {k[:-1]: k[-1] for k in RecurrenceTally.objects.exclude(n=0).values_list(
+        "campaign_key", "closed_on", "unit_id", "department_id", "point_id", "bucket", "n")}
+
+
+def month_ends(first: dt.date, last: dt.date) -> list[dt.date]:
+    out, day = [], first
+    while day <= last:
+        nxt = (day.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
+        out.append(nxt - dt.timedelta(days=1))
+        day = nxt
+    return out
+
+
+def test_the_recurrence_tally_equals_a_rebuild_and_the_panel_the_raw_reference(w, city, personas,
+                                                                                django_assert_max_num_queries):
+    generate(w, personas, city, seed=3, steps=150)
+    kept = tally_rows()
+    assert sum(kept.values()) == Finding.objects.filter(status=Finding.Status.CLOSED).count()
+    assert any(k[-1] != 0 for k in kept)  # some came back
+    rollups.rebuild()
+    assert tally_rows() == kept
+    ends = month_ends(dt.date(2026, 2, 1), timezone.localdate(Finding.objects.order_by("-closed_at")
+                                                              .values_list("closed_at", flat=True).first()))
+
+    def compare():
+        seen = 0
+        for last_day in ends:
+            for user, unit in [(personas.supervisor, city.city), (personas.supervisor, city.district_a),
+                               (personas.supervisor, city.district_b), (personas.supervisor, city.department),
+                               (personas.handler_b, city.district_b), (personas.handler_b, city.city)]:
+                with django_assert_max_num_queries(2):
+                    got = rechecks.panel(user, w.campaign, unit, last_day)
+                assert got == reference_panel(user, w.campaign, unit, last_day)
+                seen += got["rates"]["closed"]
+        assert seen > 0
+
+    compare()
+    # A unit move changes the paths, not the tally: the panel follows the units' current paths.
+    unit_move(actor=personas.supervisor, unit=city.street_a1, new_parent=city.district_b)
+    city.district_b.refresh_from_db()
+    assert tally_rows() == kept
+    compare()
+    # A void of a return, and a closure after a failed verification, through the services.
+    with time_machine.travel(timezone.now() + dt.timedelta(days=400), tick=False):
+        new = Finding.objects.filter(status=Finding.Status.NEW).order_by("pk").first()
+        if new is not None:
+            services.finding_void(actor=personas.supervisor, finding=new, reason="误报")
+        task = RectificationTask.objects.filter(status=RectificationTask.Status.SUBMITTED).order_by("pk").first()
+        if task is not None:
+            who = personas.handler_a if task.unit.path.startswith(city.district_a.path) else personas.handler_b
+            services.task_verify(actor=personas.supervisor, task=task, passed=False, note="未整改")
+            services.task_submit(actor=who, task=task, note="已整改", photos_in=[jpeg("after.jpg")])
+            services.task_verify(actor=personas.supervisor, task=task, passed=True)
+    kept = tally_rows()
+    rollups.rebuild()
+    assert tally_rows() == kept
+    compare()
