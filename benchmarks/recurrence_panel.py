@@ -2,7 +2,7 @@
 city (a city supervisor) and one district (its head), against the computation it replaced — the
 correlated subquery per closed finding ("first counting finding of the same point and category
 after the closure"), kept here as ``old_panel`` — on the same data, and checks both give the same
-figures. Then EXPLAIN (ANALYZE) of the new rates query.
+figures. Then EXPLAIN (ANALYZE) of the city's 顽疾点位 query (RecurrenceTally).
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/civportal_bench \
         .venv/bin/python benchmarks/recurrence_panel.py [--month 2025-06] [--runs 10]
@@ -104,12 +104,15 @@ def main() -> None:
               f"new p50 {statistics.median(new_t):8.1f} ms p95 {p95(new_t):8.1f} ms | "
               f"old p50 {statistics.median(old_t):8.1f} ms max {max(old_t):8.1f} ms | same figures: {same}")
     first = (last_day.replace(day=1) - dt.timedelta(days=62)).replace(day=1)
-    qs = rechecks.closed_findings(rechecks.Range(campaign, first, last_day), supervisor).order_by()
-    sql, params = qs.values("id").query.sql_with_params()
+    rows = rechecks._tally(rechecks.Range(campaign, first, last_day), supervisor, city)
+    chronic = (rows.values("point_id", "point__name", "point__code").annotate(**rechecks.tally_sums())
+               .filter(back_90__gte=rechecks.CHRONIC_MIN_RETURNS).order_by("-back_90", "-closed", "point_id")[:5])
+    sql, params = chronic.query.sql_with_params()
     with connection.cursor() as cursor:
         cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS) {sql}", params)
-        print("\n".join(r[0] for r in cursor.fetchall()))
-
+        plan = [r[0] for r in cursor.fetchall()]
+    print("\n".join(plan))
+    print("sequential scan of findings:", any("Seq Scan on inspections_finding" in line for line in plan))
 
 if __name__ == "__main__":
     main()
