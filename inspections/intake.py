@@ -38,7 +38,7 @@ from simple_history.utils import bulk_create_with_history
 from campaigns.models import Campaign, Membership, Point, Unit, User
 from campaigns.scope import has_role
 
-from . import hooks, rollups
+from . import hooks, recurrence, rollups
 from .models import Finding, FindingCategory, RectificationTask
 from .services import campaign_for_new_finding, findings_refresh_repeats
 
@@ -268,6 +268,7 @@ def _ingest(actor: User, items: list[tuple[dict | None, dict, str | None]]) -> l
             created = bulk_create_with_history([f for _i, f in new], Finding, batch_size=500, default_user=actor)
             rollups.findings_added(created)
             findings_refresh_repeats(findings=created)
+            recurrence.refresh(created)
             hooks.findings_created_committed([f.pk for f in created])
         for (i, _f), finding in zip(new, created):
             outcomes[i].result, outcomes[i].id, outcomes[i].code = "created", finding.pk, None

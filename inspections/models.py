@@ -463,13 +463,17 @@ class Finding(ScopePathsModel, TimeStampedModel):
     )
     void_reason = models.CharField(_("reason for voiding"), max_length=300, blank=True)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    # 回头看, stored (inspections/recurrence.py): when the problem of this closed finding was first
+    # seen again — the observed_at of the first counting finding of the same category at the same
+    # point observed after the closure; NULL while it has not come back (and for open findings).
+    recurred_at = models.DateTimeField(_("came back at"), null=True, blank=True, editable=False)
     # Scope as columns (docs/performance.md): paths of the responsible unit and the department.
     SCOPE_PATHS = {"unit_path": "unit", "department_path": "department"}
     unit_path = models.CharField(_("unit path"), max_length=255, blank=True, default="", editable=False)
     department_path = models.CharField(_("department path"), max_length=255, blank=True, default="", editable=False)
 
     objects = FindingQuerySet.as_manager()
-    history = HistoricalRecords(excluded_fields=["unit_path", "department_path"])
+    history = HistoricalRecords(excluded_fields=["unit_path", "department_path", "recurred_at"])
 
     class Meta:
         verbose_name = _("finding")
@@ -1125,3 +1129,30 @@ class Recheck(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.finding_id} · {self.get_status_display()}"
+
+
+class RecurrenceTally(models.Model):
+    """回头看 for the dashboards' panel: how many closed findings of one campaign, responsible unit,
+    department and point, closed on one day (Asia/Shanghai), came back within 30, 60 or 90 days
+    (``bucket`` 30/60/90; 0 = not within 90 days or not at all). Keyed by ids, so a unit move
+    needs no rewrite: the panel filters the unit's and department's current paths by join.
+    Kept by inspections/recurrence.py in the services' transactions; ``rollups.rebuild`` refills it."""
+
+    NOT_BACK = 0
+
+    campaign_key = models.IntegerField(help_text="Campaign id; 0 = no campaign.")
+    unit = models.ForeignKey("campaigns.Unit", on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+    department = models.ForeignKey("campaigns.Unit", on_delete=models.DO_NOTHING, db_constraint=False, null=True,
+                                   related_name="+")
+    point = models.ForeignKey("campaigns.Point", on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+    closed_on = models.DateField()
+    bucket = models.SmallIntegerField()
+    n = models.IntegerField(default=0)
+
+    class Meta:
+        ordering = ["campaign_key", "closed_on", "unit_id"]
+        constraints = [
+            # The upsert's conflict target (a finding without department: NULL, equal to NULL here).
+            models.UniqueConstraint(fields=["campaign_key", "closed_on", "unit", "department", "point", "bucket"],
+                                    name="recurrence_tally_key", nulls_distinct=False),
+        ]

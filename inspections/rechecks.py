@@ -23,7 +23,8 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Count, F, OuterRef, Q, Subquery
+from django.db.models import Count, F, Q, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from simple_history.utils import bulk_create_with_history
@@ -33,7 +34,7 @@ from campaigns.scope import has_role, user_roles
 from civportal.errors import Conflict
 
 from . import services
-from .models import Finding, Inspection, Recheck, RecheckRule, RecheckRun
+from .models import Finding, Inspection, Recheck, RecheckRule, RecheckRun, RecurrenceTally
 
 WINDOWS = (30, 60, 90)
 CHRONIC_MIN_RETURNS = 2  # 顽疾点位: a point where at least this many closed problems came back within 90 days
@@ -217,19 +218,16 @@ def default_range(campaign: Campaign, today: dt.date | None = None) -> Range:
 
 def closed_findings(rng: Range, user):
     """The closed findings at a point, closed in the range, in the user's scope, each with the
-    time its problem was first seen again (a counting finding of the same category at the same
-    point after the closure; NULL when it has not come back)."""
+    time its problem was first seen again (``back_at``: the stored ``recurred_at``, a counting
+    finding of the same category at the same point after the closure; NULL when it has not come
+    back — inspections/recurrence.py keeps it)."""
     tz = timezone.get_current_timezone()
     start = dt.datetime.combine(rng.closed_from, dt.time(), tzinfo=tz)
     end = dt.datetime.combine(rng.closed_to + dt.timedelta(days=1), dt.time(), tzinfo=tz)
-    back = (Finding.objects.counting()
-            .filter(point_id=OuterRef("point_id"), category_id=OuterRef("category_id"),
-                    observed_at__gt=OuterRef("closed_at"))
-            .order_by("observed_at").values("observed_at")[:1])
     return (Finding.objects.visible_to(user)
             .filter(campaign=rng.campaign, status=Finding.Status.CLOSED, point__isnull=False,
                     closed_at__gte=start, closed_at__lt=end)
-            .annotate(back_at=Subquery(back)))
+            .annotate(back_at=F("recurred_at")))
 
 
 def counts() -> dict:
@@ -260,13 +258,39 @@ def unit_recurrence(rng: Range, user, unit: Unit) -> dict:
 
 def panel(user, campaign: Campaign | None, unit: Unit, last_day: dt.date) -> dict | None:
     """The dashboards' and score page's small panel: the rates of the closures of the three months
-    up to ``last_day`` in ``unit``'s scope, and its five worst 顽疾点位. Two queries."""
+    up to ``last_day`` in ``unit``'s scope, and its five worst 顽疾点位. Two queries, on the
+    RecurrenceTally rollup (no scan of findings; the same figures as ``closed_findings``)."""
     if campaign is None:
         return None
     first = (last_day.replace(day=1) - dt.timedelta(days=62)).replace(day=1)
     rng = Range(campaign, first, last_day)
-    chronic = [point_row(r) for r in by_point(rng, user, chronic=True, within=unit)[:5]]
-    return {"range": rng, "rates": unit_recurrence(rng, user, unit), "chronic": chronic}
+    rows = _tally(rng, user, unit)
+    rates = with_rates({k: v or 0 for k, v in rows.aggregate(**tally_sums()).items()})
+    chronic = (rows.values("point_id", "point__name", "point__code").annotate(**tally_sums())
+               .filter(back_90__gte=CHRONIC_MIN_RETURNS).order_by("-back_90", "-closed", "point_id"))
+    return {"range": rng, "rates": rates, "chronic": [point_row(r) for r in chronic[:5]]}
+
+
+def _tally(rng: Range, user, unit: Unit):
+    """RecurrenceTally rows of the range in the user's scope and ``unit``'s (by the units' current paths)."""
+    from campaigns.scope import path_q
+
+    rows = RecurrenceTally.objects.order_by().filter(campaign_key=rng.campaign.pk, closed_on__gte=rng.closed_from,
+                                                     closed_on__lte=rng.closed_to)
+    scope = path_q(user, "unit__path", "department__path")
+    if scope is not None:
+        rows = rows.filter(scope)
+    if unit.kind == Unit.Kind.DEPARTMENT:
+        return rows.filter(department__path__startswith=unit.path)
+    return rows.filter(unit__path__startswith=unit.path)
+
+
+def tally_sums() -> dict:
+    """closed, back_30, back_60, back_90 as sums over RecurrenceTally rows (``bucket``: the first window)."""
+    out = {"closed": Sum("n")}
+    for days in WINDOWS:
+        out[f"back_{days}"] = Coalesce(Sum("n", filter=Q(bucket__gt=0, bucket__lte=days)), 0)
+    return out
 
 
 def by_category(rng: Range, user) -> list[dict]:

@@ -73,10 +73,14 @@ def _upsert(model, key: list[str], sums: list[str], rows: dict[tuple, tuple]) ->
     key_cols = ", ".join(cols[: len(key)])
     sets = ", ".join(f"{c} = {table}.{c} + EXCLUDED.{c}" for c in cols[len(key):])
     values = ", ".join(["(" + ", ".join(["%s"] * len(cols)) + ")"] * len(rows))
-    params = [p for k in sorted(rows) for p in (*k, *rows[k])]
+    params = [p for k in sorted(rows, key=_sortable) for p in (*k, *rows[k])]
     with connection.cursor() as cursor:
         cursor.execute(f"INSERT INTO {table} ({', '.join(cols)}) VALUES {values} "
                        f"ON CONFLICT ({key_cols}) DO UPDATE SET {sets}", params)
+
+
+def _sortable(key: tuple) -> tuple:
+    return tuple((value is not None, value if value is not None else 0) for value in key)
 
 
 def _add_finding_rows(deltas: Counter) -> None:
@@ -143,13 +147,19 @@ def _insert_select(model, columns: list[str], queryset) -> None:
 
 
 def rebuild(finding_model=None, task_model=None, tally_model=None, closure_model=None) -> dict:
-    """Recompute both rollups from the findings and tasks (three INSERT … SELECT, one transaction).
+    """Recompute both rollups from the findings and tasks (three INSERT … SELECT, one transaction),
+    and, with the current models, the findings' stored recurrence (``recurrence.refill``).
     The models may be a migration's historical ones."""
+    from . import recurrence
     from .models import Finding, RectificationTask
+
+    current = finding_model is None
 
     finding_model, task_model = finding_model or Finding, task_model or RectificationTask
     tally_model, closure_model = tally_model or FindingTally, closure_model or ClosureTally
     with transaction.atomic():
+        if current:
+            recurrence.refill()  # Finding.recurred_at and RecurrenceTally
         tally_model.objects.all().delete()
         closure_model.objects.all().delete()
         tally = (finding_model.objects.order_by()

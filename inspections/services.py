@@ -24,7 +24,7 @@ from campaigns.models import Campaign, Indicator, Membership, Point, Unit, User
 from campaigns.scope import has_role, in_scope, user_roles
 from civportal.errors import Conflict
 
-from . import deadlines, hooks, photos, rollups
+from . import deadlines, hooks, photos, recurrence, rollups
 from .models import (
     CalendarOverride, DeadlineRule, ExtensionRequest, Finding, FindingCategory, FindingPhoto, HolidaySchedule,
     Inspection,
@@ -402,6 +402,7 @@ def _finding_insert(
                 finding.save()
                 rollups.findings_added([finding])
                 findings_refresh_repeats(findings=[finding])
+                recurrence.refresh([finding])
                 photos.store(FindingPhoto, prepared, uploaded_by=actor, finding=finding, saved=saved)
                 if visit is not None and visit.is_clean:
                     visit.is_clean = False
@@ -529,6 +530,7 @@ def finding_mark_duplicate(*, actor: User, finding: Finding, original: Finding, 
         finding.save(update_fields=["status", "duplicate_of", "void_reason", "updated_at"])
         rollups.finding_moved(finding, Finding.Status.NEW)
         findings_refresh_repeats(findings=[finding])
+        recurrence.refresh([finding])
     return finding
 
 
@@ -547,6 +549,7 @@ def finding_void(*, actor: User, finding: Finding, reason: str) -> Finding:
         finding.save(update_fields=["status", "void_reason", "updated_at"])
         rollups.finding_moved(finding, before)
         findings_refresh_repeats(findings=[finding])
+        recurrence.refresh([finding])
     return finding
 
 
@@ -629,6 +632,7 @@ def task_verify(*, actor: User, task: RectificationTask, passed: bool, note: str
             finding.save(update_fields=["status", "closed_at", "updated_at"])
             rollups.finding_moved(finding, finding_before)
             rollups.finding_closed(finding)
+            recurrence.refresh([finding], closed=[finding])
             rollups.task_closed(task)
             _event(task, actor, Action.VERIFY_PASS, Status.SUBMITTED, note, on_time=now <= task.due_at)
         else:
