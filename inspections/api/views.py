@@ -21,6 +21,7 @@ from civportal.api.parsers import invalid_text_message, invalid_text_path
 from .. import intake, selectors, services
 from ..filtersets import FindingCategoryFilterSet, FindingFilterSet, InspectionFilterSet, TaskFilterSet, VisitFilterSet
 from ..models import ExtensionRequest, Finding
+from . import rows
 from . import serializers as s
 
 PARSERS = [JSONParser, MultiPartParser, FormParser]
@@ -64,6 +65,16 @@ STATUS_RESPONSE_EXAMPLE = OpenApiExample(
     ]},
 )
 READ = (mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet)
+
+
+def paged_rows(view, values, finish):
+    """ListModelMixin.list over a values queryset: filtered and paginated as before (the
+    cursor reads its ordering columns from the dicts), rows built without instances."""
+    queryset = values(view.filter_queryset(view.get_queryset()))
+    page = view.paginate_queryset(queryset)
+    if page is None:
+        return Response(finish(list(queryset), view.request))
+    return view.get_paginated_response(finish(page, view.request))
 
 
 @extend_schema(tags=["finding-categories"])
@@ -223,6 +234,10 @@ class FindingViewSet(mixins.CreateModelMixin, *READ):
 
     def _out(self, finding, code=status.HTTP_200_OK):
         return Response(s.FindingSerializer(self.get_queryset().get(pk=finding.pk)).data, status=code)
+
+    def list(self, request, *args, **kwargs):
+        """Rows from ``.values()``, the same JSON as FindingSerializer (inspections/api/rows.py)."""
+        return paged_rows(self, rows.finding_values, rows.finding_rows)
 
     @extend_schema(request=s.FindingCreateSerializer, responses={201: s.FindingSerializer, 200: s.FindingSerializer})
     def create(self, request, *args, **kwargs):
@@ -400,6 +415,10 @@ class TaskViewSet(*READ):
 
     def _out(self, task, code=status.HTTP_200_OK):
         return Response(s.TaskSerializer(self.get_queryset().get(pk=task.pk)).data, status=code)
+
+    def list(self, request, *args, **kwargs):
+        """Rows from ``.values()``, the same JSON as TaskSerializer (inspections/api/rows.py)."""
+        return paged_rows(self, rows.task_values, rows.task_rows)
 
     def _input(self, serializer_class):
         serializer = serializer_class(data=self.request.data, context=self.get_serializer_context())
