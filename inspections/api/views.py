@@ -236,7 +236,8 @@ class FindingViewSet(mixins.CreateModelMixin, *READ):
         return Response(s.FindingSerializer(self.get_queryset().get(pk=finding.pk)).data, status=code)
 
     def list(self, request, *args, **kwargs):
-        """Rows from ``.values()``, the same JSON as FindingSerializer (inspections/api/rows.py)."""
+        # Rows from .values(), the same JSON as FindingSerializer (inspections/api/rows.py); no docstring here,
+        # the schema's description of the list is the class's.
         return paged_rows(self, rows.finding_values, rows.finding_rows)
 
     @extend_schema(request=s.FindingCreateSerializer, responses={201: s.FindingSerializer, 200: s.FindingSerializer})
@@ -417,7 +418,8 @@ class TaskViewSet(*READ):
         return Response(s.TaskSerializer(self.get_queryset().get(pk=task.pk)).data, status=code)
 
     def list(self, request, *args, **kwargs):
-        """Rows from ``.values()``, the same JSON as TaskSerializer (inspections/api/rows.py)."""
+        # Rows from .values(), the same JSON as TaskSerializer (inspections/api/rows.py); no docstring here,
+        # the schema's description of the list is the class's.
         return paged_rows(self, rows.task_values, rows.task_rows)
 
     def _input(self, serializer_class):
