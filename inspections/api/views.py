@@ -127,6 +127,10 @@ class VisitViewSet(mixins.CreateModelMixin, *READ):
     def get_queryset(self):
         return selectors.visits_for(self.request.user)
 
+    def list(self, request, *args, **kwargs):
+        # Rows from .values(), the same JSON as VisitSerializer (inspections/api/rows.py).
+        return paged_rows(self, rows.visit_values, rows.visit_rows)
+
     def perform_create(self, serializer):
         data = dict(serializer.validated_data)
         data["clean"] = data.pop("is_clean", False)

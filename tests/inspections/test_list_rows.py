@@ -1,4 +1,4 @@
-"""The finding and task API lists build their rows from ``.values()``
+"""The finding, task and visit API lists build their rows from ``.values()``
 (inspections/api/rows.py): the JSON must be exactly what the serializers give for
 the same rows — nulls, photos' absolute URLs, traffic lights, pending extension
 requests, datetimes in the active time zone, translated labels — in every
@@ -19,9 +19,9 @@ from django.utils import timezone, translation
 from campaigns.models import Unit
 from civportal.api.parsers import SafeJSONRenderer
 from inspections import selectors
-from inspections.api.serializers import FindingSerializer, TaskSerializer
+from inspections.api.serializers import FindingSerializer, TaskSerializer, VisitSerializer
 from inspections.models import (
-    ExtensionRequest, Finding, FindingCategory, FindingPhoto, RectificationTask, Severity,
+    ExtensionRequest, Finding, FindingCategory, FindingPhoto, RectificationTask, Severity, Visit,
 )
 
 from .helpers import finding as make_finding
@@ -173,3 +173,30 @@ def test_an_empty_page_and_the_photo_urls_of_a_real_photo(rows, personas, api):
                               "thumbnail_url": f"http://testserver/photos/finding/{photo.pk}/thumb/"}]
     assert client.get(row["photos"][0]["url"]).status_code == 200
     assert Unit.objects.filter(pk=row["unit"]).exists()
+
+
+@pytest.mark.parametrize("query", ["", "?is_clean=false&ordering=visited_at", "?within=C-A&limit=3&offset=1"])
+def test_visit_rows_are_the_serializers_json(rows, personas, api, settings, query):
+    settings.TIME_ZONE = "America/St_Johns"
+    rng = random.Random(7)
+    visits = Visit.objects.bulk_create([
+        Visit(inspection=rows.inspection, point=rows.point_a, unit=rows.point_a.unit, inspector=personas.inspector,
+              visited_at=timezone.now() - dt.timedelta(minutes=i), is_clean=rng.random() < 0.5,
+              notes=rng.choice(["", "门口整洁"]), latitude=rng.choice([None, Decimal("29.870000")]),
+              longitude=rng.choice([None, Decimal("121.550000")])) for i in range(12)])
+    Finding.objects.filter(visit=rows.visit_a).update(visit=visits[0])
+    response = api(personas.supervisor).get(f"/api/v1/visits/{query}")
+    assert response.status_code == 200
+    fast = response.json()
+    params = dict(p.split("=") for p in query.lstrip("?").split("&") if p)
+    queryset = selectors.visits_for(personas.supervisor)
+    if "is_clean" in params:
+        queryset = queryset.filter(is_clean=False)
+    if "within" in params:
+        queryset = queryset.filter(unit_path__startswith=Unit.objects.get(code="C-A").path)
+    queryset = queryset.order_by(*(["visited_at", "id"] if "ordering" in params else ["-visited_at", "-id"]))
+    offset, limit = int(params.get("offset", 0)), int(params.get("limit", 50))
+    with timezone.override(settings.TIME_ZONE):
+        slow = serialized(VisitSerializer, queryset[offset:offset + limit], "zh-hans")
+    assert fast["results"] == slow and fast["count"] == queryset.count()
+    assert any(r["finding_count"] for r in fast["results"]) or query
