@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
-from civportal.filters import NamedRecordField, NamedRecordFilter, YesNoFilter
+from civportal.filters import LazyRecordsMixin, NamedRecordField, NamedRecordFilter, YesNoFilter
 
 from .models import ApiClient, Campaign, Membership, Unit, User
 from .scope import scope_q
@@ -78,10 +78,10 @@ class UnitRefField(NamedRecordField):
 
 
 @extend_schema_field(OpenApiTypes.STR)
-class UnitChoiceFilter(django_filters.ModelChoiceFilter):
+class UnitChoiceFilter(LazyRecordsMixin, django_filters.ModelChoiceFilter):
     """A unit name, code or id, limited to the requesting user's scope: an unknown or
     out-of-scope unit is a validation error (HTTP 400 naming the parameter in the API),
-    never a silent full or empty list."""
+    never a silent full or empty list. The scope is read only when a unit is given."""
 
     field_class = UnitRefField
 

@@ -1,10 +1,21 @@
 """Filter building blocks every app's FilterSets share, so a filter reads the same
 on every page: yes/no questions offer 全部/是/否 and an empty choice says 全部
-(not "---------" or "未知")."""
+(not "---------" or "未知").
+
+They are also what keeps a filtered request lean (docs/performance.md, "Lean
+requests"): ``FilterSet`` builds its form class once per class, not per request;
+``NamedRecordFilter`` and ``UnitChoiceFilter`` read the caller's scope only when
+a value is given; ``IdChoiceFilter`` validates a record number with one query of
+ids and builds no model instance."""
+
+import copy
 
 import django_filters
 from django import forms
+from django.core.exceptions import ImproperlyConfigured
 from django.db.models import Q
+from django.http import QueryDict
+from django.utils.choices import BaseChoiceIterator
 from django.utils.translation import gettext_lazy as _
 from django_filters.widgets import BooleanWidget
 from drf_spectacular.types import OpenApiTypes
@@ -33,11 +44,85 @@ class ModelChoiceFilter(django_filters.ModelChoiceFilter):
         super().__init__(*args, **kwargs)
 
 
+class RecordIdOptions(BaseChoiceIterator):
+    """The options of a record select, read from the queryset only when a page draws
+    them (an API request never does): 全部 first, then each record. A choice iterator,
+    so that widgets keep it as it is instead of listing it."""
+
+    def __init__(self, queryset, empty_label):
+        self.queryset, self.empty_label = queryset, empty_label
+
+    def __iter__(self):
+        yield "", self.empty_label
+        for record in self.queryset.all():  # a fresh clone: the class-level queryset never caches rows
+            yield record.pk, str(record)
+
+
+def record_exists(queryset, pk: int):
+    """The default check of an ``IdChoiceField``: the number itself when the record exists."""
+    return pk if queryset.filter(pk=pk).exists() else None
+
+
+class IdChoiceField(forms.Field):
+    """A record of a short list (campaigns, categories) by its number. ``resolve(queryset,
+    pk)`` checks it with one query and gives the value the filter receives (the number,
+    or e.g. the ids of a category and its children), ``None`` when unknown: no model
+    instance is built and no option list is read to validate. Pages draw it as a select
+    whose options are read when the page renders them."""
+
+    widget = forms.Select
+    default_error_messages = {"invalid_choice": forms.ModelChoiceField.default_error_messages["invalid_choice"]}
+
+    def __init__(self, *, queryset, resolve=None, empty_label=_("All"), null_label=None, null_value=None, **kwargs):
+        super().__init__(**kwargs)
+        self.queryset = queryset
+        self.resolve = resolve or record_exists
+        self.widget.choices = RecordIdOptions(queryset, empty_label)
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        text = str(value).strip()
+        if not (text.isascii() and text.isdigit() and len(text) < 19):
+            raise forms.ValidationError(self.error_messages["invalid_choice"], code="invalid_choice",
+                                        params={"value": value})
+        resolved = self.resolve(self.queryset, int(text))
+        if resolved is None:
+            raise forms.ValidationError(self.error_messages["invalid_choice"], code="invalid_choice",
+                                        params={"value": value})
+        return resolved
+
+
+class IdChoiceFilter(django_filters.ModelChoiceFilter):
+    """A select over a short list whose empty choice is 全部, validated as a number (see
+    ``IdChoiceField``): the filter receives what ``resolve`` gives (by default the id),
+    not a model instance. Documented in the API schema like a model choice (an integer
+    id), since it is one."""
+
+    field_class = IdChoiceField
+
+    def __init__(self, *args, resolve=None, **kwargs):
+        kwargs.setdefault("empty_label", _("All"))
+        self.resolve = resolve
+        super().__init__(*args, **kwargs)
+
+    @property
+    def field(self):
+        if not hasattr(self, "_field"):
+            kwargs = {k: v for k, v in self.extra.items() if k != "queryset"}
+            self._field = self.field_class(label=self.label, queryset=self.queryset, resolve=self.resolve, **kwargs)
+        return self._field
+
+
 class NamedRecordField(forms.ModelChoiceField):
     """A record typed into a text box by its name (or code) or its number, for
     tables far too big for a <select> (units, points, inspections, volunteers). The
     queryset (the user's scope) bounds what is accepted, in one query; a name two
-    records share asks for something that tells them apart."""
+    records share asks for something that tells them apart.
+
+    ``records`` may stand in for the queryset: a QuerySet, or a callable taking the
+    request (``bind_request``) that is called only when a value is given, so a form
+    whose box stays empty never builds the scoped queryset."""
 
     widget = forms.TextInput
     text_fields: tuple = ("name",)
@@ -47,11 +132,27 @@ class NamedRecordField(forms.ModelChoiceField):
         "ambiguous": _("Several records in your scope are called “%(name)s”: type the number instead."),
     }
 
-    def __init__(self, *args, text_fields=None, null_value=None, **kwargs):
+    def __init__(self, queryset=None, *args, text_fields=None, null_value=None, records=None, request=None,
+                 **kwargs):
         if text_fields is not None:
             self.text_fields = text_fields
         self.null_value = null_value  # a word meaning "none" (the filter then keeps rows without a record)
-        super().__init__(*args, **kwargs)
+        self.records, self.request = records, request
+        super().__init__(queryset, *args, **kwargs)
+
+    def bind_request(self, request) -> None:
+        self.request = request
+
+    def candidates(self):
+        """The records a value may name: the queryset, else ``records`` (called with the request)."""
+        if self.queryset is not None:
+            return self.queryset
+        records = self.records
+        if callable(records):
+            return records(self.request)
+        if records is None:
+            raise ImproperlyConfigured(f"{type(self).__name__} needs a queryset or records.")
+        return records.all()
 
     def normalise(self, value: str) -> str:
         return value
@@ -72,7 +173,7 @@ class NamedRecordField(forms.ModelChoiceField):
             match |= Q(**{name: value})
         if value.isascii() and value.isdigit() and len(value) < 19:
             match |= Q(pk=int(value))
-        found = list(self.queryset.filter(match)[:3])
+        found = list(self.candidates().filter(match)[:3])
         preferred = [r for r in found if getattr(r, self.text_fields[0]) == value] if self.unique_first else []
         by_number = [r for r in found if str(r.pk) == value]
         for group in (preferred, by_number):
@@ -88,10 +189,95 @@ class NamedRecordField(forms.ModelChoiceField):
 NO_NULL = object()  # a null_value nothing typed can equal
 
 
+class LazyRecordsMixin:
+    """For a ``ModelChoiceFilter`` whose field is a ``NamedRecordField``: the field gets
+    the filter's queryset (or the callable that builds it from the request) as
+    ``records``, unevaluated; the scoped queryset is built only if a value is given."""
+
+    lazy_records = True
+
+    @property
+    def field(self):
+        if not hasattr(self, "_field"):
+            kwargs = {k: v for k, v in self.extra.items() if k != "queryset"}
+            self._field = self.field_class(label=self.label, records=self.queryset, request=self.get_request(),
+                                           **kwargs)
+        return self._field
+
+
 @extend_schema_field(OpenApiTypes.STR)
-class NamedRecordFilter(django_filters.ModelChoiceFilter):
+class NamedRecordFilter(LazyRecordsMixin, django_filters.ModelChoiceFilter):
     field_class = NamedRecordField
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("null_value", NO_NULL)  # "null" means "none" only where a filter says so
         super().__init__(*args, **kwargs)
+
+
+class FilterSet(django_filters.FilterSet):
+    """A FilterSet whose form class is built once per class instead of on every request
+    (django-filter builds every field, and the scoped querysets behind them, per
+    instance). Its filters must therefore not depend on the request when the form
+    class is built: record boxes (``NamedRecordFilter``, ``UnitChoiceFilter``) take the
+    request when a value is cleaned (``bind_request``), selects over short lists are
+    plain querysets. A filter with a queryset built from the request any other way is
+    refused when the class is first used.
+
+    The filters themselves are copied per instance without deep-copying their
+    querysets (they hold configuration only)."""
+
+    def __init__(self, data=None, queryset=None, *, request=None, prefix=None):
+        if queryset is None:
+            queryset = self._meta.model._default_manager.all()
+        self.is_bound = data is not None
+        self.data = data or QueryDict()
+        self.queryset = queryset
+        self.request = request
+        self.form_prefix = prefix
+        self.filters = {name: _copy_filter(flt) for name, flt in self.base_filters.items()}
+        for flt in self.filters.values():
+            flt.model = queryset.model
+            flt.parent = self
+
+    @classmethod
+    def form_class(cls):
+        built = cls.__dict__.get("_built_form_class")
+        if built is None:
+            fields = {}
+            for name, flt in cls.base_filters.items():
+                if callable(getattr(flt, "queryset", None)) and not getattr(flt, "lazy_records", False):
+                    raise ImproperlyConfigured(
+                        f"{cls.__name__}.{name}: a queryset built from the request needs a lazy record filter "
+                        "(NamedRecordFilter, UnitChoiceFilter) in a form built once.")
+                fields[name] = _copy_filter(flt).field  # on a copy without a parent: no request inside
+            built = type(f"{cls.__name__}Form", (cls._meta.form,), fields)
+            cls._built_form_class = built  # a race builds it twice, harmlessly
+        return built
+
+    def get_form_class(self):
+        return self.form_class()
+
+    @property
+    def form(self):
+        if not hasattr(self, "_form"):
+            form_class = self.get_form_class()
+            form = form_class(self.data, prefix=self.form_prefix) if self.is_bound else \
+                form_class(prefix=self.form_prefix)
+            for field in form.fields.values():  # the form's own copies of the fields
+                bind = getattr(field, "bind_request", None)
+                if bind is not None:
+                    bind(self.request)
+            self._form = form
+        return self._form
+
+
+def _copy_filter(flt):
+    """A filter's own copy for one FilterSet instance: a shallow copy with its own
+    ``extra`` and a filter method bound to the copy (deep-copying would clone the
+    querysets inside every filter on every request)."""
+    new = copy.copy(flt)
+    new.__dict__.pop("_field", None)
+    new.extra = dict(flt.extra)
+    if flt.method is not None:
+        new.method = flt.method  # rebinds the FilterMethod to the copy
+    return new

@@ -1,4 +1,7 @@
-"""One FilterSet per inspections list, shared by the pages and the API."""
+"""One FilterSet per inspections list, shared by the pages and the API. The large
+lists' sets (inspections, visits, findings, tasks) are ``civportal.filters.FilterSet``:
+their form class is built once, record boxes read the scope only when filled, and
+campaigns and categories are numbers checked with one query (docs/performance.md)."""
 
 import django_filters
 from django.db.models import Exists, F, OuterRef, Q
@@ -7,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from campaigns.filtersets import UnitChoiceFilter
 from campaigns.models import Campaign, Indicator, Point, PointType, Unit
-from civportal.filters import ModelChoiceFilter, NamedRecordFilter, YesNoFilter
+from civportal.filters import FilterSet, IdChoiceFilter, NamedRecordFilter, YesNoFilter
 
 from .models import ExtensionRequest, Finding, FindingCategory, Inspection, RectificationTask, Severity, Visit
 
@@ -32,9 +35,9 @@ class FindingCategoryFilterSet(django_filters.FilterSet):
         return queryset.filter(Q(name__icontains=value) | Q(code__istartswith=value))
 
 
-class InspectionFilterSet(django_filters.FilterSet):
+class InspectionFilterSet(FilterSet):
     q = django_filters.CharFilter(field_name="title", lookup_expr="icontains", label=_("Search"), max_length=100)
-    campaign = ModelChoiceFilter(queryset=Campaign.objects.all(), label=_("Campaign"))
+    campaign = IdChoiceFilter(queryset=Campaign.objects.all(), label=_("Campaign"))
     kind = django_filters.MultipleChoiceFilter(distinct=False, choices=Inspection.Kind.choices, label=_("Kind"))
     status = django_filters.MultipleChoiceFilter(distinct=False, choices=Inspection.Status.choices, label=_("Status"))
     within = UnitChoiceFilter(method="filter_within", label=_("Within unit (subtree)"))
@@ -49,7 +52,7 @@ class InspectionFilterSet(django_filters.FilterSet):
         return queryset.filter(unit__in=Unit.objects.filter(path__startswith=unit.path).values("pk"))
 
 
-class VisitFilterSet(django_filters.FilterSet):
+class VisitFilterSet(FilterSet):
     inspection = NamedRecordFilter(queryset=visible_inspections, label=_("Inspection"), text_fields=("title",),
                                    help_text=_("inspection title or number"))
     point = NamedRecordFilter(queryset=visible_points, label=_("Point"), text_fields=("code", "name"),
@@ -67,20 +70,22 @@ class VisitFilterSet(django_filters.FilterSet):
         return queryset.filter(unit_path__startswith=unit.path)  # the path column: no subquery
 
 
-def category_and_children(category: FindingCategory) -> list[int]:
-    """Ids of the category and its sub-categories, resolved before the main query so
-    the list filters on a literal ``category_id IN (…)`` the planner can estimate."""
-    return list(FindingCategory.objects.filter(Q(pk=category.pk) | Q(group=category.pk))
-                .order_by().values_list("pk", flat=True))
+def category_and_children(queryset, pk: int) -> list[int] | None:
+    """Ids of the category and its sub-categories, or None when there is no such
+    category: one query that both checks the number and resolves it before the main
+    query, so the list filters on a literal ``category_id IN (…)`` the planner can
+    estimate."""
+    ids = list(queryset.filter(Q(pk=pk) | Q(group=pk)).order_by().values_list("pk", flat=True))
+    return ids if pk in ids else None
 
 
-class FindingFilterSet(django_filters.FilterSet):
+class FindingFilterSet(FilterSet):
     q = django_filters.CharFilter(method="search", label=_("Search"), max_length=100)
-    campaign = ModelChoiceFilter(queryset=Campaign.objects.all(), label=_("Campaign"))
+    campaign = IdChoiceFilter(queryset=Campaign.objects.all(), label=_("Campaign"))
     within = UnitChoiceFilter(method="filter_within", label=_("Responsible unit (subtree)"))
     unit = UnitChoiceFilter(label=_("Responsible unit (exactly)"))
-    category = ModelChoiceFilter(
-        queryset=FindingCategory.objects.all(), method="filter_category", label=_("Category (and sub-categories)"))
+    category = IdChoiceFilter(queryset=FindingCategory.objects.all(), resolve=category_and_children,
+                              method="filter_category", label=_("Category (and sub-categories)"))
     severity = django_filters.MultipleChoiceFilter(distinct=False, choices=Severity.choices, label=_("Severity"))
     status = django_filters.MultipleChoiceFilter(distinct=False, choices=Finding.Status.choices, label=_("Status"))
     source = django_filters.MultipleChoiceFilter(distinct=False, choices=Finding.Source.choices, label=_("Source"))
@@ -119,8 +124,8 @@ class FindingFilterSet(django_filters.FilterSet):
     def filter_within(self, queryset, name, unit):
         return queryset.filter(unit_path__startswith=unit.path)  # the path column: no subquery
 
-    def filter_category(self, queryset, name, category: FindingCategory):
-        return queryset.filter(category_id__in=category_and_children(category))
+    def filter_category(self, queryset, name, ids: list[int]):
+        return queryset.filter(category_id__in=ids)
 
     def filter_indicator(self, queryset, name, value):
         """The node and the criteria under it (ids resolved first: a literal ``IN`` list)."""
@@ -138,11 +143,10 @@ class FindingFilterSet(django_filters.FilterSet):
         return queryset.filter(pk__in=late) if value else queryset.exclude(pk__in=late)
 
 
-class TaskFilterSet(django_filters.FilterSet):
+class TaskFilterSet(FilterSet):
     # The task's own copy of its finding's campaign: no join, and the open tasks' partial
     # index (campaign_id, due_at, id) serves the urgency slices (inspections/urgency.py).
-    campaign = ModelChoiceFilter(
-        queryset=Campaign.objects.all(), field_name="campaign", label=_("Campaign"))
+    campaign = IdChoiceFilter(queryset=Campaign.objects.all(), field_name="campaign", label=_("Campaign"))
     within = UnitChoiceFilter(method="filter_within", label=_("Assigned unit (subtree)"))
     unit = UnitChoiceFilter(label=_("Assigned unit (exactly)"))
     status = django_filters.MultipleChoiceFilter(distinct=False, choices=RectificationTask.Status.choices, label=_("Status"))
@@ -150,9 +154,9 @@ class TaskFilterSet(django_filters.FilterSet):
         choices=RectificationTask.Supervision.choices, label=_("Supervision level"))
     light = django_filters.MultipleChoiceFilter(distinct=False, 
         choices=RectificationTask.Light.choices, method="filter_light", label=_("Traffic light"))
-    category = ModelChoiceFilter(
-        queryset=FindingCategory.objects.all(), field_name="finding__category", method="filter_category",
-        label=_("Category (and sub-categories)"))
+    category = IdChoiceFilter(
+        queryset=FindingCategory.objects.all(), resolve=category_and_children, field_name="finding__category",
+        method="filter_category", label=_("Category (and sub-categories)"))
     severity = django_filters.MultipleChoiceFilter(distinct=False, 
         choices=Severity.choices, field_name="finding__severity", label=_("Severity"))
     finding = django_filters.NumberFilter(field_name="finding_id", label=_("Finding"))
@@ -175,8 +179,8 @@ class TaskFilterSet(django_filters.FilterSet):
     def filter_within(self, queryset, name, unit):
         return queryset.filter(unit_path__startswith=unit.path)  # the path column: no subquery
 
-    def filter_category(self, queryset, name, category: FindingCategory):
-        return queryset.filter(finding__category_id__in=category_and_children(category))
+    def filter_category(self, queryset, name, ids: list[int]):
+        return queryset.filter(finding__category_id__in=ids)
 
     def filter_light(self, queryset, name, values):
         """The lights as the urgency slices' ranges (indexable), not the ``with_light()`` CASE."""

@@ -22,6 +22,7 @@ from civportal.listcache import cached_list
 from .. import intake, list_cache, selectors, services
 from ..filtersets import FindingCategoryFilterSet, FindingFilterSet, InspectionFilterSet, TaskFilterSet, VisitFilterSet
 from ..models import ExtensionRequest, Finding
+from . import rows
 from . import serializers as s
 
 PARSERS = [JSONParser, MultiPartParser, FormParser]
@@ -65,6 +66,16 @@ STATUS_RESPONSE_EXAMPLE = OpenApiExample(
     ]},
 )
 READ = (mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet)
+
+
+def paged_rows(view, values, finish):
+    """ListModelMixin.list over a values queryset: filtered and paginated as before (the
+    cursor reads its ordering columns from the dicts), rows built without instances."""
+    queryset = values(view.filter_queryset(view.get_queryset()))
+    page = view.paginate_queryset(queryset)
+    if page is None:
+        return Response(finish(list(queryset), view.request))
+    return view.get_paginated_response(finish(page, view.request))
 
 
 @extend_schema(tags=["finding-categories"])
@@ -116,6 +127,10 @@ class VisitViewSet(mixins.CreateModelMixin, *READ):
 
     def get_queryset(self):
         return selectors.visits_for(self.request.user)
+
+    def list(self, request, *args, **kwargs):
+        # Rows from .values(), the same JSON as VisitSerializer (inspections/api/rows.py).
+        return paged_rows(self, rows.visit_values, rows.visit_rows)
 
     def perform_create(self, serializer):
         data = dict(serializer.validated_data)
@@ -225,6 +240,11 @@ class FindingViewSet(mixins.CreateModelMixin, *READ):
 
     def _out(self, finding, code=status.HTTP_200_OK):
         return Response(s.FindingSerializer(self.get_queryset().get(pk=finding.pk)).data, status=code)
+
+    def list(self, request, *args, **kwargs):
+        # Rows from .values(), the same JSON as FindingSerializer (inspections/api/rows.py); no docstring here,
+        # the schema's description of the list is the class's.
+        return paged_rows(self, rows.finding_values, rows.finding_rows)
 
     @extend_schema(request=s.FindingCreateSerializer, responses={201: s.FindingSerializer, 200: s.FindingSerializer})
     def create(self, request, *args, **kwargs):
@@ -403,6 +423,11 @@ class TaskViewSet(*READ):
 
     def _out(self, task, code=status.HTTP_200_OK):
         return Response(s.TaskSerializer(self.get_queryset().get(pk=task.pk)).data, status=code)
+
+    def list(self, request, *args, **kwargs):
+        # Rows from .values(), the same JSON as TaskSerializer (inspections/api/rows.py); no docstring here,
+        # the schema's description of the list is the class's.
+        return paged_rows(self, rows.task_values, rows.task_rows)
 
     def _input(self, serializer_class):
         serializer = serializer_class(data=self.request.data, context=self.get_serializer_context())
