@@ -20,7 +20,7 @@ from .filtersets import UnitFilterSet, unit_label
 from .filtersets import ApiClientFilterSet
 from .forms import ApiClientForm, BoundaryImportForm, ImportForm, MembershipForm, UnitForm, UnitMoveForm
 from .models import ApiClient, ImportJob, Membership, Unit
-from .planning.background import import_job_start
+from .planning.background import job_page_starter
 from .scope import has_role
 
 
@@ -199,8 +199,7 @@ def unit_import(request):
         request, ImportForm(request.POST or None, request.FILES or None),
         lambda upload: imports.import_units(actor=request.user, upload=upload),
         template="campaigns/unit_import.html", next_url="campaigns:unit_tree",
-        background=lambda upload: reverse("campaigns:import_job", args=[import_job_start(
-            actor=request.user, kind=ImportJob.Kind.UNITS, upload=upload, params={}).pk]),
+        background=job_page_starter(request, ImportJob.Kind.UNITS),
         done=lambda result: _("Import finished: %(created)d created, %(updated)d updated, %(unchanged)d unchanged.")
         % {"created": result.created, "updated": result.updated, "unchanged": result.unchanged},
     )

@@ -24,7 +24,7 @@ from django.views.decorators.http import require_POST
 
 from campaigns.forms import ImportForm
 from campaigns.models import ImportJob
-from campaigns.planning.background import import_job_start
+from campaigns.planning.background import job_page_starter
 from civportal.errors import Conflict
 from civportal.forms import add_service_errors, import_page, save_with_service
 from civportal.pagination import paginate
@@ -141,8 +141,7 @@ def volunteer_import(request):
         request, ImportForm(request.POST or None, request.FILES or None),
         lambda upload: imports.import_volunteers(actor=request.user, upload=upload),
         template="volunteers/volunteer_import.html", next_url="volunteers:volunteer_list",
-        background=lambda upload: reverse("campaigns:import_job", args=[import_job_start(
-            actor=request.user, kind=ImportJob.Kind.VOLUNTEERS, upload=upload, params={}).pk]),
+        background=job_page_starter(request, ImportJob.Kind.VOLUNTEERS),
         done=lambda result: _("Import finished: %(created)d volunteers registered.") % {"created": result.created},
     )
 

@@ -23,7 +23,7 @@ from civportal.xlsx import xlsx_response
 
 from ..forms import ImportForm
 from ..models import ImportJob, Membership
-from ..planning.background import import_job_start
+from ..planning.background import job_page_starter
 from . import imports, services
 from .filtersets import AccountFilterSet
 from .forms import AccountEditForm, AccountForm, RoleForm, StaffPasswordResetForm
@@ -176,8 +176,7 @@ def account_import(request):
         request, ImportForm(request.POST or None, request.FILES or None),
         lambda upload: imports.import_accounts(actor=request.user, upload=upload),
         template="campaigns/account_import.html", next_url="campaigns:account_list",
-        background=lambda upload: reverse("campaigns:import_job", args=[import_job_start(
-            actor=request.user, kind=ImportJob.Kind.ACCOUNTS, upload=upload, params={}).pk]),
+        background=job_page_starter(request, ImportJob.Kind.ACCOUNTS),
         done=lambda result: _("Import finished: %(created)d created, %(updated)d updated, %(unchanged)d unchanged.")
         % {"created": result.created, "updated": result.updated, "unchanged": result.unchanged},
     )

@@ -29,3 +29,15 @@ def import_job_start(*, actor: User, kind: str, upload, params: dict) -> ImportJ
 
     transaction.on_commit(_queue)
     return job
+
+
+def job_page_starter(request, kind: str, params: dict | None = None):
+    """For ``civportal.forms.import_page(background=…)``: start a background import of ``kind`` for
+    the request's user and give the URL of the job's progress page."""
+    from django.urls import reverse
+
+    def start(upload) -> str:
+        job = import_job_start(actor=request.user, kind=kind, upload=upload, params=params or {})
+        return reverse("campaigns:import_job", args=[job.pk])
+
+    return start
