@@ -1133,7 +1133,7 @@ class Recheck(TimeStampedModel):
 
 class RecurrenceTally(models.Model):
     """回头看 for the dashboards' panel: how many closed findings of one campaign, responsible unit,
-    department and point, closed on one day (Asia/Shanghai), came back within 30, 60 or 90 days
+    department (0: none) and point, closed on one day (Asia/Shanghai), came back within 30, 60 or 90 days
     (``bucket`` 30/60/90; 0 = not within 90 days or not at all). Keyed by ids, so a unit move
     needs no rewrite: the panel filters the unit's and department's current paths by join.
     Kept by inspections/recurrence.py in the services' transactions; ``rollups.rebuild`` refills it."""
@@ -1152,7 +1152,9 @@ class RecurrenceTally(models.Model):
     class Meta:
         ordering = ["campaign_key", "closed_on", "unit_id"]
         constraints = [
-            # The upsert's conflict target (a finding without department: NULL, equal to NULL here).
+            # The upsert's conflict target. A finding without department is stored as department 0 (no
+            # NULL in the key, so the constraint exists on SQLite too); the foreign key stays nullable so
+            # that joins through it are outer joins.
             models.UniqueConstraint(fields=["campaign_key", "closed_on", "unit", "department", "point", "bucket"],
-                                    name="recurrence_tally_key", nulls_distinct=False),
+                                    name="recurrence_tally_key"),
         ]

@@ -3,10 +3,11 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
-# The table from the findings' stored recurrence (a copy of inspections.recurrence.TALLY_SQL).
+# The table from the findings' stored recurrence (what inspections.recurrence.tally_rows computes), frozen here.
 FILL = """
 INSERT INTO inspections_recurrencetally (campaign_key, closed_on, unit_id, department_id, point_id, bucket, n)
-SELECT COALESCE(campaign_id, 0), (closed_at AT TIME ZONE 'Asia/Shanghai')::date, unit_id, department_id, point_id,
+SELECT COALESCE(campaign_id, 0), (closed_at AT TIME ZONE 'Asia/Shanghai')::date, unit_id, COALESCE(department_id, 0),
+       point_id,
        CASE WHEN recurred_at <= closed_at + interval '30 days' THEN 30
             WHEN recurred_at <= closed_at + interval '60 days' THEN 60
             WHEN recurred_at <= closed_at + interval '90 days' THEN 90 ELSE 0 END AS bucket, COUNT(*)
@@ -14,6 +15,22 @@ FROM inspections_finding
 WHERE status = 'closed' AND closed_at IS NOT NULL AND point_id IS NOT NULL
 GROUP BY 1, 2, 3, 4, 5, 6
 """
+# The same on SQLite (the embedded default): Django stores UTC text there.
+FILL_SQLITE = """
+INSERT INTO inspections_recurrencetally (campaign_key, closed_on, unit_id, department_id, point_id, bucket, n)
+SELECT COALESCE(campaign_id, 0), date(closed_at, '+8 hours'), unit_id, COALESCE(department_id, 0), point_id,
+       CASE WHEN recurred_at <= datetime(closed_at, '+30 days') THEN 30
+            WHEN recurred_at <= datetime(closed_at, '+60 days') THEN 60
+            WHEN recurred_at <= datetime(closed_at, '+90 days') THEN 90 ELSE 0 END AS bucket, COUNT(*)
+FROM inspections_finding
+WHERE status = 'closed' AND closed_at IS NOT NULL AND point_id IS NOT NULL
+GROUP BY 1, 2, 3, 4, 5, 6
+"""
+
+
+def fill(apps, schema_editor):
+    with schema_editor.connection.cursor() as cursor:
+        cursor.execute(FILL if schema_editor.connection.vendor == "postgresql" else FILL_SQLITE)
 
 
 class Migration(migrations.Migration):
@@ -38,8 +55,8 @@ class Migration(migrations.Migration):
             ],
             options={
                 'ordering': ['campaign_key', 'closed_on', 'unit_id'],
-                'constraints': [models.UniqueConstraint(fields=('campaign_key', 'closed_on', 'unit', 'department', 'point', 'bucket'), name='recurrence_tally_key', nulls_distinct=False)],
+                'constraints': [models.UniqueConstraint(fields=('campaign_key', 'closed_on', 'unit', 'department', 'point', 'bucket'), name='recurrence_tally_key')],
             },
         ),
-        migrations.RunSQL(FILL, migrations.RunSQL.noop),
+        migrations.RunPython(fill, migrations.RunPython.noop),
     ]
