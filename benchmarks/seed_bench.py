@@ -25,7 +25,7 @@ import random
 import sys
 import time
 import uuid
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -318,6 +318,15 @@ def seed(scale: float, rng: random.Random, out=print, months: int = 12) -> dict:
         i = bisect_left(times, observed - dt.timedelta(days=30))
         return i < len(times) and times[i] < observed
 
+    def came_back(point_id, cat, closed_at):
+        """Finding.recurred_at as inspections.recurrence keeps it: the first counting finding of the
+        pair observed after the closure (decided here, so the seeder needs no UPDATE of findings)."""
+        if point_id is None or closed_at is None:
+            return None
+        times = seen.get((point_id, cat), ())
+        i = bisect_right(times, closed_at)
+        return times[i] if i < len(times) else None
+
     def finding_rows():
         for fid, (severity, cat, status, observed, visit_id, point_id, unit, dept, source, dup_of, description,
                   address) in enumerate(core, start=1):
@@ -332,13 +341,15 @@ def seed(scale: float, rng: random.Random, out=print, months: int = 12) -> dict:
                     status, closed_at = "closed", observed
             yield (fid, uuid.uuid4(), campaign.pk, source, None, visit_id, point_id, unit, dept, None, cat, severity,
                    description, address, None, None, observed, None, "", "", repeat(point_id, cat, observed), status,
-                   dup_of, "", closed_at, observed, observed, path_of[unit], path_of[dept])
+                   dup_of, "", closed_at, observed, observed, path_of[unit], path_of[dept],
+                   came_back(point_id, cat, closed_at) if status == "closed" else None)
 
     nf = copy_rows(Finding, ["id", "uid", "campaign_id", "source", "external_id", "visit_id", "point_id", "unit_id",
                              "department_id", "indicator_id", "category_id", "severity", "description", "address",
                              "latitude", "longitude", "observed_at", "reporter_id", "reporter_name",
                              "reporter_contact", "is_repeat", "status", "duplicate_of_id", "void_reason",
-                             "closed_at", "created_at", "updated_at", "unit_path", "department_path"], finding_rows())
+                             "closed_at", "created_at", "updated_at", "unit_path", "department_path", "recurred_at"],
+                    finding_rows())
     del core
     out(f"findings {nf:,} ({time.monotonic() - t0:.1f}s)")
 
@@ -359,7 +370,7 @@ def seed(scale: float, rng: random.Random, out=print, months: int = 12) -> dict:
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:  # the rollups' GROUP BY over a million rows: hash in memory, no spill
             cursor.execute("SET LOCAL work_mem = '256MB'")
-    rollups.rebuild()  # the dashboards' summaries, from the rows as the loop leaves them
+    rollups.rebuild(recurrence_column=False)  # the dashboards' summaries; recurred_at was decided above
     out(f"rollups ({time.monotonic() - t1:.1f}s)")
     t1 = time.monotonic()
     took = create_indexes(deferred)

@@ -119,7 +119,15 @@ def refill() -> int:
     with connection.cursor() as cursor:
         cursor.execute(REFILL_SQL)
         n = cursor.rowcount
+    refill_tally()
+    return n
+
+
+def refill_tally() -> None:
+    """RecurrenceTally from the findings' stored ``recurred_at`` (a loader that wrote the column itself,
+    such as the benchmark seeder, needs only this)."""
+    from .models import Finding, RecurrenceTally
+
     RecurrenceTally.objects.all().delete()
     _insert_select(RecurrenceTally, ["campaign_key", "closed_on", "unit", "department", "point", "bucket", "n"],
                    tally_rows(Finding))
-    return n

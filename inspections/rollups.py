@@ -146,9 +146,11 @@ def _insert_select(model, columns: list[str], queryset) -> None:
         cursor.execute(f"INSERT INTO {table} ({cols}) {sql}", params)
 
 
-def rebuild(finding_model=None, task_model=None, tally_model=None, closure_model=None) -> dict:
+def rebuild(finding_model=None, task_model=None, tally_model=None, closure_model=None, *,
+            recurrence_column: bool = True) -> dict:
     """Recompute both rollups from the findings and tasks (three INSERT … SELECT, one transaction),
-    and, with the current models, the findings' stored recurrence (``recurrence.refill``).
+    and, with the current models, the findings' stored recurrence (``recurrence.refill``; with
+    ``recurrence_column=False`` only its tally, for a loader that wrote ``recurred_at`` itself).
     The models may be a migration's historical ones."""
     from . import recurrence
     from .models import Finding, RectificationTask
@@ -159,7 +161,10 @@ def rebuild(finding_model=None, task_model=None, tally_model=None, closure_model
     tally_model, closure_model = tally_model or FindingTally, closure_model or ClosureTally
     with transaction.atomic():
         if current:
-            recurrence.refill()  # Finding.recurred_at and RecurrenceTally
+            if recurrence_column:
+                recurrence.refill()  # Finding.recurred_at and RecurrenceTally
+            else:
+                recurrence.refill_tally()
         tally_model.objects.all().delete()
         closure_model.objects.all().delete()
         tally = (finding_model.objects.order_by()

@@ -81,3 +81,23 @@ def test_run_all_names_databases_by_scale_and_reads_verdicts():
     assert run_all.VERDICT.match("P3 not met: lists 7 req/s").group(1) == "not met"
     assert run_all.VERDICT.match("P2 met: list p95").group(1) == "met"
     assert not run_all.VERDICT.match("goal first send ≤ 5 s: met")
+
+
+def test_the_seeder_decides_the_stored_recurrence_as_the_services_keep_it(on_postgresql, db):
+    """The seeder writes Finding.recurred_at and RecurrenceTally without the refill's UPDATE; a refill
+    from scratch (inspections.recurrence) must find nothing to change."""
+    from inspections import recurrence
+    from inspections.models import Finding, RecurrenceTally
+
+    seed = _load("seed_bench")
+    seed.seed(0.002, random.Random(3), out=lambda *_: None)
+
+    def state():
+        return (dict(Finding.objects.values_list("pk", "recurred_at")),
+                sorted(RecurrenceTally.objects.values_list("campaign_key", "closed_on", "unit_id", "department_id",
+                                                           "point_id", "bucket", "n")))
+
+    seeded = state()
+    assert sum(1 for at in seeded[0].values() if at is not None) > 0 and seeded[1]
+    recurrence.refill()
+    assert state() == seeded
