@@ -20,7 +20,7 @@ from django.db.models import Case, Count, F, OuterRef, Q, Subquery, Value, When
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
-from .rollups import SHANGHAI, _insert_select, _upsert
+from .upserts import SHANGHAI, insert_select, upsert_sums
 
 LOCK_SPACE = 0x7265_6375  # "recu": the advisory-lock key space of (point, category) pairs
 WINDOWS = (30, 60, 90)
@@ -94,7 +94,7 @@ def refresh(findings, *, closed=()) -> None:
     if not changed:
         return
     Finding.objects.filter(pk__in=changed).update(recurred_at=Subquery(first_back(Finding)))
-    _upsert(RecurrenceTally, TALLY_KEY, ["n"], {k: (n,) for k, n in deltas.items()})
+    upsert_sums(RecurrenceTally, TALLY_KEY, ["n"], {k: (n,) for k, n in deltas.items()})
 
 
 def tally_rows(finding_model):
@@ -129,5 +129,5 @@ def refill_tally() -> None:
     from .models import Finding, RecurrenceTally
 
     RecurrenceTally.objects.all().delete()
-    _insert_select(RecurrenceTally, ["campaign_key", "closed_on", "unit", "department", "point", "bucket", "n"],
+    insert_select(RecurrenceTally, ["campaign_key", "closed_on", "unit", "department", "point", "bucket", "n"],
                    tally_rows(Finding))

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from zoneinfo import ZoneInfo
 
 from django.db import connection, models, transaction
 from django.db.models import Count, DateField, F, Q, Sum
@@ -23,8 +22,8 @@ from django.db.models.functions import Coalesce, TruncMonth
 from django.utils import timezone
 
 from .models import ClosureTally, FindingTally
+from .upserts import SHANGHAI, insert_select, upsert_sums
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 NONE = 0  # campaign / point type key of findings without one
 # Campaign-wide rows (unit 0): what the city dashboard reads when its root is the only root, so the
 # most common page sums a few hundred rows, not one per grid. A unit move changes none of them.
@@ -62,27 +61,6 @@ def finding_key(finding, status: str | None = None) -> tuple:
             _point_type_key(finding), status or finding.status)
 
 
-def _upsert(model, key: list[str], sums: list[str], rows: dict[tuple, tuple]) -> None:
-    """Add ``rows`` ({key: deltas}) to ``model``: one INSERT … ON CONFLICT DO UPDATE, keys sorted
-    (concurrent transitions lock rows in one order)."""
-    rows = {k: v for k, v in rows.items() if any(v)}
-    if not rows:
-        return
-    table = connection.ops.quote_name(model._meta.db_table)
-    cols = [connection.ops.quote_name(model._meta.get_field(c.removesuffix("_id")).column) for c in key + sums]
-    key_cols = ", ".join(cols[: len(key)])
-    sets = ", ".join(f"{c} = {table}.{c} + EXCLUDED.{c}" for c in cols[len(key):])
-    values = ", ".join(["(" + ", ".join(["%s"] * len(cols)) + ")"] * len(rows))
-    params = [p for k in sorted(rows, key=_sortable) for p in (*k, *rows[k])]
-    with connection.cursor() as cursor:
-        cursor.execute(f"INSERT INTO {table} ({', '.join(cols)}) VALUES {values} "
-                       f"ON CONFLICT ({key_cols}) DO UPDATE SET {sets}", params)
-
-
-def _sortable(key: tuple) -> tuple:
-    return tuple((value is not None, value if value is not None else 0) for value in key)
-
-
 def _add_finding_rows(deltas: Counter) -> None:
     """Upsert leaf deltas with their campaign-wide rows (by category × point type, and totals)."""
     rows = Counter()
@@ -90,7 +68,7 @@ def _add_finding_rows(deltas: Counter) -> None:
         rows[(c, m, u, k, p, s)] += n
         rows[(c, m, ALL_UNITS, k, p, s)] += n
         rows[(c, m, ALL_UNITS, ALL_CATEGORIES, TOTAL_TYPE, s)] += n
-    _upsert(FindingTally, FINDING_KEY, ["n"], {k: (n,) for k, n in rows.items()})
+    upsert_sums(FindingTally, FINDING_KEY, ["n"], {k: (n,) for k, n in rows.items()})
 
 
 def _add_closure_rows(deltas: dict[tuple, tuple]) -> None:
@@ -98,7 +76,7 @@ def _add_closure_rows(deltas: dict[tuple, tuple]) -> None:
     for (c, m, u), values in deltas.items():
         for key in ((c, m, u), (c, m, ALL_UNITS)):
             rows[key] = [a + b for a, b in zip(rows.get(key, [0] * len(values)), values)]
-    _upsert(ClosureTally, CLOSURE_KEY, CLOSURE_SUMS, {k: tuple(v) for k, v in rows.items()})
+    upsert_sums(ClosureTally, CLOSURE_KEY, CLOSURE_SUMS, {k: tuple(v) for k, v in rows.items()})
 
 
 def findings_added(findings) -> None:
@@ -138,14 +116,6 @@ def _month(field: str) -> TruncMonth:
     return TruncMonth(field, output_field=DateField(), tzinfo=SHANGHAI)
 
 
-def _insert_select(model, columns: list[str], queryset) -> None:
-    sql, params = queryset.query.sql_with_params()
-    table = connection.ops.quote_name(model._meta.db_table)
-    cols = ", ".join(connection.ops.quote_name(model._meta.get_field(c).column) for c in columns)
-    with connection.cursor() as cursor:
-        cursor.execute(f"INSERT INTO {table} ({cols}) {sql}", params)
-
-
 def rebuild(finding_model=None, task_model=None, tally_model=None, closure_model=None, *,
             recurrence_column: bool = True) -> dict:
     """Recompute both rollups from the findings and tasks (three INSERT … SELECT, one transaction),
@@ -171,7 +141,7 @@ def rebuild(finding_model=None, task_model=None, tally_model=None, closure_model
                  .values(c=Coalesce("campaign_id", NONE), m=_month("observed_at"),
                          u=F("unit_id"), k=F("category_id"), p=Coalesce("point__point_type_id", NONE), s=F("status"))
                  .annotate(n=Count("pk")).values_list("c", "m", "u", "k", "p", "s", "n"))
-        _insert_select(tally_model, ["campaign_key", "month", "unit", "category", "point_type_key", "status", "n"],
+        insert_select(tally_model, ["campaign_key", "month", "unit", "category", "point_type_key", "status", "n"],
                        tally)
         table = connection.ops.quote_name(tally_model._meta.db_table)
         with connection.cursor() as cursor:
