@@ -126,9 +126,10 @@ def import_accounts(*, actor: User, upload, progress=None) -> ImportResult:
                 continue
             try:
                 validate_username(username)
-                if len(username) > 150:
-                    raise ValidationError("")
+                valid_name = len(username) <= 150
             except ValidationError:
+                valid_name = False
+            if not valid_name:
                 error(row, "username", _("A username has at most 150 letters, digits and @ . + - _."))
                 ok = False
             if not person["display_name"]:

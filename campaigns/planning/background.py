@@ -5,6 +5,7 @@ it so that the import code never imports the task that calls it."""
 from __future__ import annotations
 
 from django.db import transaction
+from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from ..models import ImportJob, User
@@ -34,7 +35,6 @@ def import_job_start(*, actor: User, kind: str, upload, params: dict) -> ImportJ
 def job_page_starter(request, kind: str, params: dict | None = None):
     """For ``civportal.forms.import_page(background=…)``: start a background import of ``kind`` for
     the request's user and give the URL of the job's progress page."""
-    from django.urls import reverse
 
     def start(upload) -> str:
         job = import_job_start(actor=request.user, kind=kind, upload=upload, params=params or {})

@@ -364,49 +364,44 @@ def test_a_hung_cache_costs_one_timeout_then_is_left_alone(w, personas, api, set
             conn.close()
 
 
-def test_the_redis_cache_serves_and_invalidates(w, personas, api, settings, broker_url):
-    """The production backend: a Redis database of its own key prefix, removed afterwards."""
+@pytest.fixture
+def redis_list_cache(settings, broker_url):
+    """The production backend for the lists: a Redis database under a key prefix of its own,
+    removed afterwards. Gives the prefix."""
+    from django.core.cache import caches
+
     prefix = f"listcache-test-{uuid.uuid4().hex[:8]}"
     settings.CACHES = {**settings.CACHES, "redis": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": broker_url, "KEY_PREFIX": prefix}}
     settings.LIST_CACHE_ALIAS = "redis"
+    yield prefix
+    redis = caches["redis"]._cache.get_client(write=True)
+    for key in redis.scan_iter(match=f"{prefix}:*"):
+        redis.delete(key)
+
+
+def test_the_redis_cache_serves_and_invalidates(w, personas, api, redis_list_cache):
+    """The production backend: a Redis database of its own key prefix, removed afterwards."""
     f = finding(w, personas)
     client = api(personas.handler_a)
-    try:
-        body = fresh_after(client, lambda: services.task_dispatch(actor=personas.supervisor, finding=f))
-        assert body["results"][0]["status"] == "dispatched"
-        assert get(client, FINDINGS) == ("hit", body)
-    finally:
-        from django.core.cache import caches
-
-        redis = caches["redis"]._cache.get_client(write=True)
-        for key in redis.scan_iter(match=f"{prefix}:*"):
-            redis.delete(key)
+    body = fresh_after(client, lambda: services.task_dispatch(actor=personas.supervisor, finding=f))
+    assert body["results"][0]["status"] == "dispatched"
+    assert get(client, FINDINGS) == ("hit", body)
 
 
-def test_a_write_in_another_process_invalidates_this_ones_entries(w, personas, api, settings, broker_url,
-                                                                  project_root):
+def test_a_write_in_another_process_invalidates_this_ones_entries(w, personas, api, broker_url, project_root,
+                                                                  redis_list_cache):
     """As a Celery worker's write must reach the web workers: a separate Django process
     updates a finding; this process's next request is computed."""
-    prefix = f"listcache-test-{uuid.uuid4().hex[:8]}"
-    settings.CACHES = {**settings.CACHES, "redis": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": broker_url, "KEY_PREFIX": prefix}}
-    settings.LIST_CACHE_ALIAS = "redis"
+    prefix = redis_list_cache
     f = finding(w, personas)
     client = api(personas.handler_a)
     s = connection.settings_dict
     env = {**os.environ, "DATABASE_URL": f"postgres://{s['USER']}@{s['HOST']}:{s['PORT']}/{s['NAME']}",
            "CACHE_URL": broker_url, "CACHE_KEY_PREFIX": prefix, "LIST_CACHE_SECONDS": "60"}
     code = f"from inspections.models import Finding; Finding.objects.filter(pk={f.pk}).update(description='别处改的')"
-    try:
-        primed(client)
-        subprocess.run([sys.executable, "manage.py", "shell", "-c", code], cwd=project_root, env=env, check=True,
-                       capture_output=True, timeout=120)
-        state, body = get(client, FINDINGS)
-        assert state == "miss" and body["results"][0]["description"] == "别处改的"
-    finally:
-        from django.core.cache import caches
-
-        redis = caches["redis"]._cache.get_client(write=True)
-        for key in redis.scan_iter(match=f"{prefix}:*"):
-            redis.delete(key)
+    primed(client)
+    subprocess.run([sys.executable, "manage.py", "shell", "-c", code], cwd=project_root, env=env, check=True,
+                   capture_output=True, timeout=120)
+    state, body = get(client, FINDINGS)
+    assert state == "miss" and body["results"][0]["description"] == "别处改的"
