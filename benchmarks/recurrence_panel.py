@@ -2,7 +2,8 @@
 city (a city supervisor) and one district (its head), against the computation it replaced — the
 correlated subquery per closed finding ("first counting finding of the same point and category
 after the closure"), kept here as ``old_panel`` — on the same data, and checks both give the same
-figures. Then EXPLAIN (ANALYZE) of the city's 顽疾点位 query (RecurrenceTally).
+figures. Then EXPLAIN (ANALYZE) of the panel's two queries (rates from RecurrenceTally, 顽疾点位 from
+ChronicPoint) for both.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/civportal_bench \
         .venv/bin/python benchmarks/recurrence_panel.py [--month 2025-06] [--runs 10]
@@ -27,6 +28,7 @@ django.setup()
 
 from django.db import connection  # noqa: E402
 from django.db.models import OuterRef, Subquery  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from campaigns.models import Campaign, Membership, Unit, User  # noqa: E402
@@ -103,16 +105,21 @@ def main() -> None:
         print(f"{label:28} closed {new['rates']['closed']:>7,}  back_90 {new['rates']['back_90']:>6,}  "
               f"new p50 {statistics.median(new_t):8.1f} ms p95 {p95(new_t):8.1f} ms | "
               f"old p50 {statistics.median(old_t):8.1f} ms max {max(old_t):8.1f} ms | same figures: {same}")
-    first = (last_day.replace(day=1) - dt.timedelta(days=62)).replace(day=1)
-    rows = rechecks._tally(rechecks.Range(campaign, first, last_day), supervisor, city)
-    chronic = (rows.values("point_id", "point__name", "point__code").annotate(**rechecks.tally_sums())
-               .filter(back_90__gte=rechecks.CHRONIC_MIN_RETURNS).order_by("-back_90", "-closed", "point_id")[:5])
-    sql, params = chronic.query.sql_with_params()
-    with connection.cursor() as cursor:
-        cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS) {sql}", params)
-        plan = [r[0] for r in cursor.fetchall()]
-    print("\n".join(plan))
-    print("sequential scan of findings:", any("Seq Scan on inspections_finding" in line for line in plan))
+    bad = 0
+    for user, unit, label in [(supervisor, city, "city"), (head, district, "district")]:
+        with CaptureQueriesContext(connection) as ctx:
+            rechecks.panel(user, campaign, unit, last_day)
+        for query in ctx.captured_queries:
+            if "recurrencetally" not in query["sql"] and "chronicpoint" not in query["sql"]:
+                continue
+            with connection.cursor() as cursor:
+                cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS) {query['sql']}")
+                plan = [r[0] for r in cursor.fetchall()]
+            print(f"\n-- {label}: {' '.join(query['sql'].split())[:120]}…")
+            print("\n".join(plan))
+            bad += sum("Seq Scan on inspections_finding" in line for line in plan)
+    print("sequential scans of findings:", bad)
+
 
 if __name__ == "__main__":
     main()

@@ -44,8 +44,8 @@ from django.utils import timezone  # noqa: E402
 from campaigns.models import Campaign, Point, PointType, Unit  # noqa: E402
 from inspections import rollups  # noqa: E402
 from inspections.models import (  # noqa: E402
-    ClosureTally, ExtensionRequest, Finding, FindingCategory, FindingTally, Inspection, RectificationTask, TaskEvent,
-    Visit,
+    ChronicPoint, ClosureTally, ExtensionRequest, Finding, FindingCategory, FindingTally, Inspection,
+    RecurrenceTally, RectificationTask, TaskEvent, Visit,
 )
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -210,7 +210,7 @@ def seed(scale: float, rng: random.Random, out=print, months: int = 12) -> dict:
     out(f"points {len(point_rows):,} ({time.monotonic() - t0:.1f}s)")
 
     deferred = drop_plain_indexes(Visit, Finding, RectificationTask, TaskEvent, ExtensionRequest,
-                                  FindingTally, ClosureTally)
+                                  FindingTally, ClosureTally, RecurrenceTally, ChronicPoint)
 
     # --- visits: one per point per month ----------------------------------------------------------
     visits = []  # (id, point, unit, dept, month, visited_at)

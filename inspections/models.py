@@ -1132,11 +1132,12 @@ class Recheck(TimeStampedModel):
 
 
 class RecurrenceTally(models.Model):
-    """回头看 for the dashboards' panel: how many closed findings of one campaign, responsible unit,
-    department (0: none) and point, closed on one day (Asia/Shanghai), came back within 30, 60 or 90 days
-    (``bucket`` 30/60/90; 0 = not within 90 days or not at all). Keyed by ids, so a unit move
-    needs no rewrite: the panel filters the unit's and department's current paths by join.
-    Kept by inspections/recurrence.py in the services' transactions; ``rollups.rebuild`` refills it."""
+    """回头看 for the dashboards' panel: how many closed findings of one campaign, responsible unit and
+    department (0: none), closed in one month (Asia/Shanghai), came back within 30, 60 or 90 days
+    (``bucket`` 30/60/90; 0 = not within 90 days or not at all). Unit 0 (department 0) holds the
+    campaign's totals, so the city's rates read a dozen rows. Keyed by ids, so a unit move needs no
+    rewrite: the panel filters the unit's and department's current paths by join. Kept by
+    inspections/recurrence.py in the services' transactions; ``rollups.rebuild`` refills it."""
 
     NOT_BACK = 0
 
@@ -1144,17 +1145,43 @@ class RecurrenceTally(models.Model):
     unit = models.ForeignKey("campaigns.Unit", on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
     department = models.ForeignKey("campaigns.Unit", on_delete=models.DO_NOTHING, db_constraint=False, null=True,
                                    related_name="+")
-    point = models.ForeignKey("campaigns.Point", on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
-    closed_on = models.DateField()
+    month = models.DateField()
     bucket = models.SmallIntegerField()
     n = models.IntegerField(default=0)
 
     class Meta:
-        ordering = ["campaign_key", "closed_on", "unit_id"]
+        ordering = ["campaign_key", "month", "unit_id"]
         constraints = [
             # The upsert's conflict target. A finding without department is stored as department 0 (no
             # NULL in the key, so the constraint exists on SQLite too); the foreign key stays nullable so
             # that joins through it are outer joins.
-            models.UniqueConstraint(fields=["campaign_key", "closed_on", "unit", "department", "point", "bucket"],
-                                    name="recurrence_tally_key"),
+            models.UniqueConstraint(fields=["campaign_key", "month", "unit", "department", "bucket"],
+                                    name="recurrence_month_key"),
+        ]
+
+
+class ChronicPoint(models.Model):
+    """顽疾点位, stored: a point of one campaign where at least two of the problems closed in the
+    recurrence panel's window ending with ``month`` (inspections/recurrence.py, ``window_start``) came
+    back within 90 days — one row per responsible unit and department (0: none) of those closures,
+    with their counts, so that a scope taking only part of them sums the rest. Points below the
+    threshold have no row: the panel's 顽疾点位 read O(chronic points), not O(points). Kept by
+    inspections/recurrence.py with the recurrence tally; ``rollups.rebuild`` refills it."""
+
+    campaign_key = models.IntegerField(help_text="Campaign id; 0 = no campaign.")
+    month = models.DateField(help_text="The window's last month (its first day).")
+    point = models.ForeignKey("campaigns.Point", on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+    unit = models.ForeignKey("campaigns.Unit", on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+    department = models.ForeignKey("campaigns.Unit", on_delete=models.DO_NOTHING, db_constraint=False, null=True,
+                                   related_name="+")
+    closed = models.IntegerField(default=0)
+    back_30 = models.IntegerField(default=0)
+    back_60 = models.IntegerField(default=0)
+    back_90 = models.IntegerField(default=0)
+
+    class Meta:
+        ordering = ["campaign_key", "month", "point_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["campaign_key", "month", "point", "unit", "department"],
+                                    name="chronic_point_key"),
         ]

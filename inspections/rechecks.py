@@ -23,21 +23,21 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Count, F, Q, Sum
+from django.db.models import Count, F, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from simple_history.utils import bulk_create_with_history
 
-from campaigns.models import Campaign, Membership, Unit, User
+from campaigns.models import Campaign, Membership, Point, Unit, User
 from campaigns.scope import has_role, user_roles
 from civportal.errors import Conflict
 
-from . import services
-from .models import Finding, Inspection, Recheck, RecheckRule, RecheckRun, RecurrenceTally
+from . import recurrence, services
+from .models import ChronicPoint, Finding, Inspection, Recheck, RecheckRule, RecheckRun, RecurrenceTally
+from .recurrence import CHRONIC_MIN_RETURNS
 
 WINDOWS = (30, 60, 90)
-CHRONIC_MIN_RETURNS = 2  # 顽疾点位: a point where at least this many closed problems came back within 90 days
 RECHECK_DAYS = 7  # the re-check inspection's planned length
 
 
@@ -257,32 +257,53 @@ def unit_recurrence(rng: Range, user, unit: Unit) -> dict:
 
 
 def panel(user, campaign: Campaign | None, unit: Unit, last_day: dt.date) -> dict | None:
-    """The dashboards' and score page's small panel: the rates of the closures of the three months
-    up to ``last_day`` in ``unit``'s scope, and its five worst 顽疾点位. Two queries, on the
-    RecurrenceTally rollup (no scan of findings; the same figures as ``closed_findings``)."""
+    """The dashboards' and score page's small panel: the rates of the closures of the three or four
+    months up to ``last_day`` (a month's last day; ``recurrence.window_start``) in ``unit``'s scope,
+    and its five worst 顽疾点位. Two queries, on the summaries (no scan of findings; the same figures
+    as ``closed_findings``): the rates from RecurrenceTally (the campaign's total rows when the user
+    sees everything under the only root), the points from ChronicPoint (the window's chronic points)."""
     if campaign is None:
         return None
-    first = (last_day.replace(day=1) - dt.timedelta(days=62)).replace(day=1)
+    month = last_day.replace(day=1)
+    first = recurrence.window_start(month)
     rng = Range(campaign, first, last_day)
-    rows = _tally(rng, user, unit)
+    rows = _summary(RecurrenceTally.objects.filter(campaign_key=campaign.pk, month__gte=first, month__lte=month),
+                    user, unit, totals=True)
     rates = with_rates({k: v or 0 for k, v in rows.aggregate(**tally_sums()).items()})
-    chronic = (rows.values("point_id", "point__name", "point__code").annotate(**tally_sums())
-               .filter(back_90__gte=CHRONIC_MIN_RETURNS).order_by("-back_90", "-closed", "point_id"))
+    # Summed per point first; the five points' names are read after the LIMIT (PostgreSQL evaluates
+    # a subquery of the select list above the top-N sort), not joined to every chronic point.
+    point = Point.objects.filter(pk=OuterRef("point_id")).order_by()
+    chronic = (_summary(ChronicPoint.objects.filter(campaign_key=campaign.pk, month=month), user, unit)
+               .values("point_id")
+               .annotate(closed=Sum("closed"), **{f"back_{d}": Sum(f"back_{d}") for d in WINDOWS})
+               .filter(back_90__gte=CHRONIC_MIN_RETURNS).order_by("-back_90", "-closed", "point_id")
+               .annotate(point__name=Subquery(point.values("name")), point__code=Subquery(point.values("code"))))
     return {"range": rng, "rates": rates, "chronic": [point_row(r) for r in chronic[:5]]}
 
 
-def _tally(rng: Range, user, unit: Unit):
-    """RecurrenceTally rows of the range in the user's scope and ``unit``'s (by the units' current paths)."""
-    from campaigns.scope import path_q
+def _summary(rows, user, unit: Unit, *, totals: bool = False):
+    """The summary rows in the user's scope and ``unit``'s (by the units' current paths). When the
+    scope holds ``unit``'s whole subtree it adds nothing; then, for the only root, every row (no join
+    to the units) or, when the summary has them (``totals``), the campaign's total rows (unit 0)."""
+    from campaigns.scope import path_q, scope_paths
 
-    rows = RecurrenceTally.objects.order_by().filter(campaign_key=rng.campaign.pk, closed_on__gte=rng.closed_from,
-                                                     closed_on__lte=rng.closed_to)
-    scope = path_q(user, "unit__path", "department__path")
-    if scope is not None:
-        rows = rows.filter(scope)
+    rows = rows.order_by()
+    paths = scope_paths(user)
+    covered = paths is None or any(unit.path.startswith(p) for p in paths)
+    if not covered:
+        rows = rows.filter(path_q(user, "unit__path", "department__path"))
     if unit.kind == Unit.Kind.DEPARTMENT:
         return rows.filter(department__path__startswith=unit.path)
+    if covered and _only_root(unit):
+        return rows.filter(unit_id=recurrence.ALL_UNITS) if totals else rows
     return rows.filter(unit__path__startswith=unit.path)
+
+
+def _only_root(unit: Unit) -> bool:
+    """Whether ``unit`` is the root of every unit; kept on the object (the dashboards set it first)."""
+    if not hasattr(unit, "dash_everything"):
+        unit.dash_everything = unit.depth == 1 and not Unit.objects.filter(depth=1).exclude(pk=unit.pk).exists()
+    return unit.dash_everything
 
 
 def tally_sums() -> dict:

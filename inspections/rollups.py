@@ -17,12 +17,13 @@ import datetime as dt
 from collections import Counter
 
 from django.db import connection, models, transaction
-from django.db.models import Count, DateField, F, Q, Sum
-from django.db.models.functions import Coalesce, TruncMonth
+from django.db.models import Count, F, Q, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from .models import ClosureTally, FindingTally
-from .upserts import SHANGHAI, insert_select, upsert_sums
+from .upserts import SHANGHAI, insert_select, month_of, upsert_sums
+from .upserts import trunc_month as _month
 
 NONE = 0  # campaign / point type key of findings without one
 # Campaign-wide rows (unit 0): what the city dashboard reads when its root is the only root, so the
@@ -35,14 +36,6 @@ TOTAL_TYPE = -1  # with unit 0 and category 0: the campaign's totals per month a
 FINDING_KEY = ["campaign_key", "month", "unit_id", "category_id", "point_type_key", "status"]
 CLOSURE_KEY = ["campaign_key", "month", "unit_id"]
 CLOSURE_SUMS = ["findings_closed", "tasks_closed", "tasks_on_time", "tasks_reworked", "task_micros"]
-
-
-def month_of(value: dt.datetime) -> dt.date:
-    try:
-        value = timezone.localtime(value, SHANGHAI)
-    except OverflowError:  # the last hours of year 9999 (hostile input): keep the UTC month
-        pass
-    return value.date().replace(day=1)
 
 
 def _point_type_key(finding) -> int:
@@ -109,11 +102,6 @@ def task_closed(task) -> None:
 
 
 # --- rebuild --------------------------------------------------------------------------------
-
-
-def _month(field: str) -> TruncMonth:
-    """The Asia/Shanghai month of a time column, as a date, in SQL (PostgreSQL and SQLite)."""
-    return TruncMonth(field, output_field=DateField(), tzinfo=SHANGHAI)
 
 
 def rebuild(finding_model=None, task_model=None, tally_model=None, closure_model=None, *,

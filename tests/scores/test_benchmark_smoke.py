@@ -87,17 +87,19 @@ def test_the_seeder_decides_the_stored_recurrence_as_the_services_keep_it(on_pos
     """The seeder writes Finding.recurred_at and RecurrenceTally without the refill's UPDATE; a refill
     from scratch (inspections.recurrence) must find nothing to change."""
     from inspections import recurrence
-    from inspections.models import Finding, RecurrenceTally
+    from inspections.models import ChronicPoint, Finding, RecurrenceTally
 
     seed = _load("seed_bench")
     seed.seed(0.002, random.Random(3), out=lambda *_: None)
 
     def state():
         return (dict(Finding.objects.values_list("pk", "recurred_at")),
-                sorted(RecurrenceTally.objects.values_list("campaign_key", "closed_on", "unit_id", "department_id",
-                                                           "point_id", "bucket", "n")))
+                sorted(RecurrenceTally.objects.values_list("campaign_key", "month", "unit_id", "department_id",
+                                                           "bucket", "n")),
+                sorted(ChronicPoint.objects.values_list("campaign_key", "month", "point_id", "unit_id", "department_id",
+                                                        "closed", "back_30", "back_60", "back_90")))
 
     seeded = state()
-    assert sum(1 for at in seeded[0].values() if at is not None) > 0 and seeded[1]
+    assert sum(1 for at in seeded[0].values() if at is not None) > 0 and seeded[1] and seeded[2]
     recurrence.refill()
     assert state() == seeded
