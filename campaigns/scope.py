@@ -276,6 +276,28 @@ def rebuild_scope_paths(out=None) -> dict[str, int]:
     return counts
 
 
+# Called as fn(unit_id, old_ancestor_ids, new_ancestor_ids) in the move's transaction, after the paths
+# moved: summaries kept per ancestor (inspections' dashboard rollups) register here (apps' ready()).
+_subtree_moved = []
+
+
+def on_subtree_moved(fn) -> None:
+    if fn not in _subtree_moved:
+        _subtree_moved.append(fn)
+
+
+def ancestor_ids(path: str) -> list[int]:
+    """The ids of the proper ancestors of the unit at ``path``."""
+    Unit = _model("Unit")
+    prefixes = [path[:end] for end in range(Unit.steplen, len(path), Unit.steplen)]
+    return list(Unit.objects.filter(path__in=prefixes).values_list("pk", flat=True)) if prefixes else []
+
+
+def subtree_moved(unit_id: int, old_ancestors: list[int], new_ancestors: list[int]) -> None:
+    for fn in _subtree_moved:
+        fn(unit_id, old_ancestors, new_ancestors)
+
+
 def move_scope_paths(old: str, new: str) -> dict[str, int]:
     """After a unit moved from ``old`` to ``new`` path: rewrite the prefix in every
     path column of every scoped table, one UPDATE per column (rows found by prefix)."""

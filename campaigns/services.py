@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from simple_history.utils import bulk_update_with_history
 
 from .models import ApiClient, Membership, Unit, User
-from .scope import forget, has_role, move_scope_paths
+from .scope import ancestor_ids, forget, has_role, move_scope_paths, subtree_moved
 
 SUPERVISOR = Membership.Role.SUPERVISOR
 
@@ -80,10 +80,13 @@ def unit_move(*, actor: User, unit: Unit, new_parent: Unit) -> Unit:
         if unit.parent_path == new_parent.path:
             return unit
         old_path = unit.path
+        old_ancestors = ancestor_ids(old_path)
         Unit.objects.move(unit, new_parent, pos="last-child")
         unit = Unit.objects.get(pk=unit.pk)
         # The subtree's rows in every scoped table follow: one UPDATE per path column, by prefix.
         move_scope_paths(old_path, unit.path)
+        # Summaries kept per ancestor move the subtree's counts from the old ancestors to the new.
+        subtree_moved(unit.pk, old_ancestors, ancestor_ids(unit.path))
         unit._history_user = actor
         unit._change_reason = _("moved under %(parent)s") % {"parent": new_parent.code}
         unit.save()  # records the move in the unit's history

@@ -120,20 +120,20 @@ def _campaign_key(campaign) -> dict:
 
 def _tally(campaign, root, *, totals: bool = False):
     """The rollup of findings (docs/dashboards.md, Rollups), limited to the campaign and subtree: for
-    the only root, the campaign-wide rows (``totals``: per month and status only); else the subtree's
-    units' rows (the join to the units table leaves the campaign-wide rows out)."""
+    the only root, the campaign-wide rows (``totals``: per month and status only); else the root's own
+    rows and its rows "below" (its descendants'), whatever the number of units under it."""
     qs = FindingTally.objects.filter(**_campaign_key(campaign)).order_by()
     if getattr(root, "dash_everything", False):
         shape = {"category_id": ALL_CATEGORIES, "point_type_key": TOTAL_TYPE} if totals else {"point_type_key__gte": 0}
         return qs.filter(unit_id=ALL_UNITS, **shape)
-    return qs.filter(unit__path__startswith=root.path)
+    return qs.filter(unit_id=root.pk)
 
 
 def _closures(campaign, root):
     qs = ClosureTally.objects.filter(**_campaign_key(campaign)).order_by()
     if getattr(root, "dash_everything", False):
         return qs.filter(unit_id=ALL_UNITS)
-    return qs.filter(unit__path__startswith=root.path)
+    return qs.filter(unit_id=root.pk)
 
 
 def _total(field: str = "n", **filter_) -> Coalesce:
@@ -192,9 +192,10 @@ def by_point_type(campaign, root, start, end) -> list[dict]:
     """The month's findings per point type (findings without a point in one bucket, ``type`` None). One query."""
     rows = list(
         _tally(campaign, root).filter(status__in=COUNTING, month=_month(start))
-        .values(type=F("point_type_key"))
-        .annotate(n=Sum("n"), name=Subquery(PointType.objects.filter(pk=OuterRef("point_type_key")).values("name")))
-        .filter(n__gt=0).order_by("-n", "type")
+        .values(type=F("point_type_key")).annotate(n=Sum("n")).filter(n__gt=0)
+        # The name after the aggregate: grouped by the key only, one lookup per type, not per rollup row.
+        .annotate(name=Subquery(PointType.objects.filter(pk=OuterRef("point_type_key")).order_by().values("name")))
+        .order_by("-n", "type")
     )
     for row in rows:
         row["type"] = None if row["type"] == NONE else row["type"]
@@ -243,10 +244,10 @@ def map_areas(user, campaign, root, score_month, now) -> list[Unit]:
         .order_by("path"))
     if not children:
         return []
-    prefix = Substr("unit__path", 1, len(children[0].path))
-    tally = FindingTally.objects.filter(**_campaign_key(campaign), unit__path__startswith=root.path,
+    # Each child's own rows and its rows "below": its subtree.
+    tally = FindingTally.objects.filter(**_campaign_key(campaign), unit_id__in=[u.pk for u in children],
                                         status__in=Finding.OPEN_STATUSES).order_by()
-    open_findings = {p: n for p, n in tally.annotate(p=prefix).values("p").annotate(n=Sum("n")).values_list("p", "n")}
+    open_findings = dict(tally.values("unit_id").annotate(n=Sum("n")).values_list("unit_id", "n"))
     tasks = RectificationTask.objects.filter(unit_path__startswith=root.path, status__in=OPEN_TASK, due_at__lt=now)
     if campaign is not None:
         tasks = tasks.filter(campaign=campaign)
@@ -258,7 +259,7 @@ def map_areas(user, campaign, root, score_month, now) -> list[Unit]:
                      .values_list("unit_id", "total"))
     for unit in children:
         unit.index = _q2(index.get(unit.pk))
-        unit.open_findings = open_findings.get(unit.path, 0) or 0
+        unit.open_findings = open_findings.get(unit.pk, 0) or 0
         unit.overdue_tasks = overdue.get(unit.path, 0)
     return children
 

@@ -41,7 +41,11 @@ class InspectionsConfig(AppConfig):
         # Heads may run a self-check of their own territory.
         grant([Role.HEAD], "inspections.add_inspection")
 
-        from . import demo, list_cache, notify, reminders_demo  # noqa: F401 (list_cache: tables watched for writes)
+        from campaigns.scope import on_subtree_moved
+
+        from . import demo, list_cache, notify, reminders_demo, rollups  # noqa: F401 (list_cache: tables watched)
+
+        on_subtree_moved(rollups.subtree_moved)  # the dashboards' "below" rows follow a unit move
 
         hooks.register(demo.load)
         hooks.register(reminders_demo.load)

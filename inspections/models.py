@@ -955,10 +955,14 @@ class ExtensionRequest(models.Model):
 
 class FindingTally(models.Model):
     """How many findings of one campaign, unit, observed month, category and point type are in
-    one status: the dashboards' finding figures sum these instead of the findings table."""
+    one status: the dashboards' finding figures sum these instead of the findings table. A row
+    ``below`` counts the findings of the unit's descendants (kept for every proper ancestor of a
+    finding's unit), so a unit's subtree is its rows, own and below: O(1) rows per figure, whatever
+    the number of units under it."""
 
     campaign_key = models.IntegerField(help_text="Campaign id; 0 = no campaign.")
     unit = models.ForeignKey("campaigns.Unit", on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+    below = models.BooleanField(default=False, help_text="Counts the unit's descendants, not the unit itself.")
     month = models.DateField()
     category = models.ForeignKey("inspections.FindingCategory", on_delete=models.DO_NOTHING, db_constraint=False,
                                  related_name="+")
@@ -970,18 +974,20 @@ class FindingTally(models.Model):
         ordering = ["campaign_key", "month", "unit_id"]
         constraints = [
             # The upsert's conflict target; also the month figures' index (campaign, month …).
-            models.UniqueConstraint(fields=["campaign_key", "month", "unit", "category", "point_type_key", "status"],
-                                    name="finding_tally_key"),
+            models.UniqueConstraint(fields=["campaign_key", "month", "unit", "category", "point_type_key", "status",
+                                            "below"], name="finding_tally_key"),
         ]
         # Covering indexes for the dashboards' reads: inspections/migrations/0009 (INCLUDE on PostgreSQL).
 
 
 class ClosureTally(models.Model):
     """What was closed in one month for one campaign and unit: findings (by responsible unit) and
-    tasks (by assigned unit) with the facts the on-time, rework and days-to-close figures need."""
+    tasks (by assigned unit) with the facts the on-time, rework and days-to-close figures need;
+    ``below``: those of the unit's descendants (as in FindingTally)."""
 
     campaign_key = models.IntegerField(help_text="Campaign id; 0 = no campaign.")
     unit = models.ForeignKey("campaigns.Unit", on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+    below = models.BooleanField(default=False, help_text="Counts the unit's descendants, not the unit itself.")
     month = models.DateField()
     findings_closed = models.IntegerField(default=0)
     tasks_closed = models.IntegerField(default=0)
@@ -992,7 +998,7 @@ class ClosureTally(models.Model):
     class Meta:
         ordering = ["campaign_key", "month", "unit_id"]
         constraints = [
-            models.UniqueConstraint(fields=["campaign_key", "month", "unit"], name="closure_tally_key"),
+            models.UniqueConstraint(fields=["campaign_key", "month", "unit", "below"], name="closure_tally_key"),
         ]
 
 

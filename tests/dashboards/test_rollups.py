@@ -170,10 +170,13 @@ def assert_figures_match(city, personas, camp, now):
             assert from_rollups == from_raw, (root.code, month)
 
 
-def tally_snapshot():
-    rows = (FindingTally.objects.values("campaign_key", "month", "unit_id", "category_id", "point_type_key",
-                                        "status").annotate(total=Sum("n")).filter(total__gt=0))
-    closures = (ClosureTally.objects.values("campaign_key", "month", "unit_id")
+def tally_snapshot(below=None):
+    """The rollups' non-zero rows (``below``: only the own rows, False, or only the descendants' rows, True)."""
+    only = {} if below is None else {"below": below}
+    rows = (FindingTally.objects.filter(**only).values("campaign_key", "month", "unit_id", "category_id",
+                                                       "point_type_key", "status", "below")
+            .annotate(total=Sum("n")).filter(total__gt=0))
+    closures = (ClosureTally.objects.filter(**only).values("campaign_key", "month", "unit_id", "below")
                 .annotate(f=Sum("findings_closed"), t=Sum("tasks_closed"), o=Sum("tasks_on_time"),
                           r=Sum("tasks_reworked"), d=Sum("task_micros")))
     return sorted(map(repr, rows)), sorted(map(repr, (c for c in closures if any(c[k] for k in "ftord"))))
@@ -192,11 +195,15 @@ def test_every_figure_from_the_rollups_equals_the_raw_figure(city, personas):
         assert not RectificationTask.objects.filter(campaign__isnull=True).exists()
         assert_figures_match(city, personas, camp, clock.now)
 
-        # A street moves to the other district with its subtree: no rollup row changes, the figures follow.
-        before = tally_snapshot()
+        # A street moves to the other district with its subtree: no unit's own row changes; the rows "below"
+        # of district A lose the street's counts and those of district B gain them; the figures follow.
+        before, below_before = tally_snapshot(below=False), tally_snapshot(below=True)
         unit_move(actor=personas.supervisor, unit=city.street_a1, new_parent=city.district_b)
-        assert tally_snapshot() == before
+        assert tally_snapshot(below=False) == before and tally_snapshot(below=True) != below_before
         assert_figures_match(city, personas, camp, clock.now)
+        moved = tally_snapshot()
+        call_command("rebuild_rollups", stdout=open("/dev/null", "w"))
+        assert tally_snapshot() == moved
 
         # After the move: a void and an extension approved, then a late closure of the extended task.
         open_new = Finding.objects.filter(status="new").order_by("pk")
@@ -228,10 +235,11 @@ def test_rollup_month_follows_shanghai(city, personas):
                             description="深夜", campaign=camp, unit=city.street_a1, observed_at=when)
     row = FindingTally.objects.get(unit=city.street_a1)
     assert (row.month, row.n, row.status) == (dt.date(2026, 10, 1), 1, "new")
-    # The campaign-wide rows (by category and point type; totals) follow the same month.
-    assert set(FindingTally.objects.values_list("month", "unit_id", "point_type_key", "n")) == {
-        (dt.date(2026, 10, 1), city.street_a1.pk, 0, 1), (dt.date(2026, 10, 1), 0, 0, 1),
-        (dt.date(2026, 10, 1), 0, -1, 1)}
+    # The campaign-wide rows (by category and point type; totals) and the rows "below" of the street's
+    # district and city follow the same month.
+    october = dt.date(2026, 10, 1)
+    expected = {(october, city.street_a1.pk, 0, False, 1), (october, 0, 0, False, 1), (october, 0, -1, False, 1),
+                (october, city.district_a.pk, 0, True, 1), (october, city.city.pk, 0, True, 1)}
+    assert set(FindingTally.objects.values_list("month", "unit_id", "point_type_key", "below", "n")) == expected
     call_command("rebuild_rollups", stdout=open("/dev/null", "w"))
-    assert FindingTally.objects.get(unit=city.street_a1).month == dt.date(2026, 10, 1)
-    assert FindingTally.objects.count() == 3
+    assert set(FindingTally.objects.values_list("month", "unit_id", "point_type_key", "below", "n")) == expected

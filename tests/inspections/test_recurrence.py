@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from collections import Counter
 from decimal import Decimal
 
 import pytest
@@ -234,3 +235,40 @@ def test_the_recurrence_tally_equals_a_rebuild_and_the_panel_the_raw_reference(w
     rollups.rebuild()
     assert tally_rows() == kept
     compare()
+
+
+def test_a_closure_counts_in_exactly_the_panel_windows_that_hold_its_month():
+    """``windows_of`` is the inverse of the panel's range (``window_start`` … the month): over four years,
+    a month's closures are in a window exactly when the panel for that window's last month reads them."""
+    months = [recurrence.add_months(dt.date(2024, 1, 1), k) for k in range(48)]
+    for end in months:
+        last_day = recurrence.add_months(end, 1) - dt.timedelta(days=1)
+        assert recurrence.window_start(end) == (last_day.replace(day=1) - dt.timedelta(days=62)).replace(day=1)
+    for month in months:
+        assert recurrence.windows_of(month) == [end for end in recurrence_months(month)
+                                                if recurrence.window_start(end) <= month <= end]
+    # September's window is July–September (July and August hold 62 days): June's closures are in three.
+    assert recurrence.windows_of(dt.date(2025, 6, 1)) == [dt.date(2025, 6, 1), dt.date(2025, 7, 1), dt.date(2025, 8, 1)]
+    assert len(recurrence.windows_of(dt.date(2025, 3, 1))) == 4
+
+
+def recurrence_months(month):
+    return [recurrence.add_months(month, k) for k in range(-2, 8)]
+
+
+def test_a_point_whose_returns_lie_with_two_units_is_chronic_with_a_row_for_each():
+    """Two returns, one under each responsible unit: the point is a 顽疾点位 of the window (2 ≥ the
+    threshold) with one row per unit, so that a scope holding only one of them sums only its return;
+    a single return is no row at all."""
+    june, july = dt.date(2025, 6, 1), dt.date(2025, 7, 1)
+    cells = Counter({(1, june, 7, 11, 0, 30): 1, (1, june, 7, 12, 0, 60): 1, (1, june, 7, 12, 0, 0): 3,
+                     (1, july, 8, 11, 0, 90): 1, (2, june, 7, 11, 0, 30): 1})
+    rows = {(r["campaign_key"], r["month"], r["point_id"], r["unit_id"]): (r["closed"], r["back_30"], r["back_60"],
+                                                                           r["back_90"])
+            for r in recurrence.chronic_rows(cells)}
+    for end in recurrence.windows_of(june):
+        assert rows[(1, end, 7, 11)] == (1, 1, 1, 1) and rows[(1, end, 7, 12)] == (4, 0, 1, 1)
+    assert not any(k[2] == 8 or k[0] == 2 for k in rows)  # one return only: not chronic
+    # Keeping only some (campaign, point, window) triples, as the services' refresh does.
+    kept = recurrence.chronic_rows(cells, keep={(1, 7, june)})
+    assert {(r["month"], r["unit_id"]) for r in kept} == {(june, 11), (june, 12)}
