@@ -71,9 +71,11 @@ class Links:
             self.base["campaign"] = fig.campaign.pk
         self.month = {"date_from": fig.month.isoformat(), "date_to": fig.last_day.isoformat()}
         self.closed = {"closed_from": fig.month.isoformat(), "closed_to": fig.last_day.isoformat()}
+        self._paths: dict[str, str] = {}
 
     def _url(self, name: str, params: dict) -> str:
-        return f"{reverse(name)}?{urlencode({**self.base, **params}, doseq=True)}"
+        path = self._paths.get(name) or self._paths.setdefault(name, reverse(name))
+        return f"{path}?{urlencode({**self.base, **params}, doseq=True)}"
 
     def findings(self, **params) -> str:
         return self._url("inspections:finding_list", params)
@@ -186,18 +188,17 @@ def _chart_data(fig: selectors.Figures, links: Links) -> dict:
             "opened": [row["opened"] for row in fig.trend],
             "closed": [row["closed"] for row in fig.trend],
             "index": [float(row["index"]) if row["index"] is not None else None for row in fig.trend],
-            "openedUrls": [links.month_findings(row["month"]) for row in fig.trend],
-            "closedUrls": [links.month_closed(row["month"]) for row in fig.trend],
+            "openedUrls": [row["opened_url"] for row in fig.trend],  # set by _render
+            "closedUrls": [row["closed_url"] for row in fig.trend],
             "labels": {"opened": _("Findings opened"), "closed": _("Findings closed"),
                        "index": _("Average index")},
         },
-        "categories": [{"name": row["name"], "value": row["n"], "url": links.category(row["top"])}
-                       for row in fig.by_category],
-        "pointTypes": [{"name": row["name"] or untitled, "value": row["n"], "url": links.point_type(row["type"])}
+        "categories": [{"name": row["name"], "value": row["n"], "url": row["url"]} for row in fig.by_category],
+        "pointTypes": [{"name": row["name"] or untitled, "value": row["n"], "url": row["url"]}
                        for row in fig.by_point_type],
         "map": [{"id": r["pk"], "lat": float(r["latitude"]), "lng": float(r["longitude"]), "light": r["light"],
                  "label": f"#{r['pk']} {r['category__name']}", "detail": r["unit__name"],
-                 "url": reverse("inspections:finding_detail", args=[r["pk"]])} for r in fig.map_rows],
+                 "url": r["url"]} for r in fig.map_rows],
     }
 
 
@@ -219,8 +220,11 @@ def _render(request, template: str, fig: selectors.Figures, form: DashboardForm,
     for row in fig.trend:
         row["opened_url"] = links.month_findings(row["month"])
         row["closed_url"] = links.month_closed(row["month"])
+    # One reverse for the up to 500 markers (and their list): the detail URL differs only by the id.
+    head, _sep, tail = reverse("inspections:finding_detail", args=[987654321]).partition("987654321")
     for row in fig.map_rows:
         row["light_label"] = str(LIGHT_LABELS.get(row["light"], ""))
+        row["url"] = f"{head}{row['pk']}{tail}"
     # "Top lost criteria": one grouped query over the month's checklists under the root (none without an edition).
     month_end = (fig.month.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
     top_lost = top_lost_criteria(request.user, fig.campaign, fig.month.replace(day=1), month_end, limit=5,

@@ -178,7 +178,7 @@ def chronic_rows(cells: Counter, *, keep=None) -> list[dict]:
             for (u, d), s in by_unit.items()]
 
 
-def _bucket_case(finding_model=None) -> Case:
+def _bucket_case() -> Case:
     def within(days: int) -> Q:
         return Q(recurred_at__lte=F("closed_at") + dt.timedelta(days=days))
 
