@@ -317,7 +317,8 @@ def task_list(request):
 def workbench(request):
     """A unit's open tasks, most urgent first (red, yellow, green; then by deadline);
     the light counts are capped (``urgency.capped_counts``: one query, never a full count)."""
-    filterset = TaskFilterSet(request.GET or None, queryset=selectors.workbench_rows(request.user), request=request)
+    filterset = TaskFilterSet(request.GET or None, queryset=selectors.workbench_rows(request.user, open_only=False),
+                              request=request)
     rows = _filtered(filterset)
     now = timezone.now()
     counts = urgency.capped_counts({light: rows.in_urgency(u, now) for u, light in urgency.LIGHTS.items() if light})
