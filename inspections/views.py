@@ -26,7 +26,7 @@ from civportal.pagination import paginate
 from civportal.pwa import offline_page
 from civportal.xlsx import ImportRejected, xlsx_response
 
-from . import exports, selectors, services, urgency
+from . import exports, page_rows, selectors, services, urgency
 from .filtersets import FindingFilterSet, InspectionFilterSet, TaskFilterSet
 from .forms import (
     CalendarImportForm, CalendarOverrideForm, CategoryForm, DeadlineRuleForm, DecideExtensionForm, DispatchForm, DuplicateForm,
@@ -82,6 +82,7 @@ def finding_list(request):
                        tile_attribution=getattr(settings, "MAP_TILE_ATTRIBUTION", ""))
     else:
         context["page"] = paginate(request, _filtered(filterset))
+        context["rows"] = page_rows.finding_rows(context["page"])
     return render(request, "inspections/finding_list.html", context)
 
 
@@ -309,6 +310,7 @@ def task_list(request):
                                                                                 lean=True), request=request)
     page = urgency.page_from_request(request, _filtered(filterset))
     return render(request, "inspections/task_list.html", {"filter": filterset, "page": page,
+                                                          "rows": page_rows.task_rows(page),
                                                           "title": _("Rectification tasks")})
 
 
@@ -324,6 +326,7 @@ def workbench(request):
     counts = urgency.capped_counts({light: rows.in_urgency(u, now) for u, light in urgency.LIGHTS.items() if light})
     page = urgency.page_from_request(request, rows, slices=urgency.OPEN, now=now, count=False)
     return render(request, "inspections/workbench.html", {"filter": filterset, "page": page, "counts": counts,
+                                                          "rows": page_rows.task_rows(page),
                                                           "count_cap": urgency.COUNT_CAP})
 
 
