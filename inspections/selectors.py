@@ -53,16 +53,15 @@ FINDING_LIST_RELATED = ("category", "unit", "point")
 TASK_LIST_RELATED = ("unit", "finding", "finding__category", "finding__point")
 
 
-def findings_for(user, *, photos: bool = True, lean: bool = False):
+def findings_for(user, *, photos: bool = True, lean: bool = False, task_list: bool = True):
     """Scoped findings; list pages that show no photos pass ``photos=False`` (one query less),
-    lists pass ``lean=True`` (join only what a list row reads)."""
+    lists pass ``lean=True`` (join only what a list row reads); the detail page, which reads the
+    tasks itself, passes ``task_list=False`` (no prefetch of the open task)."""
     related = FINDING_LIST_RELATED if lean else (
         "category", "category__group", "unit", "department", "point", "campaign", "visit")
-    qs = (
-        Finding.objects.visible_to(user)
-        .select_related(*related)
-        .prefetch_related(open_task_prefetch())
-    )
+    qs = Finding.objects.visible_to(user).select_related(*related)
+    if task_list:
+        qs = qs.prefetch_related(open_task_prefetch())
     return qs.prefetch_related("photos") if photos else qs
 
 
