@@ -179,8 +179,14 @@ def in_scope(user, unit) -> bool:
 # ``manage.py rebuild_scope_paths`` recomputes them all from scratch.
 
 
-def path_q(user, *columns: str) -> Q | None:
-    """Q keeping rows whose path ``columns`` lie in the user's scope; None means everything."""
+def path_q(user, *columns: str, nonblank: Iterable[str] = ()) -> Q | None:
+    """Q keeping rows whose path ``columns`` lie in the user's scope; None means everything.
+
+    A column of ``nonblank`` (one that is blank for most rows, e.g. ``department_path``) is
+    also tested ``<> ''``: implied by the prefix, but it is what lets PostgreSQL use the
+    column's partial index (``WHERE department_path <> ''``), so a narrow scope reads the
+    two path indexes (BitmapOr) instead of the whole table (bench-1M, a grid's tasks:
+    56 ms to count, 93 ms for a page; 1 and 0.1 ms with it)."""
     paths = scope_paths(user)
     if paths is None:
         return None
@@ -188,8 +194,10 @@ def path_q(user, *columns: str) -> Q | None:
         return Q(pk__in=[])
     within = Q()
     for column in columns:
+        prefixes = Q()
         for path in paths:
-            within |= Q(**{f"{column}__startswith": path})
+            prefixes |= Q(**{f"{column}__startswith": path})
+        within |= (prefixes & ~Q(**{column: ""})) if column in nonblank else prefixes
     return within
 
 

@@ -612,10 +612,14 @@ def urgency_q(urgency: int, now: datetime) -> Q:
 class TaskQuerySet(ScopePathsQuerySet):
     def visible_to(self, user) -> TaskQuerySet:
         """Tasks assigned to a unit in scope, plus those of findings a department in
-        scope supervises: both are path columns on the task, never a subquery."""
+        scope supervises: both are path columns on the task, never a subquery. The
+        department's path is also tested non-blank, so that a narrow scope (a grid, a
+        street) reads both path indexes instead of the whole table (``path_q``). Tasks
+        only: on findings, whose category lists read the category index, it lets the
+        planner AND a wide scope's whole path index into the plan (bench-1M: 1 → 28 ms)."""
         from campaigns.scope import path_q
 
-        within = path_q(user, "unit_path", "department_path")
+        within = path_q(user, "unit_path", "department_path", nonblank=["department_path"])
         return self if within is None else self.filter(within)
 
     def open(self) -> TaskQuerySet:

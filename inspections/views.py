@@ -26,7 +26,7 @@ from civportal.pagination import paginate
 from civportal.pwa import offline_page
 from civportal.xlsx import ImportRejected, xlsx_response
 
-from . import exports, selectors, services, urgency
+from . import exports, page_rows, selectors, services, urgency
 from .filtersets import FindingFilterSet, InspectionFilterSet, TaskFilterSet
 from .forms import (
     CalendarImportForm, CalendarOverrideForm, CategoryForm, DeadlineRuleForm, DecideExtensionForm, DispatchForm, DuplicateForm,
@@ -82,6 +82,7 @@ def finding_list(request):
                        tile_attribution=getattr(settings, "MAP_TILE_ATTRIBUTION", ""))
     else:
         context["page"] = paginate(request, _filtered(filterset))
+        context["rows"] = page_rows.finding_rows(context["page"])
     return render(request, "inspections/finding_list.html", context)
 
 
@@ -109,8 +110,11 @@ def get_finding(user, pk) -> Finding:
 @login_required
 @permission_required("inspections.view_finding", raise_exception=True)
 def finding_detail(request, pk):
-    finding = get_finding(request.user, pk)
-    tasks = list(selectors.tasks_for(request.user).filter(finding=finding).order_by("dispatched_at", "id")
+    # The page reads the finding's tasks below (not its open task's prefetch), with their light
+    # but not their pending extension requests: two queries less than get_finding and tasks_for.
+    finding = get_object_or_404(selectors.findings_for(request.user, task_list=False), pk=pk)
+    tasks = list(selectors.tasks_for(request.user, pending_rows=False).filter(finding=finding)
+                 .order_by("dispatched_at", "id")
                  .prefetch_related("events__actor", "submissions__photos", "submissions__submitted_by"))
     can_triage = finding.status == Finding.Status.NEW and has_role(request.user, finding.unit, [Role.SUPERVISOR])
     return render(request, "inspections/finding_detail.html", {
@@ -309,6 +313,7 @@ def task_list(request):
                                                                                 lean=True), request=request)
     page = urgency.page_from_request(request, _filtered(filterset))
     return render(request, "inspections/task_list.html", {"filter": filterset, "page": page,
+                                                          "rows": page_rows.task_rows(page),
                                                           "title": _("Rectification tasks")})
 
 
@@ -317,12 +322,14 @@ def task_list(request):
 def workbench(request):
     """A unit's open tasks, most urgent first (red, yellow, green; then by deadline);
     the light counts are capped (``urgency.capped_counts``: one query, never a full count)."""
-    filterset = TaskFilterSet(request.GET or None, queryset=selectors.workbench_rows(request.user), request=request)
+    filterset = TaskFilterSet(request.GET or None, queryset=selectors.workbench_rows(request.user, open_only=False),
+                              request=request)
     rows = _filtered(filterset)
     now = timezone.now()
     counts = urgency.capped_counts({light: rows.in_urgency(u, now) for u, light in urgency.LIGHTS.items() if light})
     page = urgency.page_from_request(request, rows, slices=urgency.OPEN, now=now, count=False)
     return render(request, "inspections/workbench.html", {"filter": filterset, "page": page, "counts": counts,
+                                                          "rows": page_rows.task_rows(page),
                                                           "count_cap": urgency.COUNT_CAP})
 
 

@@ -111,3 +111,16 @@ def test_exports_map_and_category_list_run_a_fixed_number_of_queries(many, perso
                                          description=f"再{i}", latitude=1, longitude=1) for i in range(30)])
     assert {url: count(client, url) for url in urls} == before
     assert max(before.values()) <= 8, before
+
+
+def test_finding_detail_page_query_count_is_pinned(many, personas, login):
+    """The detail reads its tasks once (no prefetch of the open task besides, no pending extension
+    rows: the page shows neither). More events do not add queries."""
+    client = login(personas.supervisor)
+    task = RectificationTask.objects.filter(extension_requests__isnull=False).select_related("finding").first()
+    url = f"/findings/{task.finding_id}/"
+    before = count(client, url)
+    TaskEvent.objects.bulk_create([TaskEvent(task=task, actor=personas.handler_a, action="note", to_status=task.status)
+                                   for _ in range(5)])
+    assert count(client, url) == before == 10, before  # 12 before the two prefetches were dropped
+    assert task.finding.description.encode() in client.get(url).content

@@ -220,3 +220,32 @@ def test_workbench_of_a_user_with_no_unit_to_act_on_is_empty(tasks, personas, lo
         assert response.status_code == 200
         assert len(response.context["page"]) == 0
         assert response.context["counts"] == {"red": 0, "yellow": 0, "green": 0}
+
+
+def test_workbench_tests_its_units_paths_once_and_the_status_once_per_slice(tasks, personas, login):
+    """The acting units lie inside the scope: the workbench's SQL tests their paths alone, not the scope
+    rule's ``unit_path OR department_path`` again, and the open status once per slice. A test repeated
+    where the planner cannot see it is implied multiplies its estimate down (bench-1M: a district's 5,564
+    overdue tasks estimated at 97, all of them read and sorted instead of the deadline index in order)."""
+    with CaptureQueriesContext(connection) as ctx:
+        response = login(personas.handler_a).get("/workbench/")
+    assert len(response.context["page"]) > 0
+    task_sql = [q["sql"] for q in ctx.captured_queries if 'FROM "inspections_rectificationtask"' in q["sql"]]
+    assert len(task_sql) == 2  # the capped light counts, the page
+    for sql in task_sql:
+        assert '"department_path"::text LIKE' not in sql, sql
+        assert sql.count('"inspections_rectificationtask"."status" IN') == 3  # one per open slice
+
+
+def test_the_task_scope_and_its_capped_count_leave_the_path_indexes_usable(tasks, personas):
+    """The task scope tests the department's path non-blank (what lets PostgreSQL use its partial
+    index: a grid's tasks read two path indexes, not the table) and the capped count walks the
+    primary key rather than an unordered scan (bench-1M, a grid: 56 → 1 ms; a district: no seq scan)."""
+    rows = selectors.tasks_for(personas.handler_a, pending_rows=False, lean=True)
+    with CaptureQueriesContext(connection) as ctx:
+        total = urgency.capped_count(rows)
+    sql = ctx.captured_queries[0]["sql"]
+    assert "NOT (\"inspections_rectificationtask\".\"department_path\" = '')" in sql, sql
+    assert "ORDER BY" in sql, sql
+    assert total == (len(case_order(rows, timezone.now())), False)
+    assert urgency.capped_count(rows, cap=3) == (3, True)
