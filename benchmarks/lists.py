@@ -40,12 +40,13 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "civportal.settings")
-os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "testserver,localhost,127.0.0.1")
+
+from benchmarks import production  # noqa: E402  (DEBUG off, cache off: before django.setup())
 
 import django  # noqa: E402
 
 django.setup()
+production.ensure_static()
 
 from django.db import connection  # noqa: E402
 from django.db.models import Q  # noqa: E402
