@@ -219,6 +219,15 @@ def visit_cells(campaign, scheme, start, end, length=None) -> list[dict]:
     Σ visit scores, a visit scoring ``max(0, 100 − Σ its deductions)`` (in ``criteria`` mode a visit
     scored by its checklist loses nothing here: criteria_visit_cells). One statement: the month's
     counting findings summed per visit (reached through the month's visits), joined to the visits."""
+    sql, params = visit_cells_sql(campaign, scheme, start, end, length)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        names = [c[0] for c in cursor.description]
+        return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+
+def visit_cells_sql(campaign, scheme, start, end, length=None) -> tuple[str, tuple]:
+    """The statement of ``visit_cells`` and its parameters."""
     _rep, deduction = finding_deduction(scheme)
     positive = [sev for sev in ("minor", "moderate", "severe") if scheme.severity_factor(sev) > 0]
     findings = month_visit_findings(campaign, start, end).order_by()
@@ -241,10 +250,7 @@ def visit_cells(campaign, scheme, start, end, length=None) -> list[dict]:
         f"SUM(CASE WHEN pv.lost > 100 THEN 0 ELSE 100 - COALESCE(pv.lost, 0) END) AS score "
         f"FROM ({visits}) mv LEFT JOIN ({per_visit}) pv ON pv.visit_id = mv.id "
         f"GROUP BY 1, 2, 3")
-    with connection.cursor() as cursor:
-        cursor.execute(sql, (*visit_params, *per_visit_params))
-        names = [c[0] for c in cursor.description]
-        return [dict(zip(names, row)) for row in cursor.fetchall()]
+    return sql, (*visit_params, *per_visit_params)
 
 
 def finding_cells(campaign, scheme, start, end, length=None):
@@ -321,6 +327,76 @@ def task_facts(campaign, start, end, length=None):
         return [dict(zip(names, row)) for row in cursor.fetchall()]
 
 
+# --- the roll-up in SQL (PostgreSQL) -----------------------------------------------------------
+#
+# Each cell is added to every ranked unit it counts for. On PostgreSQL the database does it: each
+# cell row is repeated once per owner key (its path cut at each ranked territorial depth, and
+# 'd' || its supervising department), and the copies are grouped by key. Python then reads one
+# row per (ranked unit, category or point type) instead of adding every cell to every owner, and
+# the category breakdown arrives rounded and in its order. Sums stay exact (numeric), so the
+# result equals the Python roll-up (_rollup_in_python, used elsewhere; a test compares both).
+
+
+def _owner_keys(levels: list[int], path: str, department: str) -> str:
+    """An SQL ``unnest(ARRAY[…])`` of the owner keys of a cell whose path is ``path`` and
+    department ``department``: the path cut at each of ``levels`` it reaches, and 'd' || the
+    department (NULL keys are dropped by the caller)."""
+    keys = [f"CASE WHEN length({path}) >= {int(n)} THEN substr({path}, 1, {int(n)}) END" for n in levels]
+    keys.append(f"'d' || {department}")
+    return f"unnest(ARRAY[{', '.join(keys)}]::text[])"
+
+
+VISIT_ROLLUP_SQL = """
+WITH cells AS ({cells})
+SELECT k.key, c.point__point_type_id AS type_id, CAST(SUM(c.visits) AS BIGINT) AS visits,
+       CAST(SUM(c.visits - c.lossy) AS BIGINT) AS clean, SUM(c.score) AS score
+FROM cells c CROSS JOIN LATERAL {keys} AS k(key)
+WHERE k.key IS NOT NULL
+GROUP BY 1, 2
+"""
+
+FINDING_ROLLUP_SQL = """
+WITH cells AS ({cells}), owned AS (
+    SELECT k.key, c.category_id, GROUPING(c.category_id) AS whole, SUM(c.n) AS n,
+           SUM(CASE WHEN c.rep THEN c.n ELSE 0 END) AS repeats,
+           SUM(CASE WHEN c.checked THEN 0 WHEN c.rep THEN c.base * %s ELSE c.base END) AS ded
+    FROM cells c CROSS JOIN LATERAL {keys} AS k(key)
+    WHERE k.key IS NOT NULL
+    GROUP BY GROUPING SETS ((k.key, c.category_id), (k.key))
+)
+SELECT o.key, o.whole, o.category_id, CAST(o.n AS BIGINT), CAST(o.repeats AS BIGINT), o.ded,
+       ROUND(o.ded, 2) AS rounded, COALESCE(fc.name, '') AS name
+FROM owned o LEFT JOIN {category} fc ON fc.id = o.category_id
+ORDER BY o.key, o.whole DESC, rounded DESC, name COLLATE "C", o.category_id
+"""
+
+
+def _rollup_in_sql(campaign, scheme, start, end, length, levels, owner_of: dict) -> None:
+    """Adds the month's visit and finding cells to the ranked units' accumulators (``owner_of``:
+    owner key → Acc) with two statements (see above)."""
+    sql, params = visit_cells_sql(campaign, scheme, start, end, length)
+    keys = _owner_keys(levels, "c.upath", "c.point__department_id")
+    with connection.cursor() as cursor:
+        cursor.execute(VISIT_ROLLUP_SQL.format(cells=sql, keys=keys), params)
+        for key, type_id, visits, clean, score in cursor.fetchall():
+            a = owner_of.get(key)
+            if a is not None:
+                a.types[type_id] = [visits, clean, score]
+        sql, params = finding_cells(campaign, scheme, start, end, length).query.get_compiler(
+            connection=connection).as_sql()
+        keys = _owner_keys(levels, "c.upath", "c.visit__point__department_id")
+        cursor.execute(FINDING_ROLLUP_SQL.format(cells=sql, keys=keys, category=FindingCategory._meta.db_table),
+                       (*params, scheme.repeat_factor))
+        for key, whole, category_id, n, repeats, ded, rounded, name in cursor.fetchall():
+            a = owner_of.get(key)
+            if a is None:
+                continue
+            if whole:  # the unit's totals (the grouping set without the category)
+                a.findings, a.repeats, a.deduction = n, repeats, ded
+            else:  # in the breakdown's order: deduction (rounded) descending, then name
+                a.categories.append({"id": category_id, "name": name, "findings": n, "deduction": str(rounded)})
+
+
 # --- the roll-up and the scores ---------------------------------------------------------------
 
 
@@ -330,6 +406,8 @@ class Acc:
 
     types: dict = field(default_factory=lambda: defaultdict(lambda: [0, 0, ZERO]))  # type → [visits, clean, Σscore]
     cats: dict = field(default_factory=lambda: defaultdict(lambda: [0, ZERO]))  # category → [findings, Σdeduction]
+    categories: list = field(default_factory=list)  # the breakdown's categories, in order (from cats)
+    deduction: Decimal = ZERO  # Σ deductions over the categories
     findings: int = 0
     severe: int = 0
     repeats: int = 0
@@ -434,23 +512,15 @@ def _compute(campaign: Campaign, month: dt.date, scheme: ScoringScheme, last_mon
             owner_cache[key] = found
         return found
 
-    # Visits, clean visits and Σ visit scores (each visit max(0, 100 − Σ its deductions)).
-    for cell in visit_cells(campaign, scheme, start, end, length):
-        score = _dec(cell["score"])
-        for a in owners(cell["upath"], cell["point__department_id"]):
-            t = a.types[cell["point__point_type_id"]]
-            t[0] += cell["visits"]
-            t[1] += cell["visits"] - cell["lossy"]
-            t[2] += score
-    for cell in fetch(finding_cells(campaign, scheme, start, end, length)):
-        # A visit scored by its checklist (criteria mode) counts its findings but loses no deductions.
-        ded = ZERO if cell["checked"] else _dec(cell["base"]) * (scheme.repeat_factor if cell["rep"] else 1)
-        for a in owners(cell["upath"], cell["visit__point__department_id"]):
-            c = a.cats[cell["category_id"]]
-            c[0] += cell["n"]
-            c[1] += ded
-            a.findings += cell["n"]
-            a.repeats += cell["n"] if cell["rep"] else 0
+    # Visits, clean visits and Σ visit scores (each visit max(0, 100 − Σ its deductions)); findings,
+    # repeats and deductions per category.
+    if connection.vendor == "postgresql":
+        owner_of = {path: acc[pk] for path, pk in by_path.items() if pk not in departments}
+        owner_of.update((f"d{pk}", acc[pk]) for pk in departments)
+        levels = sorted({len(path) for path, pk in by_path.items() if pk not in departments})
+        _rollup_in_sql(campaign, scheme, start, end, length, levels, owner_of)
+    else:
+        _rollup_in_python(campaign, scheme, start, end, length, owners)
     if criteria_mode(scheme):
         # A checked visit scores 100 × (stake − lost) / stake, never below 0 (docs/scores.md).
         for cell in fetch(criteria_visit_cells(campaign, scheme, start, end, length)):
@@ -497,16 +567,43 @@ def _compute(campaign: Campaign, month: dt.date, scheme: ScoringScheme, last_mon
         else:
             a.penalty += _dec(row["points"])
 
-    weights_t = dict(PointType.objects.values_list("id", "weight"))
-    names_t = dict(PointType.objects.values_list("id", "name"))
-    cat_ids = {c for a in acc.values() for c in a.cats}
-    names_c = dict(FindingCategory.objects.filter(pk__in=cat_ids).values_list("id", "name"))
-    results = [
-        Result(pk, kind_of[pk], _score(a, scheme.weights_for(kind_of[pk]), weights_t, names_t, names_c))
-        for pk, a in acc.items()
-    ]
+    # Per point type (id, name, weight as Decimal and as text) and per kind the component weights: once.
+    point_types = {pk: (pk, name, _dec(weight), str(_dec(weight)))
+                   for pk, name, weight in PointType.objects.values_list("id", "name", "weight")}
+    weights = {kind: scheme.weights_for(kind) for kind in set(kind_of.values())}
+    results = [Result(pk, kind_of[pk], _score(a, weights[kind_of[pk]], point_types)) for pk, a in acc.items()]
     _rank(results, scheme)
     return results
+
+
+def _rollup_in_python(campaign, scheme, start, end, length, owners) -> None:
+    """What _rollup_in_sql does, in Python (databases without GROUPING SETS): each cell added to
+    each of its ``owners(path, department_id)``."""
+    for cell in visit_cells(campaign, scheme, start, end, length):
+        score = _dec(cell["score"])
+        for a in owners(cell["upath"], cell["point__department_id"]):
+            t = a.types[cell["point__point_type_id"]]
+            t[0] += cell["visits"]
+            t[1] += cell["visits"] - cell["lossy"]
+            t[2] += score
+    touched = {}
+    for cell in fetch(finding_cells(campaign, scheme, start, end, length)):
+        # A visit scored by its checklist (criteria mode) counts its findings but loses no deductions.
+        ded = ZERO if cell["checked"] else _dec(cell["base"]) * (scheme.repeat_factor if cell["rep"] else 1)
+        for a in owners(cell["upath"], cell["visit__point__department_id"]):
+            c = a.cats[cell["category_id"]]
+            c[0] += cell["n"]
+            c[1] += ded
+            a.findings += cell["n"]
+            a.repeats += cell["n"] if cell["rep"] else 0
+            touched[id(a)] = a
+    names = dict(FindingCategory.objects.filter(pk__in={c for a in touched.values() for c in a.cats})
+                 .values_list("id", "name"))
+    for a in touched.values():
+        cats = sorted(((q2(d), names.get(cid, ""), cid, n) for cid, (n, d) in a.cats.items()),
+                      key=lambda c: (-c[0], c[1], c[2]))
+        a.categories = [{"id": cid, "name": name, "findings": n, "deduction": str(d)} for d, name, cid, n in cats]
+        a.deduction = sum((d for _n, d in a.cats.values()), ZERO)
 
 
 def _collect_severe(campaign, start, end, acc: dict, by_path: dict, departments: set, length=None) -> None:
@@ -530,20 +627,20 @@ def _entered(slot) -> tuple[Decimal | None, bool]:
     return None, False
 
 
-def _score(a: Acc, weights: dict, weights_t: dict, names_t: dict, names_c: dict) -> dict:
+def _score(a: Acc, weights: dict, point_types: dict) -> dict:
+    """A unit's values from what it collected (``point_types``: id → (id, name, weight, weight as text))."""
     # F: weighted mean over the point types visited of the mean visit score per type.
     num = den = ZERO
     visits = clean = 0
     types = []
     for type_id, (n, c, total) in sorted(a.types.items()):
         mean = total / n
-        w = _dec(weights_t.get(type_id))
+        _pk, name, w, w_text = point_types.get(type_id) or (type_id, "", ZERO, str(ZERO))
         num += w * mean
         den += w
         visits += n
         clean += c
-        types.append({"id": type_id, "name": names_t.get(type_id, ""), "weight": str(w), "visits": n,
-                      "mean": str(q2(mean))})
+        types.append({"id": type_id, "name": name, "weight": w_text, "visits": n, "mean": str(q2(mean))})
     field_score = num / den if den > 0 else None
     rect = HUNDRED * a.credit / a.tasks if a.tasks else None
     survey, survey_sub = _entered(a.survey)
@@ -554,19 +651,16 @@ def _score(a: Acc, weights: dict, weights_t: dict, names_t: dict, names_c: dict)
         wsum = sum((weights[c] for c, v in present.items() if v is not None), ZERO)
         base = sum((weights[c] * v for c, v in present.items() if v is not None), ZERO) / wsum
         total = q2(min(HUNDRED, max(ZERO, base + a.bonus - a.penalty)))
-    cats = sorted(((q2(d), names_c.get(cid, ""), cid, n) for cid, (n, d) in a.cats.items()),
-                  key=lambda c: (-c[0], c[1]))
-    cats = [{"id": cid, "name": name, "findings": n, "deduction": str(d)} for d, name, cid, n in cats]
     return {
         "field_score": q2(field_score), "rectification_score": q2(rect), "survey_score": q2(survey),
         "materials_score": q2(materials), "survey_from_subtree": survey_sub, "materials_from_subtree": materials_sub,
         "base_score": q2(base), "bonus": q2(a.bonus), "penalty": q2(a.penalty), "total": total,
         "visit_count": visits, "clean_visit_count": clean, "finding_count": a.findings,
         "severe_finding_count": a.severe, "repeat_finding_count": a.repeats,
-        "deduction_total": q2(sum((d for _n, d in a.cats.values()), ZERO)),
+        "deduction_total": q2(a.deduction),
         "task_count": a.tasks, "task_on_time_count": a.on_time, "task_late_count": a.late,
         "task_open_count": a.open, "rework_count": a.reworks,
-        "breakdown": {"point_types": types, "categories": cats},
+        "breakdown": {"point_types": types, "categories": a.categories},
     }
 
 
@@ -626,8 +720,13 @@ def black_listed(scheme: ScoringScheme, *, total: Decimal, bottom: int, n: int, 
 def _rank(results: list[Result], scheme: ScoringScheme) -> None:
     """Competition ranking (1, 2, 2, 4) per peer group, then the lists."""
     groups: dict[str, list[Result]] = defaultdict(list)
+    bands = scheme.bands()  # ScoringScheme.grade_for, with the bands read once
+
+    def grade_for(total):
+        return "" if total is None else next((grade for grade, minimum in bands if total >= minimum), "")
+
     for r in results:
-        r.values.update(rank=None, ranked_count=0, list_flag=ListFlag.NONE, grade=scheme.grade_for(r.values["total"]))
+        r.values.update(rank=None, ranked_count=0, list_flag=ListFlag.NONE, grade=grade_for(r.values["total"]))
         if r.values["total"] is not None:
             groups[r.kind].append(r)
     for members in groups.values():
