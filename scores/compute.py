@@ -219,15 +219,6 @@ def visit_cells(campaign, scheme, start, end, length=None) -> list[dict]:
     Σ visit scores, a visit scoring ``max(0, 100 − Σ its deductions)`` (in ``criteria`` mode a visit
     scored by its checklist loses nothing here: criteria_visit_cells). One statement: the month's
     counting findings summed per visit (reached through the month's visits), joined to the visits."""
-    sql, params = visit_cells_sql(campaign, scheme, start, end, length)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        names = [c[0] for c in cursor.description]
-        return [dict(zip(names, row)) for row in cursor.fetchall()]
-
-
-def visit_cells_sql(campaign, scheme, start, end, length=None) -> tuple[str, tuple]:
-    """The statement of ``visit_cells`` and its parameters."""
     _rep, deduction = finding_deduction(scheme)
     positive = [sev for sev in ("minor", "moderate", "severe") if scheme.severity_factor(sev) > 0]
     findings = month_visit_findings(campaign, start, end).order_by()
@@ -250,24 +241,41 @@ def visit_cells_sql(campaign, scheme, start, end, length=None) -> tuple[str, tup
         f"SUM(CASE WHEN pv.lost > 100 THEN 0 ELSE 100 - COALESCE(pv.lost, 0) END) AS score "
         f"FROM ({visits}) mv LEFT JOIN ({per_visit}) pv ON pv.visit_id = mv.id "
         f"GROUP BY 1, 2, 3")
-    return sql, (*visit_params, *per_visit_params)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, (*visit_params, *per_visit_params))
+        names = [c[0] for c in cursor.description]
+        return [dict(zip(names, row)) for row in cursor.fetchall()]
 
 
 def finding_cells(campaign, scheme, start, end, length=None):
     """Per (unit path, department, category, repeat?, checked?): findings and Σ deductions before the repeat
     factor, for the category breakdown and the finding counts (the visit scores come from visit_cells).
     Grouping by the repeat flag evaluates each finding's repeat rule once."""
+    return (
+        month_finding_rows(campaign, scheme).filter(month_visit_ids(campaign, start, end))
+        .annotate(upath=upto("visit__unit__path", length))
+        .values("upath", "visit__point__department_id", "category_id", "rep", "checked")
+        .annotate(n=Count("id"), base=Sum("weighted", output_field=DEC))
+    )
+
+
+def month_finding_rows(campaign, scheme):
+    """Counting findings (filter them to the month) with their repeat flag, checked flag (criteria
+    mode), deduction before the repeat factor (``weighted``) and whether they cost points (``lossy``:
+    a category deduction and a severity factor > 0)."""
     is_repeat, _deduction = finding_deduction(scheme)
     severity = Case(
         *[When(severity=s, then=Value(scheme.severity_factor(s))) for s in ("minor", "moderate", "severe")],
         default=Value(Decimal(1)), output_field=DEC,
     )
+    positive = [sev for sev in ("minor", "moderate", "severe") if scheme.severity_factor(sev) > 0]
+    lossy = (ExpressionWrapper(Q(category__deduction__gt=0, severity__in=positive), output_field=BooleanField())
+             if positive else Value(False))
     by_criteria = scored_by_criteria() if criteria_mode(scheme) else Value(False)
     return (
-        month_visit_findings(campaign, start, end).order_by()
-        .annotate(rep=is_repeat, checked=by_criteria, upath=upto("visit__unit__path", length))
-        .values("upath", "visit__point__department_id", "category_id", "rep", "checked")
-        .annotate(n=Count("id"), base=Sum(F("category__deduction") * severity, output_field=DEC))
+        Finding.objects.counting().order_by()
+        .annotate(rep=is_repeat, checked=by_criteria, lossy=lossy,
+                  weighted=ExpressionWrapper(F("category__deduction") * severity, output_field=DEC))
     )
 
 
@@ -346,55 +354,64 @@ def _owner_keys(levels: list[int], path: str, department: str) -> str:
     return f"unnest(ARRAY[{', '.join(keys)}]::text[])"
 
 
-VISIT_ROLLUP_SQL = """
-WITH cells AS ({cells})
-SELECT k.key, c.point__point_type_id AS type_id, CAST(SUM(c.visits) AS BIGINT) AS visits,
-       CAST(SUM(c.visits - c.lossy) AS BIGINT) AS clean, SUM(c.score) AS score
-FROM cells c CROSS JOIN LATERAL {keys} AS k(key)
-WHERE k.key IS NOT NULL
-GROUP BY 1, 2
-"""
-
-FINDING_ROLLUP_SQL = """
-WITH cells AS ({cells}), owned AS (
-    SELECT k.key, c.category_id, GROUPING(c.category_id) AS whole, SUM(c.n) AS n,
-           SUM(CASE WHEN c.rep THEN c.n ELSE 0 END) AS repeats,
-           SUM(CASE WHEN c.checked THEN 0 WHEN c.rep THEN c.base * %s ELSE c.base END) AS ded
-    FROM cells c CROSS JOIN LATERAL {keys} AS k(key)
+ROLLUP_SQL = """
+WITH mv AS MATERIALIZED ({visits}),
+f AS MATERIALIZED ({findings}),
+pv AS (
+    SELECT f.visit_id, SUM(CASE WHEN f.rep THEN f.weighted * %s ELSE f.weighted END) AS lost,
+           COUNT(*) FILTER (WHERE f.lossy) AS lossy
+    FROM f WHERE NOT f.checked GROUP BY f.visit_id
+), vo AS (
+    SELECT k.key, mv.point__point_type_id AS id, COUNT(*) AS n, COUNT(*) FILTER (WHERE pv.lossy > 0) AS lossy,
+           SUM(CASE WHEN pv.lost > 100 THEN 0 ELSE 100 - COALESCE(pv.lost, 0) END) AS score
+    FROM mv LEFT JOIN pv ON pv.visit_id = mv.id CROSS JOIN LATERAL {keys} AS k(key)
     WHERE k.key IS NOT NULL
-    GROUP BY GROUPING SETS ((k.key, c.category_id), (k.key))
+    GROUP BY 1, 2
+), fo AS (
+    SELECT k.key, f.category_id, GROUPING(f.category_id) AS whole, COUNT(*) AS n,
+           COUNT(*) FILTER (WHERE f.rep) AS repeats,
+           SUM(CASE WHEN f.checked THEN 0 WHEN f.rep THEN f.weighted * %s ELSE f.weighted END) AS ded
+    FROM f JOIN mv ON mv.id = f.visit_id CROSS JOIN LATERAL {keys} AS k(key)
+    WHERE k.key IS NOT NULL
+    GROUP BY GROUPING SETS ((k.key, f.category_id), (k.key))
 )
-SELECT o.key, o.whole, o.category_id, CAST(o.n AS BIGINT), CAST(o.repeats AS BIGINT), o.ded,
-       ROUND(o.ded, 2) AS rounded, COALESCE(fc.name, '') AS name
-FROM owned o LEFT JOIN {category} fc ON fc.id = o.category_id
-ORDER BY o.key, o.whole DESC, rounded DESC, name COLLATE "C", o.category_id
+SELECT 0 AS part, key, id, n, n - lossy AS b, score AS s, NULL::numeric AS rounded, NULL::text AS name FROM vo
+UNION ALL
+SELECT 1 + fo.whole, fo.key, fo.category_id, fo.n, fo.repeats, CASE WHEN fo.whole = 1 THEN fo.ded END,
+       CASE WHEN fo.whole = 0 THEN ROUND(fo.ded, 2) END, CAST(COALESCE(fc.name, '') AS text) COLLATE "C"
+FROM fo LEFT JOIN {category} fc ON fc.id = fo.category_id
+ORDER BY part, rounded DESC, name, id
 """
 
 
 def _rollup_in_sql(campaign, scheme, start, end, length, levels, owner_of: dict) -> None:
-    """Adds the month's visit and finding cells to the ranked units' accumulators (``owner_of``:
-    owner key → Acc) with two statements (see above)."""
-    sql, params = visit_cells_sql(campaign, scheme, start, end, length)
-    keys = _owner_keys(levels, "c.upath", "c.point__department_id")
+    """Adds the month's visits and findings to the ranked units' accumulators (``owner_of``: owner
+    key → Acc) in one statement: the month's visits (with their unit path cut at ``length``,
+    department and point type) and their counting findings are read once; the findings are
+    summed per visit (the visit scores) and per category; both are grouped by owner key."""
+    visits, visit_params = (
+        month_visits(campaign, start, end).order_by()
+        .annotate(upath=upto("unit__path", length))
+        .values("id", "upath", "point__department_id", "point__point_type_id")
+        .query.get_compiler(connection=connection).as_sql())
+    findings, finding_params = (
+        month_finding_rows(campaign, scheme).filter(month_visit_ids(campaign, start, end))
+        .values("visit_id", "category_id", "rep", "checked", "lossy", "weighted")
+        .query.get_compiler(connection=connection).as_sql())
+    sql = ROLLUP_SQL.format(visits=visits, findings=findings, category=FindingCategory._meta.db_table,
+                            keys=_owner_keys(levels, "mv.upath", "mv.point__department_id"))
     with connection.cursor() as cursor:
-        cursor.execute(VISIT_ROLLUP_SQL.format(cells=sql, keys=keys), params)
-        for key, type_id, visits, clean, score in cursor.fetchall():
-            a = owner_of.get(key)
-            if a is not None:
-                a.types[type_id] = [visits, clean, score]
-        sql, params = finding_cells(campaign, scheme, start, end, length).query.get_compiler(
-            connection=connection).as_sql()
-        keys = _owner_keys(levels, "c.upath", "c.visit__point__department_id")
-        cursor.execute(FINDING_ROLLUP_SQL.format(cells=sql, keys=keys, category=FindingCategory._meta.db_table),
-                       (*params, scheme.repeat_factor))
-        for key, whole, category_id, n, repeats, ded, rounded, name in cursor.fetchall():
+        cursor.execute(sql, (*visit_params, *finding_params, scheme.repeat_factor, scheme.repeat_factor))
+        for part, key, pk, n, b, total, rounded, name in cursor.fetchall():
             a = owner_of.get(key)
             if a is None:
                 continue
-            if whole:  # the unit's totals (the grouping set without the category)
-                a.findings, a.repeats, a.deduction = n, repeats, ded
-            else:  # in the breakdown's order: deduction (rounded) descending, then name
-                a.categories.append({"id": category_id, "name": name, "findings": n, "deduction": str(rounded)})
+            if part == 0:  # visits per point type: visits, clean visits, Σ visit scores
+                a.types[pk] = [n, b, total]
+            elif part == 1:  # in the breakdown's order (the rows' order): deduction (rounded) descending, then name
+                a.categories.append({"id": pk, "name": name, "findings": n, "deduction": str(rounded)})
+            else:  # the unit's finding totals (the grouping set without the category)
+                a.findings, a.repeats, a.deduction = n, b, total
 
 
 # --- the roll-up and the scores ---------------------------------------------------------------
