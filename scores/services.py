@@ -282,7 +282,7 @@ def scores_recompute(*, actor: User | None, campaign: Campaign, month: dt.date) 
     nothing changes."""
     _require_city_office(actor)
     month = _check_month(campaign, month)
-    with transaction.atomic():
+    with transaction.atomic(), compute.no_gc():  # the computation and the upsert allocate, acyclically
         score_month = _lock_month(campaign, month)
         if score_month.is_published:
             raise Conflict(_("The scores of %(month)s were published on %(date)s and are frozen.") % {
@@ -333,8 +333,9 @@ def _upsert_scores(fixed: dict, results: list, update_fields: list[str]) -> None
         with cursor.cursor.copy(f"COPY score_upsert ({columns}) FROM STDIN") as copy:
             for r in results:
                 values = r.values
-                copy.write_row([*head, r.unit_id, r.kind,
-                                *(compact(values[name]) if name == "breakdown" else values[name] for name in own)])
+                copy.write_row([*head, r.unit_id, r.kind, *(
+                    (r.breakdown_json or compact(values[name])) if name == "breakdown" else values[name]
+                    for name in own)])
         cursor.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM score_upsert "
                        f"ON CONFLICT (campaign_id, unit_id, month) DO UPDATE SET {updates}")
         cursor.execute("DROP TABLE score_upsert")
