@@ -23,7 +23,7 @@ import math
 from collections import defaultdict
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
 from django.db import connection, transaction
@@ -40,7 +40,7 @@ from inspections.models import (
 )
 from inspections.services import REPEAT_WINDOW
 
-from .models import HUNDRED, ListFlag, MaterialsScore, ScoreAdjustment, ScoringScheme, SurveyScore, next_month, q2
+from .models import HUNDRED, TWO, ListFlag, MaterialsScore, ScoreAdjustment, ScoringScheme, SurveyScore, next_month, q2
 from materials.selectors import materials_scores  # noqa: E402  (M from materials reviews, docs/materials.md)
 from surveys.selectors import survey_scores  # noqa: E402  (S from survey waves, docs/surveys.md)
 
@@ -622,7 +622,8 @@ def _compute(campaign: Campaign, month: dt.date, scheme: ScoringScheme, last_mon
             a.penalty += _dec(row["points"])
 
     # Per point type (id, name, weight as Decimal and as text) and per kind the component weights: once.
-    point_types = {pk: (pk, name, _dec(weight), str(_dec(weight)))
+    point_types = {pk: (name, _dec(weight), str(_dec(weight)),
+                        f'{{"id":{int(pk)},"name":{_json(name)},"weight":"{_dec(weight)}","visits":')
                    for pk, name, weight in PointType.objects.values_list("id", "name", "weight")}
     weights = {kind: scheme.weights_for(kind) for kind in set(kind_of.values())}
     results = [Result(pk, kind_of[pk], _score(a, weights[kind_of[pk]], point_types), a.breakdown_json)
@@ -683,7 +684,8 @@ def _entered(slot) -> tuple[Decimal | None, bool]:
 
 
 def _score(a: Acc, weights: dict, point_types: dict) -> dict:
-    """A unit's values from what it collected (``point_types``: id → (id, name, weight, weight as text))."""
+    """A unit's values from what it collected (``point_types``: id → (name, weight, weight as text, the start
+    of its breakdown entry as JSON))."""
     # F: weighted mean over the point types visited of the mean visit score per type.
     num = den = ZERO
     visits = clean = 0
@@ -691,16 +693,16 @@ def _score(a: Acc, weights: dict, point_types: dict) -> dict:
     types_json = []
     for type_id, (n, c, total) in sorted(a.types.items()):
         mean = total / n
-        _pk, name, w, w_text = point_types.get(type_id) or (type_id, "", ZERO, str(ZERO))
+        name, w, w_text, head = point_types.get(type_id) or (
+            "", ZERO, str(ZERO), f'{{"id":{int(type_id)},"name":"","weight":"{ZERO}","visits":')
         num += w * mean
         den += w
         visits += n
         clean += c
-        mean_text = str(q2(mean))
+        mean_text = str(mean.quantize(TWO, rounding=ROUND_HALF_UP))  # q2
         types.append({"id": type_id, "name": name, "weight": w_text, "visits": n, "mean": mean_text})
         if a.categories_json is not None:
-            types_json.append(f'{{"id":{int(type_id)},"name":{_json(name)},"weight":"{w_text}","visits":{int(n)},'
-                              f'"mean":"{mean_text}"}}')
+            types_json.append(f'{head}{int(n)},"mean":"{mean_text}"}}')
     if a.categories_json is not None:
         a.breakdown_json = (f'{{"point_types":[{",".join(types_json)}],'
                             f'"categories":[{",".join(a.categories_json)}]}}')
