@@ -348,6 +348,10 @@ def task_facts(campaign, start, end, length=None):
 # result equals the Python roll-up (_rollup_in_python, used elsewhere; a test compares both).
 
 
+# False: the Python roll-up on PostgreSQL too (tests/scores/test_rollup_paths.py compares both).
+ROLLUP_IN_SQL = True
+
+
 def _owner_keys(levels: list[int], path: str, department: str) -> str:
     """An SQL ``unnest(ARRAY[…])`` of the owner keys of a cell whose path is ``path`` and
     department ``department``: the path cut at each of ``levels`` it reaches, and 'd' || the
@@ -568,7 +572,7 @@ def _compute(campaign: Campaign, month: dt.date, scheme: ScoringScheme, last_mon
 
     # Visits, clean visits and Σ visit scores (each visit max(0, 100 − Σ its deductions)); findings,
     # repeats and deductions per category.
-    if connection.vendor == "postgresql":
+    if connection.vendor == "postgresql" and ROLLUP_IN_SQL:
         owner_of = {path: acc[pk] for path, pk in by_path.items() if pk not in departments}
         owner_of.update((f"d{pk}", acc[pk]) for pk in departments)
         levels = sorted({len(path) for path, pk in by_path.items() if pk not in departments})
