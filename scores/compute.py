@@ -385,12 +385,14 @@ pv AS (
     WHERE k.key IS NOT NULL
     GROUP BY GROUPING SETS ((k.key, f.category_id), (k.key))
 )
-SELECT 0 AS part, key, id, n, n - lossy AS b, score AS s, NULL::numeric AS rounded, NULL::text AS name FROM vo
-UNION ALL
-SELECT 1 + fo.whole, fo.key, fo.category_id, fo.n, fo.repeats, CASE WHEN fo.whole = 1 THEN fo.ded END,
-       CASE WHEN fo.whole = 0 THEN ROUND(fo.ded, 2) END, CAST(COALESCE(fc.name, '') AS text) COLLATE "C"
-FROM fo LEFT JOIN {category} fc ON fc.id = fo.category_id
-ORDER BY part, rounded DESC, name, id
+SELECT u.part, u.key, u.id, u.n, u.b, u.s, CAST(u.rounded AS text), u.name FROM (
+    SELECT 0 AS part, key, id, n, n - lossy AS b, score AS s, NULL::numeric AS rounded, NULL::text AS name FROM vo
+    UNION ALL
+    SELECT 1 + fo.whole, fo.key, fo.category_id, fo.n, fo.repeats, CASE WHEN fo.whole = 1 THEN fo.ded END,
+           CASE WHEN fo.whole = 0 THEN ROUND(fo.ded, 2) END, CAST(COALESCE(fc.name, '') AS text)
+    FROM fo LEFT JOIN {category} fc ON fc.id = fo.category_id
+) u
+ORDER BY u.part, u.rounded DESC, u.name COLLATE "C", u.id
 """
 
 
@@ -422,7 +424,7 @@ def _rollup_in_sql(campaign, scheme, start, end, length, levels, owner_of: dict)
             if part == 0:  # visits per point type: visits, clean visits, Σ visit scores
                 a.types[pk] = [n, b, total]
             elif part == 1:  # in the breakdown's order (the rows' order): deduction (rounded) descending, then name
-                deduction = str(rounded)
+                deduction = rounded  # ROUND(…, 2) as text: str(q2(Σ deductions))
                 a.categories.append({"id": pk, "name": name, "findings": n, "deduction": deduction})
                 head = heads.get(pk)
                 if head is None:
@@ -483,7 +485,8 @@ def compute(campaign: Campaign, month: dt.date, scheme: ScoringScheme, *,
     """Scores, ranks and list flags of every active unit of a ranked kind, for ``month`` or —
     with ``last_month`` — for the months from ``month`` to ``last_month`` as one period
     (a quarter, half-year or year: docs/scores.md, "Periods")."""
-    with transaction.atomic(), no_gc():
+    # No savepoint when called inside a transaction (the recompute): only SET LOCAL needs one.
+    with transaction.atomic(savepoint=False), no_gc():
         if connection.vendor == "postgresql":
             # The aggregates are estimated as costly enough for PostgreSQL's JIT, whose compilation
             # then takes longer than the queries themselves (seconds at bench-1M); this is batch work.
