@@ -17,10 +17,13 @@ correction of the record and applies to drafts computed afterwards."""
 from __future__ import annotations
 
 import datetime as dt
+import gc
+import json
 import math
 from collections import defaultdict
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
 from django.db import connection, transaction
@@ -37,7 +40,7 @@ from inspections.models import (
 )
 from inspections.services import REPEAT_WINDOW
 
-from .models import HUNDRED, ListFlag, MaterialsScore, ScoreAdjustment, ScoringScheme, SurveyScore, next_month, q2
+from .models import HUNDRED, TWO, ListFlag, MaterialsScore, ScoreAdjustment, ScoringScheme, SurveyScore, next_month, q2
 from materials.selectors import materials_scores  # noqa: E402  (M from materials reviews, docs/materials.md)
 from surveys.selectors import survey_scores  # noqa: E402  (S from survey waves, docs/surveys.md)
 
@@ -251,17 +254,31 @@ def finding_cells(campaign, scheme, start, end, length=None):
     """Per (unit path, department, category, repeat?, checked?): findings and Σ deductions before the repeat
     factor, for the category breakdown and the finding counts (the visit scores come from visit_cells).
     Grouping by the repeat flag evaluates each finding's repeat rule once."""
+    return (
+        month_finding_rows(campaign, scheme).filter(month_visit_ids(campaign, start, end))
+        .annotate(upath=upto("visit__unit__path", length))
+        .values("upath", "visit__point__department_id", "category_id", "rep", "checked")
+        .annotate(n=Count("id"), base=Sum("weighted", output_field=DEC))
+    )
+
+
+def month_finding_rows(campaign, scheme):
+    """Counting findings (filter them to the month) with their repeat flag, checked flag (criteria
+    mode), deduction before the repeat factor (``weighted``) and whether they cost points (``lossy``:
+    a category deduction and a severity factor > 0)."""
     is_repeat, _deduction = finding_deduction(scheme)
     severity = Case(
         *[When(severity=s, then=Value(scheme.severity_factor(s))) for s in ("minor", "moderate", "severe")],
         default=Value(Decimal(1)), output_field=DEC,
     )
+    positive = [sev for sev in ("minor", "moderate", "severe") if scheme.severity_factor(sev) > 0]
+    lossy = (ExpressionWrapper(Q(category__deduction__gt=0, severity__in=positive), output_field=BooleanField())
+             if positive else Value(False))
     by_criteria = scored_by_criteria() if criteria_mode(scheme) else Value(False)
     return (
-        month_visit_findings(campaign, start, end).order_by()
-        .annotate(rep=is_repeat, checked=by_criteria, upath=upto("visit__unit__path", length))
-        .values("upath", "visit__point__department_id", "category_id", "rep", "checked")
-        .annotate(n=Count("id"), base=Sum(F("category__deduction") * severity, output_field=DEC))
+        Finding.objects.counting().order_by()
+        .annotate(rep=is_repeat, checked=by_criteria, lossy=lossy,
+                  weighted=ExpressionWrapper(F("category__deduction") * severity, output_field=DEC))
     )
 
 
@@ -321,6 +338,105 @@ def task_facts(campaign, start, end, length=None):
         return [dict(zip(names, row)) for row in cursor.fetchall()]
 
 
+# --- the roll-up in SQL (PostgreSQL) -----------------------------------------------------------
+#
+# Each cell is added to every ranked unit it counts for. On PostgreSQL the database does it: each
+# cell row is repeated once per owner key (its path cut at each ranked territorial depth, and
+# 'd' || its supervising department), and the copies are grouped by key. Python then reads one
+# row per (ranked unit, category or point type) instead of adding every cell to every owner, and
+# the category breakdown arrives rounded and in its order. Sums stay exact (numeric), so the
+# result equals the Python roll-up (_rollup_in_python, used elsewhere; a test compares both).
+
+
+# False: the Python roll-up on PostgreSQL too (tests/scores/test_rollup_paths.py compares both).
+ROLLUP_IN_SQL = True
+
+
+def _owner_keys(levels: list[int], path: str, department: str) -> str:
+    """An SQL ``unnest(ARRAY[…])`` of the owner keys of a cell whose path is ``path`` and
+    department ``department``: the path cut at each of ``levels`` it reaches, and 'd' || the
+    department (NULL keys are dropped by the caller)."""
+    keys = [f"CASE WHEN length({path}) >= {int(n)} THEN substr({path}, 1, {int(n)}) END" for n in levels]
+    keys.append(f"'d' || {department}")
+    return f"unnest(ARRAY[{', '.join(keys)}]::text[])"
+
+
+ROLLUP_SQL = """
+WITH mv AS MATERIALIZED ({visits}),
+f AS MATERIALIZED (
+    SELECT r.visit_id, r.category_id, r.rep, r.checked, r.lossy,
+           CASE WHEN r.rep THEN r.weighted * %s ELSE r.weighted END AS ded
+    FROM ({findings}) r
+),
+pv AS (
+    SELECT f.visit_id, SUM(f.ded) AS lost, COUNT(*) FILTER (WHERE f.lossy) AS lossy
+    FROM f WHERE NOT f.checked GROUP BY f.visit_id
+), vo AS (
+    SELECT k.key, mv.point__point_type_id AS id, COUNT(*) AS n, COUNT(*) FILTER (WHERE pv.lossy > 0) AS lossy,
+           SUM(CASE WHEN pv.lost > 100 THEN 0 ELSE 100 - COALESCE(pv.lost, 0) END) AS score
+    FROM mv LEFT JOIN pv ON pv.visit_id = mv.id CROSS JOIN LATERAL {keys} AS k(key)
+    WHERE k.key IS NOT NULL
+    GROUP BY 1, 2
+), fo AS (
+    SELECT k.key, f.category_id, GROUPING(f.category_id) AS whole, COUNT(*) AS n,
+           COUNT(*) FILTER (WHERE f.rep) AS repeats,
+           SUM(CASE WHEN f.checked THEN 0 ELSE f.ded END) AS ded
+    FROM f JOIN mv ON mv.id = f.visit_id CROSS JOIN LATERAL {keys} AS k(key)
+    WHERE k.key IS NOT NULL
+    GROUP BY GROUPING SETS ((k.key, f.category_id), (k.key))
+)
+SELECT u.part, u.key, u.id, u.n, u.b, u.s, CAST(u.rounded AS text), u.name FROM (
+    SELECT 0 AS part, key, id, n, n - lossy AS b, score AS s, NULL::numeric AS rounded, NULL::text AS name FROM vo
+    UNION ALL
+    SELECT 1 + fo.whole, fo.key, fo.category_id, fo.n, fo.repeats, CASE WHEN fo.whole = 1 THEN fo.ded END,
+           CASE WHEN fo.whole = 0 THEN ROUND(fo.ded, 2) END, CAST(COALESCE(fc.name, '') AS text)
+    FROM fo LEFT JOIN {category} fc ON fc.id = fo.category_id
+) u
+ORDER BY u.part, u.rounded DESC, u.name COLLATE "C", u.id
+"""
+
+
+def _rollup_in_sql(campaign, scheme, start, end, length, levels, owner_of: dict) -> None:
+    """Adds the month's visits and findings to the ranked units' accumulators (``owner_of``: owner
+    key → Acc) in one statement: the month's visits (with their unit path cut at ``length``,
+    department and point type) and their counting findings are read once; the findings are
+    summed per visit (the visit scores) and per category; both are grouped by owner key."""
+    visits, visit_params = (
+        month_visits(campaign, start, end).order_by()
+        .annotate(upath=upto("unit__path", length))
+        .values("id", "upath", "point__department_id", "point__point_type_id")
+        .query.get_compiler(connection=connection).as_sql())
+    findings, finding_params = (
+        month_finding_rows(campaign, scheme).filter(month_visit_ids(campaign, start, end))
+        .values("visit_id", "category_id", "rep", "checked", "lossy", "weighted")
+        .query.get_compiler(connection=connection).as_sql())
+    sql = ROLLUP_SQL.format(visits=visits, findings=findings, category=FindingCategory._meta.db_table,
+                            keys=_owner_keys(levels, "mv.upath", "mv.point__department_id"))
+    for a in owner_of.values():
+        a.categories_json = []
+    heads: dict[int, str] = {}  # category → the start of its breakdown entry as JSON
+    with connection.cursor() as cursor:
+        cursor.execute(sql, (*visit_params, scheme.repeat_factor, *finding_params))
+        for part, key, pk, n, b, total, rounded, name in cursor.fetchall():
+            a = owner_of.get(key)
+            if a is None:
+                continue
+            if part == 0:  # visits per point type: visits, clean visits, Σ visit scores
+                a.types[pk] = [n, b, total]
+            elif part == 1:  # in the breakdown's order (the rows' order): deduction (rounded) descending, then name
+                deduction = rounded  # ROUND(…, 2) as text: str(q2(Σ deductions))
+                a.categories.append({"id": pk, "name": name, "findings": n, "deduction": deduction})
+                head = heads.get(pk)
+                if head is None:
+                    head = heads[pk] = f'{{"id":{int(pk)},"name":{_json(name)},"findings":'
+                a.categories_json.append(f'{head}{int(n)},"deduction":"{deduction}"}}')
+            else:  # the unit's finding totals (the grouping set without the category)
+                a.findings, a.repeats, a.deduction = n, b, total
+
+
+_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
 # --- the roll-up and the scores ---------------------------------------------------------------
 
 
@@ -330,6 +446,10 @@ class Acc:
 
     types: dict = field(default_factory=lambda: defaultdict(lambda: [0, 0, ZERO]))  # type → [visits, clean, Σscore]
     cats: dict = field(default_factory=lambda: defaultdict(lambda: [0, ZERO]))  # category → [findings, Σdeduction]
+    categories: list = field(default_factory=list)  # the breakdown's categories, in order (from cats)
+    categories_json: list | None = None  # the same as JSON texts, when the roll-up wrote them (in SQL)
+    breakdown_json: str | None = None  # then the whole breakdown as JSON (_score)
+    deduction: Decimal = ZERO  # Σ deductions over the categories
     findings: int = 0
     severe: int = 0
     repeats: int = 0
@@ -350,6 +470,9 @@ class Result:
     unit_id: int
     kind: str
     values: dict
+    # ``values["breakdown"]`` as compact JSON, when the computation wrote it as it went (PostgreSQL):
+    # the upsert stores it as it is instead of encoding the breakdown again.
+    breakdown_json: str | None = None
 
 
 def _prefixes(path: str, steplen: int = Unit.steplen):
@@ -362,13 +485,29 @@ def compute(campaign: Campaign, month: dt.date, scheme: ScoringScheme, *,
     """Scores, ranks and list flags of every active unit of a ranked kind, for ``month`` or —
     with ``last_month`` — for the months from ``month`` to ``last_month`` as one period
     (a quarter, half-year or year: docs/scores.md, "Periods")."""
-    with transaction.atomic():
+    # No savepoint when called inside a transaction (the recompute): only SET LOCAL needs one.
+    with transaction.atomic(savepoint=False), no_gc():
         if connection.vendor == "postgresql":
             # The aggregates are estimated as costly enough for PostgreSQL's JIT, whose compilation
             # then takes longer than the queries themselves (seconds at bench-1M); this is batch work.
             with connection.cursor() as cursor:
                 cursor.execute("SET LOCAL jit = off")
         return _compute(campaign, month, scheme, last_month or month)
+
+
+@contextmanager
+def no_gc():
+    """The cyclic garbage collector paused: the computation allocates tens of thousands of small
+    dicts, lists and Decimals (none in cycles), and each few hundred allocations made the collector
+    walk the young objects again — about a third of the computation's Python time at a tenth of
+    bench-1M. Everything is freed by reference counting as usual; the collector resumes after."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _months(first: dt.date, last: dt.date) -> list[dt.date]:
@@ -434,23 +573,15 @@ def _compute(campaign: Campaign, month: dt.date, scheme: ScoringScheme, last_mon
             owner_cache[key] = found
         return found
 
-    # Visits, clean visits and Σ visit scores (each visit max(0, 100 − Σ its deductions)).
-    for cell in visit_cells(campaign, scheme, start, end, length):
-        score = _dec(cell["score"])
-        for a in owners(cell["upath"], cell["point__department_id"]):
-            t = a.types[cell["point__point_type_id"]]
-            t[0] += cell["visits"]
-            t[1] += cell["visits"] - cell["lossy"]
-            t[2] += score
-    for cell in fetch(finding_cells(campaign, scheme, start, end, length)):
-        # A visit scored by its checklist (criteria mode) counts its findings but loses no deductions.
-        ded = ZERO if cell["checked"] else _dec(cell["base"]) * (scheme.repeat_factor if cell["rep"] else 1)
-        for a in owners(cell["upath"], cell["visit__point__department_id"]):
-            c = a.cats[cell["category_id"]]
-            c[0] += cell["n"]
-            c[1] += ded
-            a.findings += cell["n"]
-            a.repeats += cell["n"] if cell["rep"] else 0
+    # Visits, clean visits and Σ visit scores (each visit max(0, 100 − Σ its deductions)); findings,
+    # repeats and deductions per category.
+    if connection.vendor == "postgresql" and ROLLUP_IN_SQL:
+        owner_of = {path: acc[pk] for path, pk in by_path.items() if pk not in departments}
+        owner_of.update((f"d{pk}", acc[pk]) for pk in departments)
+        levels = sorted({len(path) for path, pk in by_path.items() if pk not in departments})
+        _rollup_in_sql(campaign, scheme, start, end, length, levels, owner_of)
+    else:
+        _rollup_in_python(campaign, scheme, start, end, length, owners)
     if criteria_mode(scheme):
         # A checked visit scores 100 × (stake − lost) / stake, never below 0 (docs/scores.md).
         for cell in fetch(criteria_visit_cells(campaign, scheme, start, end, length)):
@@ -497,16 +628,45 @@ def _compute(campaign: Campaign, month: dt.date, scheme: ScoringScheme, last_mon
         else:
             a.penalty += _dec(row["points"])
 
-    weights_t = dict(PointType.objects.values_list("id", "weight"))
-    names_t = dict(PointType.objects.values_list("id", "name"))
-    cat_ids = {c for a in acc.values() for c in a.cats}
-    names_c = dict(FindingCategory.objects.filter(pk__in=cat_ids).values_list("id", "name"))
-    results = [
-        Result(pk, kind_of[pk], _score(a, scheme.weights_for(kind_of[pk]), weights_t, names_t, names_c))
-        for pk, a in acc.items()
-    ]
+    # Per point type (id, name, weight as Decimal and as text) and per kind the component weights: once.
+    point_types = {pk: (name, _dec(weight), str(_dec(weight)),
+                        f'{{"id":{int(pk)},"name":{_json(name)},"weight":"{_dec(weight)}","visits":')
+                   for pk, name, weight in PointType.objects.values_list("id", "name", "weight")}
+    weights = {kind: scheme.weights_for(kind) for kind in set(kind_of.values())}
+    results = [Result(pk, kind_of[pk], _score(a, weights[kind_of[pk]], point_types), a.breakdown_json)
+               for pk, a in acc.items()]
     _rank(results, scheme)
     return results
+
+
+def _rollup_in_python(campaign, scheme, start, end, length, owners) -> None:
+    """What _rollup_in_sql does, in Python (databases without GROUPING SETS): each cell added to
+    each of its ``owners(path, department_id)``."""
+    for cell in visit_cells(campaign, scheme, start, end, length):
+        score = _dec(cell["score"])
+        for a in owners(cell["upath"], cell["point__department_id"]):
+            t = a.types[cell["point__point_type_id"]]
+            t[0] += cell["visits"]
+            t[1] += cell["visits"] - cell["lossy"]
+            t[2] += score
+    touched = {}
+    for cell in fetch(finding_cells(campaign, scheme, start, end, length)):
+        # A visit scored by its checklist (criteria mode) counts its findings but loses no deductions.
+        ded = ZERO if cell["checked"] else _dec(cell["base"]) * (scheme.repeat_factor if cell["rep"] else 1)
+        for a in owners(cell["upath"], cell["visit__point__department_id"]):
+            c = a.cats[cell["category_id"]]
+            c[0] += cell["n"]
+            c[1] += ded
+            a.findings += cell["n"]
+            a.repeats += cell["n"] if cell["rep"] else 0
+            touched[id(a)] = a
+    names = dict(FindingCategory.objects.filter(pk__in={c for a in touched.values() for c in a.cats})
+                 .values_list("id", "name"))
+    for a in touched.values():
+        cats = sorted(((q2(d), names.get(cid, ""), cid, n) for cid, (n, d) in a.cats.items()),
+                      key=lambda c: (-c[0], c[1], c[2]))
+        a.categories = [{"id": cid, "name": name, "findings": n, "deduction": str(d)} for d, name, cid, n in cats]
+        a.deduction = sum((d for _n, d in a.cats.values()), ZERO)
 
 
 def _collect_severe(campaign, start, end, acc: dict, by_path: dict, departments: set, length=None) -> None:
@@ -530,20 +690,29 @@ def _entered(slot) -> tuple[Decimal | None, bool]:
     return None, False
 
 
-def _score(a: Acc, weights: dict, weights_t: dict, names_t: dict, names_c: dict) -> dict:
+def _score(a: Acc, weights: dict, point_types: dict) -> dict:
+    """A unit's values from what it collected (``point_types``: id → (name, weight, weight as text, the start
+    of its breakdown entry as JSON))."""
     # F: weighted mean over the point types visited of the mean visit score per type.
     num = den = ZERO
     visits = clean = 0
     types = []
+    types_json = []
     for type_id, (n, c, total) in sorted(a.types.items()):
         mean = total / n
-        w = _dec(weights_t.get(type_id))
+        name, w, w_text, head = point_types.get(type_id) or (
+            "", ZERO, str(ZERO), f'{{"id":{int(type_id)},"name":"","weight":"{ZERO}","visits":')
         num += w * mean
         den += w
         visits += n
         clean += c
-        types.append({"id": type_id, "name": names_t.get(type_id, ""), "weight": str(w), "visits": n,
-                      "mean": str(q2(mean))})
+        mean_text = str(mean.quantize(TWO, rounding=ROUND_HALF_UP))  # q2
+        types.append({"id": type_id, "name": name, "weight": w_text, "visits": n, "mean": mean_text})
+        if a.categories_json is not None:
+            types_json.append(f'{head}{int(n)},"mean":"{mean_text}"}}')
+    if a.categories_json is not None:
+        a.breakdown_json = (f'{{"point_types":[{",".join(types_json)}],'
+                            f'"categories":[{",".join(a.categories_json)}]}}')
     field_score = num / den if den > 0 else None
     rect = HUNDRED * a.credit / a.tasks if a.tasks else None
     survey, survey_sub = _entered(a.survey)
@@ -554,19 +723,16 @@ def _score(a: Acc, weights: dict, weights_t: dict, names_t: dict, names_c: dict)
         wsum = sum((weights[c] for c, v in present.items() if v is not None), ZERO)
         base = sum((weights[c] * v for c, v in present.items() if v is not None), ZERO) / wsum
         total = q2(min(HUNDRED, max(ZERO, base + a.bonus - a.penalty)))
-    cats = sorted(((q2(d), names_c.get(cid, ""), cid, n) for cid, (n, d) in a.cats.items()),
-                  key=lambda c: (-c[0], c[1]))
-    cats = [{"id": cid, "name": name, "findings": n, "deduction": str(d)} for d, name, cid, n in cats]
     return {
         "field_score": q2(field_score), "rectification_score": q2(rect), "survey_score": q2(survey),
         "materials_score": q2(materials), "survey_from_subtree": survey_sub, "materials_from_subtree": materials_sub,
         "base_score": q2(base), "bonus": q2(a.bonus), "penalty": q2(a.penalty), "total": total,
         "visit_count": visits, "clean_visit_count": clean, "finding_count": a.findings,
         "severe_finding_count": a.severe, "repeat_finding_count": a.repeats,
-        "deduction_total": q2(sum((d for _n, d in a.cats.values()), ZERO)),
+        "deduction_total": q2(a.deduction),
         "task_count": a.tasks, "task_on_time_count": a.on_time, "task_late_count": a.late,
         "task_open_count": a.open, "rework_count": a.reworks,
-        "breakdown": {"point_types": types, "categories": cats},
+        "breakdown": {"point_types": types, "categories": a.categories},
     }
 
 
@@ -626,8 +792,13 @@ def black_listed(scheme: ScoringScheme, *, total: Decimal, bottom: int, n: int, 
 def _rank(results: list[Result], scheme: ScoringScheme) -> None:
     """Competition ranking (1, 2, 2, 4) per peer group, then the lists."""
     groups: dict[str, list[Result]] = defaultdict(list)
+    bands = scheme.bands()  # ScoringScheme.grade_for, with the bands read once
+
+    def grade_for(total):
+        return "" if total is None else next((grade for grade, minimum in bands if total >= minimum), "")
+
     for r in results:
-        r.values.update(rank=None, ranked_count=0, list_flag=ListFlag.NONE, grade=scheme.grade_for(r.values["total"]))
+        r.values.update(rank=None, ranked_count=0, list_flag=ListFlag.NONE, grade=grade_for(r.values["total"]))
         if r.values["total"] is not None:
             groups[r.kind].append(r)
     for members in groups.values():

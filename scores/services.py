@@ -282,7 +282,7 @@ def scores_recompute(*, actor: User | None, campaign: Campaign, month: dt.date) 
     nothing changes."""
     _require_city_office(actor)
     month = _check_month(campaign, month)
-    with transaction.atomic():
+    with transaction.atomic(), compute.no_gc():  # the computation and the upsert allocate, acyclically
         score_month = _lock_month(campaign, month)
         if score_month.is_published:
             raise Conflict(_("The scores of %(month)s were published on %(date)s and are frozen.") % {
@@ -292,12 +292,8 @@ def scores_recompute(*, actor: User | None, campaign: Campaign, month: dt.date) 
         results = compute.compute(campaign, month, scheme)
         fixed = {"campaign_id": campaign.pk, "month": month, "score_month_id": score_month.pk,
                  "scheme_id": scheme.pk, "status": ScoreMonth.Status.DRAFT}
-        _upsert_scores(fixed, results, ["score_month", "scheme", "kind", "status", *SCORE_FIELDS])
         # Units no longer ranked (deactivated, kind no longer ranked) leave the draft.
-        # (Compared here: a NOT IN of every scored unit costs more to send than the month's unit ids to read.)
-        scored = {r.unit_id for r in results}
-        drafts = MonthlyScore.objects.filter(campaign=campaign, month=month, status=ScoreMonth.Status.DRAFT)
-        gone = [pk for pk, unit_id in drafts.values_list("pk", "unit_id") if unit_id not in scored]
+        gone = _upsert_scores(fixed, results, ["score_month", "scheme", "kind", "status", *SCORE_FIELDS])
         if gone:
             MonthlyScore.objects.filter(pk__in=gone).delete()
         score_month.scheme, score_month.computed_at, score_month.computed_by = scheme, timezone.now(), actor
@@ -307,16 +303,22 @@ def scores_recompute(*, actor: User | None, campaign: Campaign, month: dt.date) 
     return score_month
 
 
-def _upsert_scores(fixed: dict, results: list, update_fields: list[str]) -> None:
-    """Insert or update the month's rows: ``fixed`` (attname → value) for every row, then each
-    result's unit, kind and values. On PostgreSQL: the rows go straight from the results into a
-    COPY to a temporary table (no model instances, the breakdown as compact JSON), then one
-    ``INSERT … SELECT … ON CONFLICT DO UPDATE``; elsewhere Django's upsert."""
+def _upsert_scores(fixed: dict, results: list, update_fields: list[str]) -> list[int]:
+    """Insert or update the month's rows: ``fixed`` (attname → value: campaign, month, status, …)
+    for every row, then each result's unit, kind and values. Returns the ids of the rows of the
+    same campaign, month and status whose unit has no result (the caller removes them). On
+    PostgreSQL: the rows go straight from the results into a COPY to a temporary table (no model
+    instances, the breakdown as compact JSON, or as the computation wrote it), then one statement
+    ``INSERT … SELECT … ON CONFLICT DO UPDATE`` that also reads those ids (from the rows as they
+    were before it); elsewhere Django's upsert and a read of the ids."""
     if connection.vendor != "postgresql":
         rows = [MonthlyScore(unit_id=r.unit_id, kind=r.kind, **fixed, **r.values) for r in results]
         MonthlyScore.objects.bulk_create(rows, batch_size=1000, update_conflicts=True,
                                          unique_fields=["campaign", "unit", "month"], update_fields=update_fields)
-        return
+        scored = {r.unit_id for r in results}
+        same = MonthlyScore.objects.filter(campaign_id=fixed["campaign_id"], month=fixed["month"],
+                                           status=fixed["status"])
+        return [pk for pk, unit_id in same.values_list("pk", "unit_id") if unit_id not in scored]
     fields = [f for f in MonthlyScore._meta.concrete_fields if not f.primary_key]
     own = [f.attname for f in fields if f.attname not in fixed and f.attname not in ("unit_id", "kind")]
     order = [*fixed, "unit_id", "kind", *own]  # the COPY's column order
@@ -333,11 +335,18 @@ def _upsert_scores(fixed: dict, results: list, update_fields: list[str]) -> None
         with cursor.cursor.copy(f"COPY score_upsert ({columns}) FROM STDIN") as copy:
             for r in results:
                 values = r.values
-                copy.write_row([*head, r.unit_id, r.kind,
-                                *(compact(values[name]) if name == "breakdown" else values[name] for name in own)])
-        cursor.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM score_upsert "
-                       f"ON CONFLICT (campaign_id, unit_id, month) DO UPDATE SET {updates}")
+                copy.write_row([*head, r.unit_id, r.kind, *(
+                    (r.breakdown_json or compact(values[name])) if name == "breakdown" else values[name]
+                    for name in own)])
+        cursor.execute(
+            f"WITH upserted AS (INSERT INTO {table} ({columns}) SELECT {columns} FROM score_upsert "
+            f"ON CONFLICT (campaign_id, unit_id, month) DO UPDATE SET {updates} RETURNING 1) "
+            f"SELECT m.id FROM {table} m WHERE m.campaign_id = %s AND m.month = %s AND m.status = %s "
+            f"AND NOT EXISTS (SELECT 1 FROM score_upsert s WHERE s.unit_id = m.unit_id)",
+            [fixed["campaign_id"], fixed["month"], fixed["status"]])
+        gone = [pk for (pk,) in cursor.fetchall()]
         cursor.execute("DROP TABLE score_upsert")
+    return gone
 
 
 def scores_publish(*, actor: User, campaign: Campaign, month: dt.date, override_reason: str = "") -> ScoreMonth:

@@ -1,5 +1,7 @@
 from rest_framework import pagination
 
+from civportal.pagination import COUNT_CAP
+
 
 class LimitOffsetPagination(pagination.LimitOffsetPagination):
     default_limit = 50
@@ -24,3 +26,37 @@ class CursorPagination(pagination.CursorPagination):
         if not any(field.lstrip("-") in {"id", "pk"} for field in ordering):
             ordering.append("-id" if ordering[0].startswith("-") else "id")
         return tuple(ordering)
+
+
+class CappedLimitOffsetPagination(LimitOffsetPagination):
+    """``limit``/``offset`` pages whose ``count`` is capped instead of a full COUNT(*) per request:
+    ``SELECT COUNT(*) FROM (… LIMIT cap + 1)`` stops after ``COUNT_CAP`` rows (or past the page asked
+    for, when that is further), and ``count_capped`` says there are more than ``count``. ``next``
+    stays right: it is there while more rows exist."""
+
+    cap = COUNT_CAP
+    capped = False
+
+    def get_count(self, queryset):
+        if not hasattr(queryset, "order_by"):
+            return super().get_count(queryset)
+        cap = max(self.cap, self.get_offset(self.request) + self.limit)
+        # Unordered: any cap + 1 matching rows tell whether there are more than cap.
+        # Only the keys: the rows' annotations (per-row subqueries) are not computed to be counted.
+        counted = queryset.order_by().values("pk")[: cap + 1].count()
+        self.capped = counted > cap
+        self.shown_count = min(counted, cap)
+        return counted  # cap + 1 when capped, so that the next link is kept
+
+    def get_paginated_response(self, data):
+        response = super().get_paginated_response(data)
+        if hasattr(self, "shown_count"):
+            response.data["count"] = self.shown_count
+        response.data["count_capped"] = self.capped
+        return response
+
+    def get_paginated_response_schema(self, schema):
+        result = super().get_paginated_response_schema(schema)
+        result["properties"]["count_capped"] = {
+            "type": "boolean", "description": f"true when more rows match than ``count`` (counted up to {self.cap})"}
+        return result

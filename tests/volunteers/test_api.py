@@ -132,3 +132,28 @@ def test_leader_cannot_run_activity_actions(vol, personas, api):
                                          {"volunteer": vol.own.pk}, format="json")
     assert response.status_code == 403
     assert not Signup.objects.exists()
+
+
+def test_the_volunteer_list_count_is_capped_not_a_full_count(vol, personas, api, city, monkeypatch):
+    """Issue 13: ``count`` stops at the cap (``count_capped`` says more match), ``next`` stays right,
+    pages past the cap are still served, and the count query is bounded (LIMIT) and reads no totals."""
+    from civportal.api.pagination import CappedLimitOffsetPagination
+
+    monkeypatch.setattr(CappedLimitOffsetPagination, "cap", 3)
+    for i in range(6):
+        make_volunteer(city.community_a1, name=f"计数{i}")
+    client = api(personas.supervisor)
+    everyone = Volunteer.objects.visible_to(personas.supervisor).count()
+    assert everyone > 3
+    with CaptureQueriesContext(connection) as ctx:
+        page = client.get("/api/v1/volunteers/", {"limit": 2}).json()
+    assert (page["count"], page["count_capped"], len(page["results"])) == (3, True, 2) and page["next"]
+    counts = [q["sql"] for q in ctx.captured_queries if q["sql"].upper().startswith("SELECT COUNT(")]
+    assert len(counts) == 1 and "LIMIT" in counts[0].upper() and "minutes" not in counts[0]
+    # Past the cap: the rows are still served, and the last page has no next link.
+    last = client.get("/api/v1/volunteers/", {"limit": 2, "offset": everyone - 1}).json()
+    assert len(last["results"]) == 1 and last["next"] is None
+    # Under the cap: the exact count.
+    monkeypatch.setattr(CappedLimitOffsetPagination, "cap", 1000)
+    page = client.get("/api/v1/volunteers/", {"limit": 2}).json()
+    assert (page["count"], page["count_capped"]) == (everyone, False)

@@ -6,6 +6,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied as ApiPermissionDenied
 from rest_framework.response import Response
 
+from civportal.api.pagination import CappedLimitOffsetPagination
 from civportal.api.permissions import RolePermissions
 
 from .. import services
@@ -26,6 +27,7 @@ class VolunteerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.
 
     serializer_class = VolunteerSerializer
     filterset_class = VolunteerFilterSet
+    pagination_class = CappedLimitOffsetPagination  # a city's volunteers: no full COUNT per request
     ordering_fields = ["id", "name", "registered_on", "created_at"]
     ordering = ["-id"]
     action_permissions = {"review": ["volunteers.change_volunteer"], "set_status": ["volunteers.change_volunteer"]}
