@@ -57,3 +57,18 @@ def test_volunteer_totals_match_the_statistics_total(city, personas):
                                        expected.minutes_this_month, expected.activities_held,
                                        expected.share_percent), root.name
     assert volunteer_totals(city.city, now=now).active_this_month == 4 - 1  # a district-level volunteer served none
+
+
+@pytest.mark.django_db
+def test_ranking_and_overdue_rows_link_to_their_details(login, personas, city, facts):
+    from django.urls import reverse
+
+    from .conftest import october
+
+    response = login(personas.supervisor).get(reverse("dashboards:supervisor"), october(facts.camp))
+    fig, html = response.context["fig"], response.content.decode()
+    assert fig.ranking and fig.overdue_tasks
+    for score in fig.ranking:
+        assert f'<a href="{reverse("scores:score_detail", args=[score.pk])}">{score.unit.name}</a>' in html
+    for task in fig.overdue_tasks:
+        assert f'<a href="{reverse("inspections:task_detail", args=[task.pk])}">#{task.pk} ' in html
