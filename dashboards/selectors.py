@@ -14,7 +14,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Avg, Case, CharField, Count, F, OuterRef, Q, Subquery, Sum, Value, When
+from django.db.models import Avg, Case, CharField, Count, F, Func, IntegerField, OuterRef, Q, Subquery, Sum, Value, When
 from django.db.models.functions import Coalesce, Substr
 from django.utils import timezone
 
@@ -24,7 +24,9 @@ from inspections.rollups import ALL_CATEGORIES, ALL_UNITS, NONE, TOTAL_TYPE
 from inspections.rollups import month_of as _month
 from scores.compute import month_bounds
 from scores.models import RANKABLE_KINDS, MonthlyScore, next_month
-from volunteers.selectors import unit_statistics
+from volunteers.hours import month_bounds as volunteer_month_bounds
+from volunteers.models import Activity, HourEntry, Volunteer
+from volunteers.selectors import UnitStats
 
 MAP_LIMIT = 500
 TOP_OVERDUE = 10
@@ -166,6 +168,35 @@ def month_task_counts(campaign, root, start, end) -> dict:
     micros = row.pop("micros")
     row["avg_duration"] = dt.timedelta(microseconds=micros / row["closed"]) if row["closed"] else None
     return row
+
+
+def finding_months(campaign, root) -> list[dict]:
+    """Per month of the findings rollup: ``opened`` (observed in the month, not void or duplicate) and,
+    summed over every month, ``open`` and ``untriaged`` now (finding_counts, month_finding_counts and the
+    trend's opened, from the same rows). One query, one row per month of the campaign."""
+    return list(
+        _tally(campaign, root, totals=True).filter(status__in=sorted({*Finding.OPEN_STATUSES, *COUNTING}))
+        .values("month").annotate(opened=_total(status__in=COUNTING), open=_total(status__in=Finding.OPEN_STATUSES),
+                                  untriaged=_total(status=Finding.Status.NEW))
+        .order_by("month"))
+
+
+def closure_months(campaign, root, months: list[dt.date]) -> list[dict]:
+    """Per month of ``months``, the closures rollup: findings closed, and tasks closed, on time, reworked
+    and their total duration (month_task_counts and the trend's closed, from the same rows). One query."""
+    return list(
+        _closures(campaign, root).filter(month__gte=months[0], month__lte=months[-1]).values("month")
+        .annotate(findings_closed=_total("findings_closed"), closed=_total("tasks_closed"),
+                  on_time=_total("tasks_on_time"), reworked=_total("tasks_reworked"), micros=_total("task_micros"))
+        .order_by("month"))
+
+
+def _task_figures(row: dict | None) -> dict:
+    """month_task_counts' figures from a closure_months row (None: no closure that month)."""
+    row = row or {}
+    closed, micros = row.get("closed", 0), row.get("micros", 0)
+    return {"closed": closed, "on_time": row.get("on_time", 0), "reworked": row.get("reworked", 0),
+            "avg_duration": dt.timedelta(microseconds=micros / closed) if closed else None}
 
 
 def task_lights(campaign, root, now) -> dict:
@@ -319,16 +350,22 @@ def build(user, *, campaign: Campaign | None, root: Unit, month: dt.date, now: d
     start, end = month_bounds(month)
     fig = Figures(root=root, campaign=campaign, month=month, start=start, end=end,
                   last_day=next_month(month) - dt.timedelta(days=1))
-    fig.findings = {**finding_counts(campaign, root), **month_finding_counts(campaign, root, start, end)}
-    fig.tasks = month_task_counts(campaign, root, start, end)
+    months = months_back(month, 12)
+    # The same rollup rows read once each: findings per month (open now, untriaged now, observed per
+    # month) and closures per month (the trend's and the month's task figures).
+    per_month = finding_months(campaign, root)
+    fig.findings = {"open": sum(r["open"] for r in per_month), "untriaged": sum(r["untriaged"] for r in per_month),
+                    "opened": next((r["opened"] for r in per_month if r["month"] == month), 0)}
+    closures = closure_months(campaign, root, months)
+    fig.tasks = _task_figures(next((r for r in closures if r["month"] == month), None))
     fig.lights = task_lights(campaign, root, now)
     fig.by_category = by_category(campaign, root, start, end)
     fig.by_point_type = by_point_type(campaign, root, start, end)
     fig.overdue_tasks = most_overdue(campaign, root, now)
     fig.map_rows = map_rows(campaign, root, now)
 
-    months = months_back(month, 12)
-    opened, closed = monthly_flow(campaign, root, months)
+    opened = {r["month"]: r["opened"] for r in per_month if r["opened"] and months[0] <= r["month"] <= month}
+    closed = {r["month"]: r["findings_closed"] for r in closures if r["findings_closed"]}
     cells = score_cells(user, campaign, root, months)
     if cells:
         fig.index_kind = min(cells, key=_kind_order)["kind"]
@@ -345,8 +382,32 @@ def build(user, *, campaign: Campaign | None, root: Unit, month: dt.date, now: d
 
     # Volunteers: the month's figures as of its end (or now, in the current month).
     as_of = min(now, end - dt.timedelta(microseconds=1))
-    fig.volunteers = unit_statistics(root, now=as_of)[0]
+    fig.volunteers = volunteer_totals(root, now=as_of)
     return fig
+
+
+def _scalar(queryset, function: str, field: str, distinct: bool = False) -> Subquery:
+    """``SELECT function(field) FROM …``: one row whatever the rows (no GROUP BY), as a scalar subquery."""
+    template = "%(function)s(DISTINCT %(expressions)s)" if distinct else None
+    value = Func(F(field), function=function, output_field=IntegerField(), **({"template": template} if template else {}))
+    return Subquery(queryset.order_by().annotate(v=value).values("v"))
+
+
+def volunteer_totals(root: Unit, *, now: dt.datetime) -> UnitStats:
+    """The volunteer statistics of ``root``'s subtree for the month containing ``now`` (the total row of
+    ``volunteers.selectors.unit_statistics``, the same definitions) in one query, not one per figure."""
+    start, end = volunteer_month_bounds(now)
+    entries = HourEntry.objects.filter(served_at__gte=start, served_at__lt=end, unit_path__startswith=root.path)
+    held = Activity.objects.exclude(status=Activity.Status.CANCELLED).filter(
+        starts_at__gte=start, starts_at__lt=end, starts_at__lte=now, unit__path__startswith=root.path)
+    row = Unit.objects.filter(pk=root.pk).order_by().values(
+        registered=_scalar(Volunteer.objects.counted().filter(unit_path__startswith=root.path), "COUNT", "pk"),
+        people=_scalar(entries, "COUNT", "volunteer", distinct=True),
+        minutes=_scalar(entries, "SUM", "minutes"),
+        held=_scalar(held, "COUNT", "pk"),
+    ).get()
+    return UnitStats(unit=root, registered=row["registered"] or 0, active_this_month=row["people"] or 0,
+                     minutes_this_month=row["minutes"] or 0, activities_held=row["held"] or 0)
 
 
 def _q2(value) -> Decimal | None:

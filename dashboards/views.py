@@ -4,6 +4,7 @@ and the links; the figures come from selectors.build (docs/dashboards.md)."""
 from __future__ import annotations
 
 import datetime as dt
+from functools import cached_property
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
@@ -83,43 +84,43 @@ class Links:
     def tasks(self, **params) -> str:
         return self._url("inspections:task_list", params)
 
-    @property
+    @cached_property
     def open_findings(self):
         return self.findings(status=Finding.OPEN_STATUSES)
 
-    @property
+    @cached_property
     def open_findings_map(self):
         return self.findings(status=Finding.OPEN_STATUSES, view="map")
 
-    @property
+    @cached_property
     def untriaged(self):
         return self.findings(status=[Finding.Status.NEW])
 
-    @property
+    @cached_property
     def opened(self):
         return self.findings(status=selectors.COUNTING, **self.month)
 
-    @property
+    @cached_property
     def overdue(self):
         return self.tasks(overdue="true")
 
-    @property
+    @cached_property
     def tasks_yellow(self):
         return self.tasks(light="yellow")
 
-    @property
+    @cached_property
     def tasks_green(self):
         return self.tasks(light="green")
 
-    @property
+    @cached_property
     def closed_tasks(self):
         return self.tasks(status=RectificationTask.Status.CLOSED, **self.closed)
 
-    @property
+    @cached_property
     def on_time(self):
         return self.tasks(status=RectificationTask.Status.CLOSED, on_time="true", **self.closed)
 
-    @property
+    @cached_property
     def reworked(self):
         return self.tasks(status=RectificationTask.Status.CLOSED, reworked="true", **self.closed)
 
@@ -146,7 +147,7 @@ class Links:
             params["kind"] = kind
         return f"{reverse('scores:ranking')}?{urlencode(params)}"
 
-    @property
+    @cached_property
     def volunteers(self) -> str:
         return f"{reverse('volunteers:statistics')}?{urlencode({'unit': self.fig.root.pk, 'month': f'{self.fig.month:%Y-%m}'})}"
 
@@ -220,11 +221,18 @@ def _render(request, template: str, fig: selectors.Figures, form: DashboardForm,
     for row in fig.trend:
         row["opened_url"] = links.month_findings(row["month"])
         row["closed_url"] = links.month_closed(row["month"])
-    # One reverse for the up to 500 markers (and their list): the detail URL differs only by the id.
-    head, _sep, tail = reverse("inspections:finding_detail", args=[987654321]).partition("987654321")
+    # One reverse per kind of row (the up to 500 markers and their list, the ranking, the overdue tasks):
+    # a detail URL differs only by the id.
+    finding_url = _detail_url("inspections:finding_detail")
     for row in fig.map_rows:
         row["light_label"] = str(LIGHT_LABELS.get(row["light"], ""))
-        row["url"] = f"{head}{row['pk']}{tail}"
+        row["url"] = finding_url(row["pk"])
+    task_url = _detail_url("inspections:task_detail")
+    for task in fig.overdue_tasks:
+        task.url = task_url(task.pk)
+    score_url = _detail_url("scores:score_detail")
+    for score in fig.ranking:
+        score.url = score_url(score.pk)
     # "Top lost criteria": one grouped query over the month's checklists under the root (none without an edition).
     month_end = (fig.month.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
     top_lost = top_lost_criteria(request.user, fig.campaign, fig.month.replace(day=1), month_end, limit=5,
@@ -246,6 +254,12 @@ def _render(request, template: str, fig: selectors.Figures, form: DashboardForm,
         **extra,
     }
     return render(request, template, context)
+
+
+def _detail_url(name: str):
+    """``pk -> reverse(name, args=[pk])`` with one reverse for any number of rows."""
+    head, _sep, tail = reverse(name, args=[987654321]).partition("987654321")
+    return lambda pk: f"{head}{pk}{tail}"
 
 
 def _root(form: DashboardForm, default: Unit | None) -> Unit | None:

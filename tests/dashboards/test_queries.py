@@ -23,12 +23,13 @@ from .conftest import at, make_finding, make_score, make_task
 pytestmark = pytest.mark.django_db
 
 # Pinned (steady state, after a first request): session, user, memberships, the form's units, the campaigns
-# (the select, the chosen one, the default), whether the root (the city) covers every unit, 12 figure queries,
-# 5 volunteer statistics, the notification bell, the recurrence panel (回头看: rates and 顽疾点位, two queries),
+# (the select, the chosen one, the default), whether the root (the city) covers every unit, 10 figure queries
+# (the findings rollup per month and the closures per month each read once), the volunteer statistics (one
+# query), the notification bell, the recurrence panel (回头看: rates and 顽疾点位, two queries),
 # the root's outline for the map (three more when the units below have outlines: tests/dashboards/test_map.py).
 # The unit dashboard adds its score and the findings that cost it points.
-SUPERVISOR_QUERIES = 29
-UNIT_QUERIES = 30
+SUPERVISOR_QUERIES = 22
+UNIT_QUERIES = 23
 
 
 def seed(city, n: int):
