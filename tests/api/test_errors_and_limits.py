@@ -186,3 +186,38 @@ def test_throttling_works_against_redis(personas, api, settings):
         assert any(b"throttle_client" in key for key in cache._cache.get_client().keys("*"))
     finally:
         cache.clear()
+
+
+def test_on_redis_the_window_is_a_sorted_set_that_refills_and_refusals_do_not_use_it_up(personas, api, settings):
+    import time_machine
+    from datetime import timedelta
+
+    from django.core.cache import cache
+    from django.utils import timezone
+
+    if not settings.CELERY_BROKER_URL.startswith("redis://"):
+        pytest.skip("needs the Redis of the test command (bin/test)")
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                                   "LOCATION": settings.CELERY_BROKER_URL, "KEY_PREFIX": "civportal-test-window"}}
+    settings.API_RATE_PER_MINUTE = 3
+    cache.clear()
+    start = timezone.now()
+    try:
+        with time_machine.travel(start, tick=False):
+            assert [api(personas.supervisor).get("/api/v1/units/").status_code for _ in range(3)] == [200] * 3
+        with time_machine.travel(start + timedelta(seconds=30), tick=False):
+            for _ in range(3):  # refused: these do not count
+                response = api(personas.supervisor).get("/api/v1/units/")
+                assert response.status_code == 429 and 29 <= int(response["Retry-After"]) <= 30
+            assert api(personas.handler_a).get("/api/v1/units/").status_code == 200  # another user's budget
+        with time_machine.travel(start + timedelta(seconds=60.5), tick=False):
+            assert api(personas.supervisor).get("/api/v1/units/").status_code == 200
+            assert api(personas.supervisor).get("/api/v1/units/").status_code == 200
+            assert api(personas.supervisor).get("/api/v1/units/").status_code == 200
+            assert api(personas.supervisor).get("/api/v1/units/").status_code == 429
+        client = cache._cache.get_client()
+        keys = [key for key in client.keys("*") if b"throttle_client_user-" in key]
+        assert keys and all(client.type(key) == b"zset" for key in keys)
+        assert max(client.zcard(key) for key in keys) == 3  # the window's requests, not every request made
+    finally:
+        cache.clear()
