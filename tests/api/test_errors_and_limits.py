@@ -151,7 +151,7 @@ def test_redis_cache_is_chosen_by_cache_url(monkeypatch):
     monkeypatch.setenv("CACHE_URL", "redis://127.0.0.1:6379/9")
     try:
         reloaded = importlib.reload(project_settings)
-        assert reloaded.CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
+        assert reloaded.CACHES["default"]["BACKEND"] == "civportal.cache.RedisCache"
         assert reloaded.CACHES["default"]["LOCATION"] == "redis://127.0.0.1:6379/9"
         monkeypatch.setenv("CACHE_URL", "locmem://")
         assert importlib.reload(project_settings).CACHES["default"]["BACKEND"].endswith("LocMemCache")
@@ -219,5 +219,25 @@ def test_on_redis_the_window_is_a_sorted_set_that_refills_and_refusals_do_not_us
         keys = [key for key in client.keys("*") if b"throttle_client_user-" in key]
         assert keys and all(client.type(key) == b"zset" for key in keys)
         assert max(client.zcard(key) for key in keys) == 3  # the window's requests, not every request made
+    finally:
+        cache.clear()
+
+
+def test_the_redis_cache_reuses_one_client_and_works(settings):
+    from django.core.cache import caches
+    from django.core.cache.backends.redis import RedisCache
+
+    if not settings.CELERY_BROKER_URL.startswith("redis://"):
+        pytest.skip("needs the Redis of the test command (bin/test)")
+    settings.CACHES = {"default": {"BACKEND": "civportal.cache.RedisCache", "LOCATION": settings.CELERY_BROKER_URL,
+                                   "KEY_PREFIX": "civportal-test-client"}}
+    cache = caches["default"]
+    try:
+        assert isinstance(cache, RedisCache)  # the rate limit's and list cache's Redis paths apply
+        assert cache._cache.get_client("a") is cache._cache.get_client("b", write=True)
+        cache.set("k", {"a": 1}, 10)
+        assert cache.get("k") == {"a": 1} and cache.get_many(["k", "nope"]) == {"k": {"a": 1}}
+        assert cache.add("n", 1) and cache.incr("n") == 2
+        assert cache.delete("k") and cache.get("k") is None
     finally:
         cache.clear()
