@@ -216,7 +216,7 @@ def test_on_redis_the_window_is_a_sorted_set_that_refills_and_refusals_do_not_us
             assert api(personas.supervisor).get("/api/v1/units/").status_code == 200
             assert api(personas.supervisor).get("/api/v1/units/").status_code == 429
         client = cache._cache.get_client()
-        keys = [key for key in client.keys("*") if b"throttle_client_user-" in key]
+        keys = client.keys("civportal-test-window:*throttle_client_user-*")
         assert keys and all(client.type(key) == b"zset" for key in keys)
         assert max(client.zcard(key) for key in keys) == 3  # the window's requests, not every request made
     finally:
