@@ -17,7 +17,14 @@ connections, each for ``--seconds`` (the search for ``--search-seconds``):
   search   ``/api/v1/findings/?q=…`` (one finding in twenty matches).
 
 Each phase reports requests, req/s, req/s per worker (for sizing: workers ×
-this is what a node serves), median, p95 and errors. ``--cache`` runs it all
+this is what a node serves), median, p95 and errors, and the CPU each request
+cost the server side: gunicorn's processes plus the PostgreSQL backends of its
+connections (``application_name``), read from /proc before and after the phase
+(Redis and the load's own client threads are not counted). On a machine shared
+with other work the req/s of each phase follow the neighbours' load, which
+changes between phases; the CPU per request does not, so ``cpu share`` (the
+ceiling's CPU per request over the phase's) is the steadier estimate of the
+ratio a quiet machine would show (an estimate: the bars are the req/s ones). ``--cache`` runs it all
 with the list response cache off (``LIST_CACHE_SECONDS=0`` in gunicorn's
 environment), on (``--cache-seconds``), or both, one server each, and reports
 each separately.
@@ -108,6 +115,56 @@ def wait_until_up(port: int, deadline: float) -> None:
     raise SystemExit("gunicorn did not start")
 
 
+TICK_MS = 1000 / os.sysconf("SC_CLK_TCK")
+
+
+def _ticks(pid: int) -> tuple[int, int] | None:
+    """(process group, utime + stime in clock ticks) of ``pid``, None when it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return int(fields[2]), int(fields[11]) + int(fields[12])
+
+
+def cpu_snapshot(server_pgid: int, app_name: str) -> dict[int, int]:
+    """CPU ticks so far of gunicorn's processes (its process group) and of the database
+    backends serving its connections."""
+    from django.db import connection
+
+    pids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            got = _ticks(int(entry))
+            if got is not None and got[0] == server_pgid:
+                pids.append(int(entry))
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pid FROM pg_stat_activity WHERE application_name = %s", [app_name])
+        backends = [row[0] for row in cursor.fetchall()]
+    snapshot = {}
+    for pid in pids + backends:
+        got = _ticks(pid)
+        if got is not None:
+            snapshot[pid] = got[1]
+    snapshot["backends"] = set(backends)
+    return snapshot
+
+
+def cpu_used(before: dict, after: dict) -> tuple[float, float]:
+    """(milliseconds of CPU of the web processes, of the database backends) between two snapshots."""
+    web = db = 0.0
+    for pid, ticks in after.items():
+        if pid == "backends":
+            continue
+        spent = (ticks - before.get(pid, 0)) * TICK_MS
+        if pid in after["backends"]:
+            db += spent
+        else:
+            web += spent
+    return web, db
+
+
 def get(conn: http.client.HTTPConnection, url: str, headers: dict, hits: list | None = None) -> int:
     conn.request("GET", url, headers=headers)
     response = conn.getresponse()
@@ -166,7 +223,11 @@ def hammer(port: int, urls: list[str], headers: dict, clients: int, seconds: flo
 
 def serve_and_measure(args, cookie: str, cache_seconds: int) -> dict:
     n = workers()
-    env = dict(os.environ, DJANGO_DEBUG="0", SECURE_SSL_REDIRECT="0", SESSION_COOKIE_SECURE="0",
+    app_name = f"civportal-load-{args.port}"
+    database_url = os.environ.get("DATABASE_URL", "")
+    if database_url:  # name gunicorn's connections, to find their backends' CPU
+        database_url += ("&" if "?" in database_url else "?") + f"application_name={app_name}"
+    env = dict(os.environ, DJANGO_DEBUG="0", DATABASE_URL=database_url, SECURE_SSL_REDIRECT="0", SESSION_COOKIE_SECURE="0",
                LIST_CACHE_SECONDS=str(cache_seconds),
                # the load is one user's session: lift the per-client API budget (docs/integrating.md) so that
                # the run measures the stack, not the throttle's 429s
@@ -181,10 +242,18 @@ def serve_and_measure(args, cookie: str, cache_seconds: int) -> dict:
     session = {"Cookie": f"sessionid={cookie}", "Host": "127.0.0.1"}
     try:
         wait_until_up(args.port, time.monotonic() + 120)  # a loaded machine imports slowly
-        ceiling = hammer(args.port, ["/healthz"], {"Host": "127.0.0.1"}, args.clients, args.seconds)
-        lists = hammer(args.port, args.url, session, args.clients, args.seconds)
-        search = hammer(args.port, [f"/api/v1/findings/?q={quote(SEARCH)}&limit=50"], session, args.clients,
-                        args.search_seconds)
+
+        def phase(urls, headers, seconds):
+            before = cpu_snapshot(server.pid, app_name)
+            result = hammer(args.port, urls, headers, args.clients, seconds)
+            web, db = cpu_used(before, cpu_snapshot(server.pid, app_name))
+            result["cpu_web"], result["cpu_db"] = (x / max(result["requests"], 1) for x in (web, db))
+            result["cpu"] = result["cpu_web"] + result["cpu_db"]
+            return result
+
+        ceiling = phase(["/healthz"], {"Host": "127.0.0.1"}, args.seconds)
+        lists = phase(args.url, session, args.seconds)
+        search = phase([f"/api/v1/findings/?q={quote(SEARCH)}&limit=50"], session, args.search_seconds)
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         try:
@@ -195,6 +264,7 @@ def serve_and_measure(args, cookie: str, cache_seconds: int) -> dict:
     for phase in (ceiling, lists, search):
         phase["per_worker"] = phase["rate"] / n
         phase["share"] = phase["rate"] / ceiling["rate"] if ceiling["rate"] else 0.0
+        phase["cpu_share"] = ceiling["cpu"] / phase["cpu"] if phase["cpu"] else 0.0
     lists["quiet"] = lists["rate"] >= RATE_BAR and lists["p95"] <= P95_BAR and not lists["errors"]
     lists["loaded"] = lists["share"] >= CEILING_SHARE and not lists["errors"]
     search["quiet"] = search["p95"] <= SEARCH_P95_BAR and not search["errors"]
@@ -208,6 +278,8 @@ def report(label: str, phase: dict) -> None:
     print(f"  {label:8} {phase['requests']:6} requests, {phase['rate']:6.1f} req/s ({phase['per_worker']:5.1f} per "
           f"worker), median {phase['median']:6.1f} ms, p95 {phase['p95']:6.1f} ms, {len(phase['errors'])} errors"
           f"{share}")
+    print(f"  {'':8} cpu {phase['cpu']:5.2f} ms per request (web {phase['cpu_web']:5.2f}, database "
+          f"{phase['cpu_db']:5.2f})" + ("" if label == "ceiling" else f", cpu share {phase['cpu_share'] * 100:3.0f} %"))
     for e in sorted(set(phase["errors"]))[:5]:
         print("    error:", e)
 
@@ -253,7 +325,8 @@ def main() -> None:
         parts.append(
             f"{label}: lists {lists['rate']:.0f} req/s ({lists['per_worker']:.1f}/worker), p95 {lists['p95']:.0f} ms, "
             f"{len(lists['errors'])} errors, {lists['share'] * 100:.0f} % of the ceiling {r['ceiling']['rate']:.0f} "
-            f"req/s; search p95 {search['p95']:.0f} ms ({search['share'] * 100:.0f} %)")
+            f"req/s (cpu share {lists['cpu_share'] * 100:.0f} %); search p95 {search['p95']:.0f} ms "
+            f"({search['share'] * 100:.0f} %, cpu share {search['cpu_share'] * 100:.0f} %)")
     print(f"P3 {'met' if met else 'not met'}: " + "; ".join(parts)
           + f" (bars: ≥ {RATE_BAR:.0f} req/s, p95 ≤ {P95_BAR:.0f} ms, search p95 ≤ {SEARCH_P95_BAR:.0f} ms, "
             f"or ≥ {CEILING_SHARE * 100:.0f} % of the ceiling; 0 errors)")

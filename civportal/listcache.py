@@ -196,16 +196,27 @@ def connect() -> None:
 class ListCache:
     """One cached list. ``models``: every model whose table the answer reads (rows,
     joined names, filter lookups). ``uncached_params``: query parameters whose answer
-    depends on something not in the key (the clock, the user's identity): requests
-    with them are computed. ``expires(rows, now)``: when something time-dependent in
-    these rows changes (a traffic light), or None."""
+    depends on something not in the key (the user's identity): requests with them are
+    computed. ``expires(rows, now)``: when something time-dependent in these rows
+    changes (a traffic light), or None. ``clock_params``: query parameters that
+    select rows by the clock (``overdue``); a request with one is kept only until
+    ``clock_changes(request, params, now)``, the first instant after ``now`` at which
+    such a selection could change without any write (the next deadline in the
+    caller's scope), or None when none can. Without ``clock_changes`` requests with
+    clock parameters are computed."""
 
     def __init__(self, name: str, *, models: Iterable, uncached_params: Iterable[str] = (),
-                 expires: Callable[[list, datetime], datetime | None] | None = None):
+                 expires: Callable[[list, datetime], datetime | None] | None = None,
+                 clock_params: Iterable[str] = (),
+                 clock_changes: Callable[[object, frozenset, datetime], datetime | None] | None = None):
         self.name = name
         self.models = tuple(models)
         self.uncached_params = frozenset(uncached_params)
         self.expires = expires
+        self.clock_params = frozenset(clock_params)
+        self.clock_changes = clock_changes
+        if self.clock_changes is None:
+            self.uncached_params |= self.clock_params
         _REGISTRY.append(self)
 
     @cached_property
@@ -254,17 +265,23 @@ class ListCache:
             if None in gens:
                 return _mark(compute(), "miss")
         now = timezone.now()
+        deadline = time.time() + float(settings.LIST_CACHE_SECONDS)
+        clock = self.clock_params.intersection(request.query_params)
+        if clock:  # read before the list: a deadline passing while it is computed is counted
+            deadline = _earlier(deadline, self.clock_changes(request, frozenset(clock), now))
         response = compute()
         if response.status_code != 200 or not hasattr(response, "add_post_render_callback"):
             return _mark(response, "miss")
-        seconds = float(settings.LIST_CACHE_SECONDS)
         if self.expires is not None:
-            until = self.expires(list(getattr(view, "_list_cache_rows", None) or []), now)
-            if until is not None:
-                seconds = min(seconds, (until - now).total_seconds())
-        if seconds >= 1 and not _replica_may_lag(gens):
-            response.add_post_render_callback(partial(_store, key, gens, int(seconds)))
+            deadline = _earlier(deadline, self.expires(list(getattr(view, "_list_cache_rows", None) or []), now))
+        if deadline - time.time() >= 1 and not _replica_may_lag(gens):
+            response.add_post_render_callback(partial(_store, key, gens, deadline))
         return _mark(response, "miss")
+
+
+def _earlier(deadline: float, until: datetime | None) -> float:
+    """``deadline`` (a time.time() instant) or ``until``, whichever comes first."""
+    return deadline if until is None else min(deadline, until.timestamp())
 
 
 def _replica_may_lag(gens: tuple[str, ...]) -> bool:
@@ -275,7 +292,12 @@ def _replica_may_lag(gens: tuple[str, ...]) -> bool:
     return time.time() - newest < getattr(settings, "REPLICA_MAX_LAG_SECONDS", 5) + 1
 
 
-def _store(key: str, gens: tuple, seconds: int, response) -> None:
+def _store(key: str, gens: tuple, deadline: float, response) -> None:
+    """Keep the answer until ``deadline`` at the latest (whole seconds, counted from now:
+    rounded down, so an entry never outlives the instant its answer changes)."""
+    seconds = int(deadline - time.time())
+    if seconds < 1:
+        return
     try:
         _cache().set(key, (gens, response["Content-Type"], response.content), timeout=seconds)
     except Exception as exc:

@@ -582,7 +582,8 @@ if not CACHE_URL and CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
 if CACHE_URL.startswith(("redis://", "rediss://", "unix://")):
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Django's, with its client object reused (civportal/cache.py).
+            "BACKEND": "civportal.cache.RedisCache",
             "LOCATION": CACHE_URL,
             "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "civportal"),
             "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},

@@ -151,7 +151,7 @@ def test_redis_cache_is_chosen_by_cache_url(monkeypatch):
     monkeypatch.setenv("CACHE_URL", "redis://127.0.0.1:6379/9")
     try:
         reloaded = importlib.reload(project_settings)
-        assert reloaded.CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
+        assert reloaded.CACHES["default"]["BACKEND"] == "civportal.cache.RedisCache"
         assert reloaded.CACHES["default"]["LOCATION"] == "redis://127.0.0.1:6379/9"
         monkeypatch.setenv("CACHE_URL", "locmem://")
         assert importlib.reload(project_settings).CACHES["default"]["BACKEND"].endswith("LocMemCache")
@@ -184,5 +184,60 @@ def test_throttling_works_against_redis(personas, api, settings):
         assert api(personas.supervisor).get("/api/v1/units/").status_code == 200
         assert api(personas.supervisor).get("/api/v1/units/").status_code == 429
         assert any(b"throttle_client" in key for key in cache._cache.get_client().keys("*"))
+    finally:
+        cache.clear()
+
+
+def test_on_redis_the_window_is_a_sorted_set_that_refills_and_refusals_do_not_use_it_up(personas, api, settings):
+    import time_machine
+    from datetime import timedelta
+
+    from django.core.cache import cache
+    from django.utils import timezone
+
+    if not settings.CELERY_BROKER_URL.startswith("redis://"):
+        pytest.skip("needs the Redis of the test command (bin/test)")
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                                   "LOCATION": settings.CELERY_BROKER_URL, "KEY_PREFIX": "civportal-test-window"}}
+    settings.API_RATE_PER_MINUTE = 3
+    cache.clear()
+    start = timezone.now()
+    try:
+        with time_machine.travel(start, tick=False):
+            assert [api(personas.supervisor).get("/api/v1/units/").status_code for _ in range(3)] == [200] * 3
+        with time_machine.travel(start + timedelta(seconds=30), tick=False):
+            for _ in range(3):  # refused: these do not count
+                response = api(personas.supervisor).get("/api/v1/units/")
+                assert response.status_code == 429 and 29 <= int(response["Retry-After"]) <= 30
+            assert api(personas.handler_a).get("/api/v1/units/").status_code == 200  # another user's budget
+        with time_machine.travel(start + timedelta(seconds=60.5), tick=False):
+            assert api(personas.supervisor).get("/api/v1/units/").status_code == 200
+            assert api(personas.supervisor).get("/api/v1/units/").status_code == 200
+            assert api(personas.supervisor).get("/api/v1/units/").status_code == 200
+            assert api(personas.supervisor).get("/api/v1/units/").status_code == 429
+        client = cache._cache.get_client()
+        keys = client.keys("civportal-test-window:*throttle_client_user-*")
+        assert keys and all(client.type(key) == b"zset" for key in keys)
+        assert max(client.zcard(key) for key in keys) == 3  # the window's requests, not every request made
+    finally:
+        cache.clear()
+
+
+def test_the_redis_cache_reuses_one_client_and_works(settings):
+    from django.core.cache import caches
+    from django.core.cache.backends.redis import RedisCache
+
+    if not settings.CELERY_BROKER_URL.startswith("redis://"):
+        pytest.skip("needs the Redis of the test command (bin/test)")
+    settings.CACHES = {"default": {"BACKEND": "civportal.cache.RedisCache", "LOCATION": settings.CELERY_BROKER_URL,
+                                   "KEY_PREFIX": "civportal-test-client"}}
+    cache = caches["default"]
+    try:
+        assert isinstance(cache, RedisCache)  # the rate limit's and list cache's Redis paths apply
+        assert cache._cache.get_client("a") is cache._cache.get_client("b", write=True)
+        cache.set("k", {"a": 1}, 10)
+        assert cache.get("k") == {"a": 1} and cache.get_many(["k", "nope"]) == {"k": {"a": 1}}
+        assert cache.add("n", 1) and cache.incr("n") == 2
+        assert cache.delete("k") and cache.get("k") is None
     finally:
         cache.clear()

@@ -245,11 +245,65 @@ def test_a_write_under_manual_transaction_management_is_bumped_after_its_commit(
     assert state == "miss" and body["results"][0]["description"] == "手动提交"
 
 
-def test_clock_dependent_filters_are_always_computed(w, personas, api):
-    dispatched(w, personas)
+def test_the_callers_inspections_filter_is_always_computed(w, personas, api):
+    finding(w, personas)
     client = api(personas.supervisor)
-    for url in ("/api/v1/tasks/?overdue=true", "/api/v1/tasks/?light=red", "/api/v1/findings/?overdue=false"):
-        assert [get(client, url)[0] for _ in range(2)] == ["bypass", "bypass"]
+    url = f"/api/v1/findings/?inspection={w.visit_a.inspection_id}"
+    assert [get(client, url)[0] for _ in range(2)] == ["bypass", "bypass"]
+
+
+@pytest.mark.parametrize("url", ["/api/v1/tasks/?overdue=true", "/api/v1/tasks/?light=red",
+                                 "/api/v1/findings/?overdue=true"])
+def test_a_selection_by_the_clock_is_kept_until_the_next_deadline(w, personas, api, url):
+    task = dispatched(w, personas)
+    soon = timezone.now() + dt.timedelta(seconds=1.5)
+    RectificationTask.objects.filter(pk=task.pk).update(due_at=soon, warn_at=soon - dt.timedelta(hours=1))
+    client = api(personas.supervisor)
+    assert primed(client, url)["results"] == []  # not overdue yet: an answer kept until ``soon`` at most
+    time.sleep(max(0.0, (soon - timezone.now()).total_seconds()) + 0.1)
+    state, body = get(client, url)
+    assert state == "miss" and ids(body) == [task.pk if "tasks" in url else task.finding_id]
+    assert get(client, url) == ("hit", body)  # no deadline ahead any more: kept as any list
+
+
+def test_a_light_selection_also_ends_when_a_light_turns_yellow(w, personas, api):
+    task = dispatched(w, personas)
+    soon = timezone.now() + dt.timedelta(seconds=1.5)
+    RectificationTask.objects.filter(pk=task.pk).update(warn_at=soon, due_at=soon + dt.timedelta(hours=1))
+    client = api(personas.supervisor)
+    assert ids(primed(client, "/api/v1/tasks/?light=green")) == [task.pk]
+    time.sleep(max(0.0, (soon - timezone.now()).total_seconds()) + 0.1)
+    state, body = get(client, "/api/v1/tasks/?light=green")
+    assert state == "miss" and body["results"] == []
+    assert ids(get(client, "/api/v1/tasks/?light=yellow")[1]) == [task.pk]
+
+
+def test_a_deadline_outside_the_callers_scope_does_not_end_a_task_entry(w, personas, api):
+    mine, theirs = dispatched(w, personas), dispatched(w, personas, visit=w.visit_b)
+    now = timezone.now()
+    RectificationTask.objects.filter(pk=mine.pk).update(dispatched_at=now - dt.timedelta(hours=2),
+                                                        due_at=now - dt.timedelta(hours=1))
+    RectificationTask.objects.filter(pk=theirs.pk).update(due_at=now + dt.timedelta(seconds=1.2))
+    client = api(personas.handler_a)
+    assert ids(primed(client, "/api/v1/tasks/?overdue=true")) == [mine.pk]
+    time.sleep(max(0.0, (now + dt.timedelta(seconds=1.2) - timezone.now()).total_seconds()) + 0.1)
+    assert get(client, "/api/v1/tasks/?overdue=true")[0] == "hit"
+
+
+def test_next_deadline_is_the_nearest_deadline_ahead_of_open_tasks(w, personas):
+    from inspections.list_cache import next_deadline
+
+    task, other = dispatched(w, personas), dispatched(w, personas)
+    now = timezone.now()
+    h = dt.timedelta(hours=1)
+    RectificationTask.objects.filter(pk=task.pk).update(warn_at=now + h, due_at=now + 3 * h)
+    RectificationTask.objects.filter(pk=other.pk).update(warn_at=now - h, due_at=now + 2 * h)
+    tasks = RectificationTask.objects.all()
+    assert next_deadline(tasks, {"overdue"}, now) == now + 2 * h
+    assert next_deadline(tasks, {"light"}, now) == now + h
+    RectificationTask.objects.filter(pk=other.pk).update(status=RectificationTask.Status.CLOSED)
+    assert next_deadline(tasks, {"overdue"}, now) == now + 3 * h  # finished tasks have no deadline
+    assert next_deadline(tasks, {"overdue"}, now + 4 * h) is None
 
 
 def test_an_entry_expires_when_a_light_on_its_page_changes(w, personas, api):
