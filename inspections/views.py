@@ -125,13 +125,15 @@ def finding_detail(request, pk):
     for task in tasks:
         task.finding = finding
     can_triage = finding.status == Finding.Status.NEW and has_role(request.user, finding.unit, [Role.SUPERVISOR])
+    can_void = finding.is_open and has_role(request.user, finding.unit, [Role.SUPERVISOR])
+    # The forms only where the page shows them.
     return render(request, "inspections/finding_detail.html", {
-        "finding": finding, "tasks": tasks, "can_triage": can_triage,
-        "can_void": finding.is_open and has_role(request.user, finding.unit, [Role.SUPERVISOR]),
+        "finding": finding, "tasks": tasks, "can_triage": can_triage, "can_void": can_void,
         "candidates": services.duplicate_candidates(finding) if can_triage else [],
-        "dispatch_form": DispatchForm(user=request.user), "duplicate_form": DuplicateForm(),
+        "dispatch_form": DispatchForm(user=request.user) if can_triage else None,
+        "duplicate_form": DuplicateForm() if can_triage else None,
         "rule_deadline": _rule_deadline(finding) if can_triage else None,
-        "void_form": ReasonForm(),
+        "void_form": ReasonForm() if can_void else None,
         "history": finding.history.select_related("history_user").order_by("-history_date")[:20],
     })
 
@@ -354,12 +356,7 @@ def task_detail(request, pk):
     is_office = has_role(user, task.unit, [Role.SUPERVISOR])
     pending = task.pending_extensions[0] if task.pending_extensions else None
     S = RectificationTask.Status
-    return render(request, "inspections/task_detail.html", {
-        "task": task, "finding": task.finding,
-        "before_photos": selectors.finding_photos(task.finding),
-        "events": selectors.task_timeline(task), "submissions": selectors.task_submissions(task),
-        "pending": pending,
-        "due_provisional": task.is_open and deadlines.deadline_is_provisional(task.dispatched_at, task.due_at),
+    can = {
         "can_accept": is_unit and task.status in (S.ASSIGNED, S.RETURNED),
         "can_submit": is_unit and task.status in (S.IN_PROGRESS, S.RETURNED),
         "can_extend": is_unit and task.status in (S.ASSIGNED, S.IN_PROGRESS, S.RETURNED) and pending is None,
@@ -367,14 +364,30 @@ def task_detail(request, pk):
         "can_decide": is_office and pending is not None and task.is_open,
         "can_escalate": is_office and task.is_open and task.supervision != RectificationTask.Supervision.LISTED,
         "can_void": is_office and task.is_open,
-        # Several forms on one page: each gets its own id prefix, so every label points at its own field.
-        "accept_form": NoteForm(initial={"expected_status": task.status}, auto_id="id_accept_%s"),
-        "verify_form": NoteForm(initial={"expected_status": task.status}, auto_id="id_verify_%s"),
-        "submit_form": SubmitForm(initial={"expected_status": task.status}, auto_id="id_submit_%s"),
-        "extension_form": ExtensionForm(auto_id="id_extension_%s"),
-        "escalate_form": EscalateForm(auto_id="id_escalate_%s"), "void_form": ReasonForm(auto_id="id_void_%s"),
-        "decide_form": DecideExtensionForm(initial={"request": pending.pk}, auto_id="id_decide_%s")
-        if pending else None,
+    }
+    # Several forms on one page: each gets its own id prefix, so every label points at its own field; only
+    # the forms the page shows are built.
+    forms = {  # (the form, the permission that shows it)
+        "accept_form": ("can_accept", lambda: NoteForm(initial={"expected_status": task.status},
+                                                       auto_id="id_accept_%s")),
+        "verify_form": ("can_verify", lambda: NoteForm(initial={"expected_status": task.status},
+                                                       auto_id="id_verify_%s")),
+        "submit_form": ("can_submit", lambda: SubmitForm(initial={"expected_status": task.status},
+                                                         auto_id="id_submit_%s")),
+        "extension_form": ("can_extend", lambda: ExtensionForm(auto_id="id_extension_%s")),
+        "escalate_form": ("can_escalate", lambda: EscalateForm(auto_id="id_escalate_%s")),
+        "void_form": ("can_void", lambda: ReasonForm(auto_id="id_void_%s")),
+        "decide_form": ("can_decide", lambda: DecideExtensionForm(initial={"request": pending.pk},
+                                                                  auto_id="id_decide_%s")),
+    }
+    return render(request, "inspections/task_detail.html", {
+        "task": task, "finding": task.finding,
+        "before_photos": selectors.finding_photos(task.finding),
+        "events": selectors.task_timeline(task), "submissions": selectors.task_submissions(task),
+        "pending": pending,
+        "due_provisional": task.is_open and deadlines.deadline_is_provisional(task.dispatched_at, task.due_at),
+        **can,
+        **{name: make() if can[shown] else None for name, (shown, make) in forms.items()},
     })
 
 
