@@ -50,15 +50,17 @@ def open_task_prefetch():
 # What list rows read (serializers, list templates): every further join multiplies the
 # planner's work (bench, 7 joins: 47 ms planning for 2 ms execution; 3 joins: 0.8 ms).
 FINDING_LIST_RELATED = ("category", "unit", "point")
+FINDING_DETAIL_RELATED = ("category", "category__group", "unit", "department", "point", "visit")
 TASK_LIST_RELATED = ("unit", "finding", "finding__category", "finding__point")
 
 
-def findings_for(user, *, photos: bool = True, lean: bool = False, task_list: bool = True):
+def findings_for(user, *, photos: bool = True, lean: bool = False, task_list: bool = True, detail: bool = False):
     """Scoped findings; list pages that show no photos pass ``photos=False`` (one query less),
     lists pass ``lean=True`` (join only what a list row reads); the detail page, which reads the
-    tasks itself, passes ``task_list=False`` (no prefetch of the open task)."""
-    related = FINDING_LIST_RELATED if lean else (
-        "category", "category__group", "unit", "department", "point", "campaign", "visit")
+    tasks itself, passes ``task_list=False`` (no prefetch of the open task) and ``detail=True``
+    (joins what the page shows: not the campaign)."""
+    related = FINDING_LIST_RELATED if lean else FINDING_DETAIL_RELATED if detail else (
+        *FINDING_DETAIL_RELATED, "campaign")
     qs = Finding.objects.visible_to(user).select_related(*related)
     if task_list:
         qs = qs.prefetch_related(open_task_prefetch())

@@ -120,3 +120,67 @@ def test_menus_need_no_script_and_the_supervisor_has_the_dashboard_link(people, 
 def test_anonymous_pages_have_no_menu(client, db):
     page = client.get(reverse("login")).content.decode()
     assert "mainnav" not in page and "nav.js" not in page
+
+
+# The menus are built once per process for each language, script prefix, URL conf and set of allowed links
+# (civportal.nav): what one user, language or prefix saw must never come back to another.
+
+OLD_MARKUP = """{% for group in nav_groups %}
+        <li class="navgroup-item">
+          <details class="navgroup" data-group="{{ group.key }}">
+            <summary class="navtop{% if group.current %} current{% endif %}"{% if group.current %} aria-current="true"{% endif %}>{{ group.label }}</summary>
+            <ul class="navmenu">
+              {% for link in group.links %}<li><a href="{{ link.url }}"{% if link.current %} aria-current="page"{% endif %}>{{ link.label }}</a></li>{% endfor %}
+            </ul>
+          </details>
+        </li>
+        {% endfor %}"""
+
+
+@pytest.mark.parametrize("persona", EXPECTED)
+@pytest.mark.parametrize("path", ["/workbench/", "/scores/", "/my-reports/", "/help/"])
+def test_the_cached_menu_is_the_template_markup_it_replaced(people, persona, path):
+    from django.template import engines
+    from django.test import RequestFactory
+    from django.urls import resolve
+
+    from civportal import nav
+
+    request = RequestFactory().get(path)
+    request.user, request.resolver_match = people[persona], resolve(path)
+    old = engines["django"].from_string(OLD_MARKUP).render({"nav_groups": nav.build(request)[1]})
+    for _ in range(2):  # built, then from the cache
+        assert nav.menu_html(request) == old
+
+
+def test_each_user_gets_their_own_menu_in_turn(people, login):
+    for persona in ["supervisor", "volunteer", "handler_a", "supervisor", "volunteer"]:
+        nav = nav_html(login(people[persona]).get("/help/").content.decode())
+        assert groups_in(nav) == EXPECTED[persona], persona
+
+
+def test_a_new_role_shows_its_links_on_the_next_page(people, login, city):
+    from campaigns.models import Membership
+
+    client = login(people["handler_a"])
+    assert "/findings/triage/" not in nav_html(client.get("/help/").content.decode())
+    Membership.objects.create(user=people["handler_a"], unit=city.district_a, role=Membership.Role.SUPERVISOR)
+    assert "/findings/triage/" in nav_html(client.get("/help/").content.decode())
+
+
+def test_menus_follow_the_language_and_the_script_prefix(people, login):
+    client = login(people["handler_a"])
+
+    def page_in(language):
+        client.post(reverse("set_language"), {"language": language, "next": "/help/"})
+        return nav_html(client.get("/help/").content.decode())
+
+    english, chinese, again = page_in("en"), page_in("zh-hans"), page_in("en")
+    assert "Rectification workbench" in english and "Rectification workbench" not in chinese
+    assert again == english
+    from django.test.utils import override_script_prefix
+
+    with override_script_prefix("/civ/"):  # (the test client does not set it from SCRIPT_NAME)
+        prefixed = nav_html(client.get("/help/").content.decode())
+    assert groups_in(prefixed)["loop"][0] == "/civ/workbench/"
+    assert groups_in(nav_html(client.get("/help/").content.decode()))["loop"][0] == "/workbench/"
