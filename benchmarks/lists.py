@@ -181,9 +181,9 @@ def routes(district: Unit) -> list[tuple[str, str, str, object]]:
          floor_view(t_list + "status = ANY(%s) AND due_at < %s ORDER BY created_at DESC, id DESC LIMIT 50",
                     [prefix, prefix, list(OPEN), now])),
         ("list", "API points in the district", f"/api/v1/points/?within={district.code}",
-         floor_view("SELECT p.id, p.code, p.name, p.point_type_id, p.unit_id, p.department_id, p.active"
-                    " FROM campaigns_point p JOIN campaigns_unit u ON u.id = p.unit_id WHERE u.path LIKE %s"
-                    " ORDER BY p.name, p.id LIMIT 50", [prefix])),
+         floor_view("SELECT id, code, name, point_type_id, unit_id, department_id, active FROM campaigns_point"
+                    f" WHERE {scope} AND unit_path LIKE %s ORDER BY point_type_id, name, id LIMIT 50",
+                    [prefix, prefix, prefix])),
         ("list", "page findings, open", f"/findings/?status=dispatched&category={category}",
          floor_view(f_list + "status = 'dispatched' AND category_id = %s ORDER BY observed_at DESC, id DESC LIMIT 50",
                     [prefix, prefix, category])),

@@ -197,20 +197,23 @@ def seed(scale: float, rng: random.Random, out=print, months: int = 12) -> dict:
                                              kind="field_evaluation", unit_id=1, starts_on=d,
                                              ends_on=d.replace(day=28)) for d in firsts]
 
+    # Every index but the primary keys is built once after the load (the points' path indexes too).
+    deferred = drop_plain_indexes(Point, Visit, Finding, RectificationTask, TaskEvent, ExtensionRequest,
+                                  FindingTally, ClosureTally, RecurrenceTally, ChronicPoint)
+
     # --- points ------------------------------------------------------------------------------
     point_rows, point_meta = [], []
     for i in range(1, n_points + 1):
         unit = grids[(i - 1) % len(grids)]
         dept = rng.choice(departments) if rng.random() < 0.5 else None
         ptype = rng.choice(types).pk
-        point_rows.append((i, f"BP{i:06d}", f"基准点位{i}", ptype, "", None, None, unit, dept, True, now, now))
+        point_rows.append((i, f"BP{i:06d}", f"基准点位{i}", ptype, "", None, None, unit, dept, True, now, now,
+                           path_of[unit], path_of[dept]))
         point_meta.append((i, unit, dept))
     copy_rows(Point, ["id", "code", "name", "point_type_id", "address", "latitude", "longitude", "unit_id",
-                      "department_id", "active", "created_at", "updated_at"], point_rows)
+                      "department_id", "active", "created_at", "updated_at", "unit_path", "department_path"],
+              point_rows)
     out(f"points {len(point_rows):,} ({time.monotonic() - t0:.1f}s)")
-
-    deferred = drop_plain_indexes(Visit, Finding, RectificationTask, TaskEvent, ExtensionRequest,
-                                  FindingTally, ClosureTally, RecurrenceTally, ChronicPoint)
 
     # --- visits: one per point per month ----------------------------------------------------------
     visits = []  # (id, point, unit, dept, month, visited_at)

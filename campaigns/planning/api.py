@@ -12,10 +12,11 @@ from rest_framework.response import Response
 from django.conf import settings
 from django.utils.translation import gettext as _
 
+from civportal.api.pagination import CappedLimitOffsetPagination
 from civportal.xlsx import ImportRejected
 
 from ..models import Campaign, ImportJob, Indicator, IndicatorSystem, Point, PointType, WorkItem
-from . import background, indicator_io, ledger_io, selectors, services
+from . import background, indicator_io, ledger_io, rows, selectors, services
 from .filtersets import (
     CampaignFilterSet, IndicatorFilterSet, IndicatorSystemFilterSet, PointFilterSet, PointTypeFilterSet,
     WorkItemFilterSet,
@@ -198,6 +199,8 @@ class PointViewSet(*WRITE):
 
     serializer_class = PointSerializer
     filterset_class = PointFilterSet
+    # A district holds thousands of points: the count stops COUNT_CAP rows past the offset.
+    pagination_class = CappedLimitOffsetPagination
     ordering_fields = ["name", "code", "created_at"]
     ordering = ["point_type_id", "name", "id"]
     action_permissions = {
@@ -207,6 +210,17 @@ class PointViewSet(*WRITE):
 
     def get_queryset(self):
         return Point.objects.visible_to(self.request.user).select_related("point_type", "unit", "department")
+
+    def list(self, request, *args, **kwargs):
+        # Rows from .values(), the same JSON as PointSerializer (campaigns/planning/rows.py); no docstring
+        # here, the schema's description of the list is the class's.
+        points = self.filter_queryset(self.get_queryset())
+        queryset = rows.point_values(points)
+        # The capped count reads the points alone (no join for the names the page shows).
+        page = self.paginator.paginate_queryset(queryset, request, view=self, count_from=points)
+        if page is None:
+            return Response(rows.point_rows(list(queryset), request))
+        return self.get_paginated_response(rows.point_rows(page, request))
 
     def perform_create(self, serializer):
         serializer.instance = services.point_create(actor=self.request.user, **serializer.validated_data)

@@ -60,11 +60,18 @@ class PointFilterSet(FilterSet):  # built once per class (docs/performance.md)
         model = Point
         fields = ["q", "point_type", "within", "department", "active"]
 
+    def filter_queryset(self, queryset):
+        # ``within`` first: on the bare scoped queryset it stands in for the scope it implies
+        # (PointQuerySet.within); the other filters follow in their order.
+        for name, value in sorted(self.form.cleaned_data.items(), key=lambda item: item[0] != "within"):
+            queryset = self.filters[name].filter(queryset, value)
+        return queryset
+
     def search(self, queryset, name, value):
         return queryset.filter(Q(name__icontains=value) | Q(code__iexact=value) | Q(address__icontains=value))
 
     def filter_within(self, queryset, name, unit):
-        return queryset.filter(unit__path__startswith=unit.path)
+        return queryset.within(unit)  # the path column: no join
 
 
 class WorkItemFilterSet(django_filters.FilterSet):

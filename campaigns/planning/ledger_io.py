@@ -21,7 +21,7 @@ from simple_history.utils import bulk_create_with_history, bulk_update_with_hist
 from civportal.xlsx import ImportRejected, ImportResult, RowError, normalize_text, parse_number, read_table
 
 from ..models import Campaign, Indicator, Membership, Point, ProgressReport, Unit, User, WorkItem
-from ..scope import has_role, refresh_scope_paths
+from ..scope import fill_scope_paths, has_role, refresh_scope_paths
 from .parsing import PointTypeLookup, UnitLookup, parse_bool, parse_date
 from .services import require_office
 
@@ -170,7 +170,9 @@ def import_points(*, actor: User, upload, progress: Progress = None) -> ImportRe
             bulk_create_with_history(new[start : start + BATCH], Point, batch_size=BATCH, default_user=actor)
             _tick(progress, len(rows) + min(start + BATCH, len(new)), total)
         if changed:
-            bulk_update_with_history(changed, Point, POINT_FIELDS, batch_size=BATCH, default_user=actor)
+            fill_scope_paths(changed)  # the points' own path columns follow a new unit or department
+            bulk_update_with_history(changed, Point, [*POINT_FIELDS, *Point.SCOPE_PATHS], batch_size=BATCH,
+                                     default_user=actor)
             # Visits at these points carry their department's path (a scope column).
             refresh_scope_paths(Point, [p.pk for p in changed])
     if progress:

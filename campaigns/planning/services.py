@@ -18,7 +18,7 @@ from ..models import (
     Campaign, Indicator, IndicatorSystem, Membership, Point, PointType, ProgressAttachment, ProgressReport,
     Unit, User, WorkItem,
 )
-from ..scope import has_role, refresh_scope_paths, user_roles
+from ..scope import has_role, user_roles
 
 SUPERVISOR = Membership.Role.SUPERVISOR
 UNIT_ROLES = [Membership.Role.HANDLER, Membership.Role.HEAD]
@@ -213,17 +213,15 @@ def point_create(*, actor: User, name: str, point_type: PointType, unit: Unit, d
 
 def point_update(*, actor: User, point: Point, **fields) -> Point:
     require_supervisor_over(actor, point.unit)
-    department_before = point.department_id
     for name, value in fields.items():
         if name not in POINT_FIELDS:
             raise ValidationError(_("Unknown fields: %(fields)s") % {"fields": name})
         setattr(point, name, value.strip() if isinstance(value, str) else value)
     _check_point_units(actor, point.unit, point.department)
+    # The point's own path columns follow its unit and department on save(), and so do the
+    # visits at the point (their department path reads through it: ScopePathsModel.save).
     with transaction.atomic():
         _save(point, actor)
-        if point.department_id != department_before:
-            # Visits at the point carry its department's path (their scope column).
-            refresh_scope_paths(Point, [point.pk])
     return point
 
 

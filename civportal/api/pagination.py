@@ -1,4 +1,5 @@
 from rest_framework import pagination
+from rest_framework.response import Response
 
 from civportal.pagination import COUNT_CAP
 
@@ -29,34 +30,45 @@ class CursorPagination(pagination.CursorPagination):
 
 
 class CappedLimitOffsetPagination(LimitOffsetPagination):
-    """``limit``/``offset`` pages whose ``count`` is capped instead of a full COUNT(*) per request:
-    ``SELECT COUNT(*) FROM (… LIMIT cap + 1)`` stops after ``COUNT_CAP`` rows (or past the page asked
-    for, when that is further), and ``count_capped`` says there are more than ``count``. ``next``
-    stays right: it is there while more rows exist."""
+    """Limit/offset with the usual ``count``/``next``/``previous``/``results``, plus
+    ``count_capped``: the count stops at ``COUNT_CAP`` rows past the offset (``SELECT
+    COUNT(*) FROM (… LIMIT offset + cap + 1)``), so a page costs O(offset + cap), not
+    O(matching rows). When capped, ``count`` is ``offset + cap`` and ``next`` is there
+    as long as more rows follow; walking ``next`` reaches every row."""
 
     cap = COUNT_CAP
-    capped = False
+    count_capped = False
+    count_from = None
 
-    def get_count(self, queryset):
-        if not hasattr(queryset, "order_by"):
-            return super().get_count(queryset)
-        cap = max(self.cap, self.get_offset(self.request) + self.limit)
-        # Unordered: any cap + 1 matching rows tell whether there are more than cap.
-        # Only the keys: the rows' annotations (per-row subqueries) are not computed to be counted.
-        counted = queryset.order_by().values("pk")[: cap + 1].count()
-        self.capped = counted > cap
-        self.shown_count = min(counted, cap)
-        return counted  # cap + 1 when capped, so that the next link is kept
+    def get_count(self, queryset) -> int:
+        rows = queryset if self.count_from is None else self.count_from
+        limit = self.offset + self.cap + 1
+        if hasattr(rows, "order_by"):
+            # Unordered: any offset + cap + 1 matching rows tell whether there are more. Only the keys:
+            # the rows' annotations (per-row subqueries such as a volunteer's hours) are not computed to count.
+            counted = rows.order_by().values("pk")[:limit].count()
+        else:
+            counted = min(len(rows), limit)
+        self.count_capped = counted > self.offset + self.cap
+        return min(counted, self.offset + self.cap)
+
+    def paginate_queryset(self, queryset, request, view=None, count_from=None):
+        """``count_from``: the same rows without what only the page needs (the joins of a
+        values() list), counted instead of ``queryset``."""
+        self.offset = self.get_offset(request)  # get_count reads it: set before the parent counts
+        self.count_from = count_from
+        return super().paginate_queryset(queryset, request, view)
 
     def get_paginated_response(self, data):
-        response = super().get_paginated_response(data)
-        if hasattr(self, "shown_count"):
-            response.data["count"] = self.shown_count
-        response.data["count_capped"] = self.capped
-        return response
+        return Response({"count": self.count, "count_capped": self.count_capped, "next": self.get_next_link(),
+                         "previous": self.get_previous_link(), "results": data})
 
     def get_paginated_response_schema(self, schema):
-        result = super().get_paginated_response_schema(schema)
-        result["properties"]["count_capped"] = {
-            "type": "boolean", "description": f"true when more rows match than ``count`` (counted up to {self.cap})"}
-        return result
+        schema = super().get_paginated_response_schema(schema)
+        properties = schema["properties"]
+        schema["properties"] = {"count": properties["count"],
+                                "count_capped": {"type": "boolean", "example": False,
+                                                 "description": f"More rows follow than counted: the count stops "
+                                                                f"{self.cap} rows past the offset."},
+                                **{k: v for k, v in properties.items() if k != "count"}}
+        return schema

@@ -84,7 +84,7 @@ def loop(city, personas):
 
 def test_scoped_models_are_the_large_scoped_tables():
     assert {m.__name__ for m in scoped_models()} >= {"Finding", "RectificationTask", "Visit", "WorkItem", "Volunteer",
-                                                     "HourEntry"}
+                                                     "HourEntry", "Point"}
 
 
 def test_the_fixture_gives_every_scoped_table_rows_in_and_out_of_the_moved_district(city, loop):
@@ -148,6 +148,26 @@ def test_a_points_new_department_reaches_its_visits(city, personas, loop):
     assert mismatches() == []
 
 
+def test_a_points_new_unit_moves_its_path_and_the_import_keeps_them_right(city, personas, loop):
+    from campaigns.planning import ledger_io
+    from tests.campaigns.planning_helpers import xlsx
+
+    w, dept_a, point, _rows = loop
+    planning_services.point_update(actor=personas.supervisor, point=point, unit=city.street_a1, department=None)
+    assert Point.objects.filter(pk=point.pk).values_list("unit_path", "department_path").get() == (city.street_a1.path, "")
+    assert mismatches() == []
+    # The ledger import updates a point's unit and department by code: its paths and its visits' follow.
+    planning_services.point_update(actor=personas.supervisor, point=point, code="P-MOVE")
+    sheet = xlsx([ledger_io.point_export_headers()[:8],
+                  ["P-MOVE", point.name, w.point_type.name, "", "", "", city.grid_a1.code, dept_a.code]])
+    result = ledger_io.import_points(actor=personas.supervisor, upload=sheet)
+    assert result.updated == 1, result
+    assert Point.objects.filter(pk=point.pk).values_list("unit_path", "department_path").get() == \
+        (city.grid_a1.path, dept_a.path)
+    assert set(Visit.objects.filter(point=point).values_list("department_path", flat=True)) == {dept_a.path}
+    assert mismatches() == []
+
+
 def test_a_findings_new_department_reaches_its_tasks(city, personas, loop):
     _w, dept_a, _point, rows = loop
     task = rows[0]
@@ -198,13 +218,17 @@ def _before(model, user):
         return Volunteer.objects.filter(scope_q(user, "unit__path"))
     if model is HourEntry:
         return HourEntry.objects.filter(scope_q(user, "volunteer__unit__path"))
+    if model is Point:
+        if scope_paths(user) is None:
+            return Point.objects.all()
+        return Point.objects.filter(scope_q(user, "unit__path") | scope_q(user, "department__path"))
     if scope_paths(user) is None:
         return WorkItem.objects.all()
     shared = WorkItem.cooperating_units.through.objects.filter(scope_q(user, "unit__path"), workitem_id=OuterRef("pk"))
     return WorkItem.objects.filter(scope_q(user, "lead_unit__path") | Exists(shared))
 
 
-@pytest.mark.parametrize("model", [WorkItem, Volunteer, HourEntry])
+@pytest.mark.parametrize("model", [WorkItem, Volunteer, HourEntry, Point])
 def test_visible_to_returns_the_rows_of_the_subquery_rule_it_replaces(city, personas, loop, model):
     from campaigns.models import Membership
     from tests.factories import make_member
