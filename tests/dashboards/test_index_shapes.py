@@ -75,3 +75,17 @@ def test_the_migration_analyzes_every_rewritten_tally():
     for table in ("inspections_findingtally", "inspections_closuretally", "inspections_recurrencetally",
                   "inspections_chronicpoint"):
         assert f"ANALYZE {table}" in done
+
+
+def test_rebuild_rollups_analyzes_the_tallies_it_rewrote():
+    from django.core.management import call_command
+
+    with CaptureQueriesContext(connection) as ctx:
+        call_command("rebuild_rollups", stdout=open("/dev/null", "w"))
+    done = [q["sql"] for q in ctx.captured_queries]
+    for table in ("inspections_findingtally", "inspections_closuretally", "inspections_recurrencetally",
+                  "inspections_chronicpoint"):
+        assert f"ANALYZE {table}" in done
+    # After the rebuild's writes, not before them.
+    assert done.index("ANALYZE inspections_findingtally") > max(
+        i for i, sql in enumerate(done) if "inspections_findingtally" in sql and not sql.startswith("ANALYZE"))
