@@ -1,6 +1,7 @@
 import time
 
 from django.core.management.base import BaseCommand
+from django.db import connection
 from django.utils.translation import gettext as _
 
 
@@ -8,9 +9,16 @@ class Command(BaseCommand):
     help = _("Rebuild the dashboards' rollups (finding tallies and closure facts) from the findings and tasks.")
 
     def handle(self, *args, **options):
+        from inspections.models import ChronicPoint, ClosureTally, FindingTally, RecurrenceTally
         from inspections.rollups import rebuild
 
         t0 = time.monotonic()
         stats = rebuild()
+        if connection.vendor == "postgresql":
+            # A rebuild rewrites every tally row: fresh statistics now, not when autovacuum passes (stale ones
+            # made the district's recurrence rates a 1-second plan at bench-1M; docs/dashboards.md).
+            with connection.cursor() as cursor:
+                for model in (FindingTally, ClosureTally, RecurrenceTally, ChronicPoint):
+                    cursor.execute(f"ANALYZE {model._meta.db_table}")
         self.stdout.write(f"rollups rebuilt: {stats['finding_rows']} finding rows, {stats['closure_rows']} closure "
                           f"rows ({time.monotonic() - t0:.1f}s)")
