@@ -95,6 +95,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "notifications.middleware.LeanApiUserMiddleware",  # API users read without the bell's unread count
     "civportal.pwa.OutboxUserMiddleware",  # drafts from a phone's outbox go out only as their writer
     "campaigns.middleware.ScopeMiddleware",  # request.scope: the user's roles and unit paths, read once
     "django.contrib.messages.middleware.MessageMiddleware",

@@ -523,6 +523,11 @@ class Finding(ScopePathsModel, TimeStampedModel):
                          name="finding_dept_path_obs_idx"),
             # The list filtered by category (a literal id list) and status.
             models.Index(fields=["category", "status", "-observed_at"], name="finding_cat_status_obs_idx"),
+            # The API's list (newest first by creation) filtered by category and status: walked in order
+            # and stopped after a page (bench-1M, a district's dispatched findings of one category: 2,774 → 822
+            # buffers, no sort). The scope paths are tested on the row (INCLUDE would not spare the heap visit
+            # of a plain index scan and would make the index 60 % bigger).
+            models.Index(fields=["category", "status", "-created_at", "-id"], name="finding_cat_status_created_idx"),
             # Recurrence rates (回头看): a campaign's findings closed in a range.
             models.Index(fields=["campaign", "closed_at"], condition=Q(status="closed"), name="finding_closed_idx"),
         ]
@@ -757,6 +762,11 @@ class RectificationTask(ScopePathsModel, TimeStampedModel):
             models.Index(fields=["unit_path", "due_at", "id"],
                          opclasses=["varchar_pattern_ops", "timestamptz_ops", "int8_ops"],
                          condition=Q(status__in=["assigned", "in_progress", "submitted", "returned"]), name="task_open_unit_path_due_idx"),
+            # The API's list of open tasks (newest first by creation, e.g. ?overdue=true): walked in order,
+            # closed tasks skipped by the index (bench-1M, a district: 3,138 → 1,074 buffers).
+            models.Index(fields=["-created_at", "-id"],
+                         condition=Q(status__in=["assigned", "in_progress", "submitted", "returned"]),
+                         name="task_open_created_id_idx"),
             # Reminder scan and rectification score: open/closed tasks by deadline.
             models.Index(fields=["status", "due_at"], name="task_status_due_idx"),
             models.Index(fields=["status", "warn_at"], name="task_status_warn_idx"),

@@ -1,3 +1,5 @@
+from contextvars import ContextVar
+
 from django.contrib.auth import get_user_model
 from django.db.models import Count, IntegerField, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
@@ -6,19 +8,25 @@ from campaigns.backends import RoleBackend
 
 from .models import Notification
 
+# False while an API request is handled (``LeanApiUserMiddleware``): the API never shows the bell,
+# so its user is read without the unread count's subquery.
+with_unread_count: ContextVar[bool] = ContextVar("with_unread_count", default=True)
+
 
 class RoleInboxBackend(RoleBackend):
     """The portal's login backend (RoleBackend) that also loads the bell's
     unread count with the user, as a subquery of the same query: the bell on
-    every page costs no extra query."""
+    every page costs no extra query. Not for API requests, which have no bell
+    (the context processor would count on its own if a template asked)."""
 
     def get_user(self, user_id):
-        unread = (Notification.objects.filter(recipient=OuterRef("pk"), read_at__isnull=True).order_by()
-                  .values("recipient").annotate(n=Count("pk")).values("n"))
+        users = get_user_model()._default_manager
+        if with_unread_count.get():
+            unread = (Notification.objects.filter(recipient=OuterRef("pk"), read_at__isnull=True).order_by()
+                      .values("recipient").annotate(n=Count("pk")).values("n"))
+            users = users.annotate(unread_notifications=Coalesce(Subquery(unread, output_field=IntegerField()), Value(0)))
         try:
-            user = get_user_model()._default_manager.annotate(
-                unread_notifications=Coalesce(Subquery(unread, output_field=IntegerField()), Value(0)),
-            ).get(pk=user_id)
+            user = users.get(pk=user_id)
         except get_user_model().DoesNotExist:
             return None
         return user if self.user_can_authenticate(user) else None
