@@ -15,39 +15,17 @@ prefetches did."""
 from __future__ import annotations
 
 from collections import defaultdict
-from decimal import Decimal
 
 from django.urls import reverse
 from django.utils import timezone
+
+from civportal.api.rows import datetime_formatter, decimal_text
 
 from ..models import ExtensionRequest, Finding, FindingPhoto, RectificationTask
 
 SENTINEL = 7_304_591_867  # a number no real route part contains: the photo URL is built once per page
 
 OPEN_TASK = frozenset(RectificationTask.OPEN_STATUSES)
-COORDINATE = Decimal("0.000001")  # latitude and longitude: DecimalField(max_digits=9, decimal_places=6)
-
-
-def datetime_formatter():
-    """DRF's DateTimeField.to_representation (ISO 8601 in the current time zone, ``Z`` for
-    UTC), with the time zone looked up once per page instead of once per value."""
-    zone = timezone.get_current_timezone()
-
-    def iso(value):
-        if not value:
-            return None
-        text = value.astimezone(zone).isoformat()
-        return text[:-6] + "Z" if text.endswith("+00:00") else text
-
-    return iso
-
-
-def decimal_text(value) -> str | None:
-    """DRF's DecimalField (coerced to a string) for the 6-place coordinates, read from the
-    database already at that precision."""
-    return None if value is None else f"{value.quantize(COORDINATE):f}"
-
-
 def labels(choices) -> dict:
     """``get_FOO_display`` for a page: the current language's label of every value."""
     return {value: str(label) for value, label in choices}
