@@ -1,5 +1,6 @@
 """Python per request (issue 13, "Lean requests"): how many milliseconds of each
-API list request are spent in Python rather than waiting for PostgreSQL.
+API list and detail request and each list and detail page are spent in Python
+rather than waiting for PostgreSQL.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/civportal_bench \
         .venv/bin/python benchmarks/request_cpu.py [--iterations 200] [--district BM01] [--profile 25]
@@ -31,27 +32,23 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "civportal.settings")
-os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "testserver,localhost,127.0.0.1")
-os.environ.setdefault("API_RATE_PER_MINUTE", "1000000")  # the throttle still runs, it just never refuses
-# As in production (DEBUG records every query and changes the static storage), as load.py does.
-os.environ.setdefault("DJANGO_DEBUG", "0")
-os.environ.setdefault("DJANGO_SECRET_KEY", "benchmark-only-" + "k7Qz" * 15)
-os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
+from benchmarks import production  # noqa: E402  (DEBUG off, response cache off: before django.setup())
 
 import django  # noqa: E402
 
 django.setup()
+production.ensure_static()
 
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 
 from campaigns.models import Membership, Point, Unit, User  # noqa: E402
-from inspections.models import Finding  # noqa: E402
+from inspections.models import Finding, RectificationTask  # noqa: E402
 
 
 def routes(district: Unit) -> list[tuple[str, str]]:
     finding = Finding.objects.filter(unit_path__startswith=district.path, status="dispatched").order_by("-id").first()
+    task = RectificationTask.objects.filter(unit_path__startswith=district.path).order_by("-id").first()
     point = Point.objects.filter(unit__path__startswith=district.path).order_by("id").first()
     return [
         ("findings, 50 rows", "/api/v1/findings/"),
@@ -62,6 +59,13 @@ def routes(district: Unit) -> list[tuple[str, str]]:
         ("tasks, overdue, one category", f"/api/v1/tasks/?overdue=true&category={finding.category_id}"),
         ("visits, 50 rows", "/api/v1/visits/"),
         ("points, 50 rows", "/api/v1/points/"),
+        ("API finding detail", f"/api/v1/findings/{finding.pk}/"),
+        ("API task detail", f"/api/v1/tasks/{task.pk}/"),
+        ("page findings, open, category", f"/findings/?status=dispatched&category={finding.category_id}"),
+        ("page tasks", "/tasks/"),
+        ("page workbench", "/workbench/"),
+        ("page finding detail", f"/findings/{finding.pk}/"),
+        ("page task detail", f"/tasks/{task.pk}/"),
     ]
 
 
