@@ -200,8 +200,6 @@ def unit_import(request):
         lambda upload: imports.import_units(actor=request.user, upload=upload),
         template="campaigns/unit_import.html", next_url="campaigns:unit_tree",
         background=job_page_starter(request, ImportJob.Kind.UNITS),
-        done=lambda result: _("Import finished: %(created)d created, %(updated)d updated, %(unchanged)d unchanged.")
-        % {"created": result.created, "updated": result.updated, "unchanged": result.unchanged},
     )
 
 

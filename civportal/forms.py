@@ -6,6 +6,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 
 from civportal.xlsx import ImportRejected
 
@@ -46,7 +47,14 @@ def save_with_service(request, form, save, *, denied_field: str | None = None):
     return None
 
 
-def import_page(request, form, run, *, template: str, done, next_url: str, background=None):
+def import_summary(result) -> str:
+    """The success message of an import whose result counts created, updated and unchanged rows."""
+    return _("Import finished: %(created)d created, %(updated)d updated, %(unchanged)d unchanged.") % {
+        "created": result.created, "updated": result.updated, "unchanged": result.unchanged}
+
+
+def import_page(request, form, run, *, template: str, done=import_summary, next_url: str, background=None,
+                context: dict | None = None):
     """The page of an xlsx import: on a valid POST ``run(upload)``; a rejected
     workbook lists its row errors, a service error goes onto the form (both 400);
     on success the message ``done(result)`` and a redirect to ``next_url``.
@@ -67,7 +75,7 @@ def import_page(request, form, run, *, template: str, done, next_url: str, backg
             messages.success(request, done(result))
             return redirect(next_url)
     status = 400 if errors or (request.method == "POST" and form.errors) else 200
-    return render(request, template, {"form": form, "errors": errors}, status=status)
+    return render(request, template, {"form": form, "errors": errors, **(context or {})}, status=status)
 
 
 class MultipleFileInput(forms.ClearableFileInput):

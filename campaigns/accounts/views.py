@@ -177,8 +177,6 @@ def account_import(request):
         lambda upload: imports.import_accounts(actor=request.user, upload=upload),
         template="campaigns/account_import.html", next_url="campaigns:account_list",
         background=job_page_starter(request, ImportJob.Kind.ACCOUNTS),
-        done=lambda result: _("Import finished: %(created)d created, %(updated)d updated, %(unchanged)d unchanged.")
-        % {"created": result.created, "updated": result.updated, "unchanged": result.unchanged},
     )
 
 

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from civportal.errors import Conflict
-from civportal.forms import add_service_errors
+from civportal.forms import add_service_errors, import_page
 from civportal.pagination import paginate
 from civportal.xlsx import ImportRejected, xlsx_response
 
@@ -325,25 +325,9 @@ def point_export(request):
 
 def _import_page(request, *, kind: str, template: str, run, params: dict, done_url: str, context: dict):
     """Small files import inline; large ones become a background job with a progress page."""
-    form = LedgerImportForm(request.POST or None, request.FILES or None)
-    errors = []
-    if request.method == "POST" and form.is_valid():
-        upload = form.cleaned_data["file"]
-        if upload.size > settings.INLINE_IMPORT_BYTES:
-            job = background.import_job_start(actor=request.user, kind=kind, upload=upload, params=params)
-            return redirect("campaigns:import_job", pk=job.pk)
-        try:
-            result = run(upload)
-        except ImportRejected as exc:
-            errors = exc.errors
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
-            messages.success(request, _("Import finished: %(created)d created, %(updated)d updated, %(unchanged)d unchanged.")
-                             % {"created": result.created, "updated": result.updated, "unchanged": result.unchanged})
-            return redirect(done_url)
-    status = 400 if errors or (request.method == "POST" and form.errors) else 200
-    return render(request, template, {"form": form, "errors": errors, **context}, status=status)
+    return import_page(request, LedgerImportForm(request.POST or None, request.FILES or None), run,
+                       template=template, next_url=done_url, background=background.job_page_starter(request, kind, params),
+                       context=context)
 
 
 @login_required
