@@ -11,7 +11,8 @@ visits, 15% hotline), 300,000 rectification tasks with verify-fail events and
 approved extensions. ``--months N`` (default 12) seeds N months ending with
 December 2025 at the same density per month (24 months: 2,000,000 findings,
 600,000 tasks), so that a month's data stays the same while the history grows
-(the index growth check of benchmarks/scores_month.py). Volunteers are not seeded (the score does not read them).
+(the index growth check of benchmarks/scores_month.py). 200,000 registered volunteers in the communities
+(scaled like the points; the volunteer lists and statistics read them, the score does not).
 Fixed random seed; unit paths computed here (as campaigns/imports.py does);
 rows go in with PostgreSQL COPY (bulk_create on SQLite, small scales only).
 """
@@ -42,6 +43,7 @@ from django.db import connection, transaction  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from campaigns.models import Campaign, Point, PointType, Unit  # noqa: E402
+from volunteers.models import Volunteer  # noqa: E402
 from inspections import rollups  # noqa: E402
 from inspections.models import (  # noqa: E402
     ChronicPoint, ClosureTally, ExtensionRequest, Finding, FindingCategory, FindingTally, Inspection,
@@ -147,6 +149,7 @@ def seed(scale: float, rng: random.Random, out=print, months: int = 12) -> dict:
     f = min(1.0, scale) ** (1 / 3)  # smaller scales shrink each level of the tree alike
     n_districts, n_streets, n_comms, n_grids = 16, max(2, round(20 * f)), max(2, round(10 * f)), max(2, round(10 * f))
     n_points = max(100, int(40_000 * scale))
+    n_volunteers = max(200, int(200_000 * scale))
     n_findings = max(1000, int(1_000_000 * scale)) * months // 12  # same density per month
     n_tasks = max(300, int(300_000 * scale)) * months // 12
     t0 = time.monotonic()
@@ -164,7 +167,7 @@ def seed(scale: float, rng: random.Random, out=print, months: int = 12) -> dict:
 
     city_path = step("", 1, 1)
     add(city_path, 1, n_districts + 60, "BM", "基准市", Unit.Kind.CITY)
-    grids, territorial = [], []
+    grids, territorial, communities = [], [], []
     for d in range(1, n_districts + 1):
         dp = step(city_path, 2, d)
         territorial.append(add(dp, 2, n_streets, f"BM{d:02d}", f"第{d}区", Unit.Kind.DISTRICT))
@@ -173,7 +176,8 @@ def seed(scale: float, rng: random.Random, out=print, months: int = 12) -> dict:
             add(sp, 3, n_comms, f"BM{d:02d}{s:02d}", f"第{d}区{s}街道", Unit.Kind.STREET)
             for c in range(1, n_comms + 1):
                 cp = step(sp, 4, c)
-                add(cp, 4, n_grids, f"BM{d:02d}{s:02d}{c:02d}", f"{d}-{s}-{c}社区", Unit.Kind.COMMUNITY)
+                communities.append(add(cp, 4, n_grids, f"BM{d:02d}{s:02d}{c:02d}", f"{d}-{s}-{c}社区",
+                                       Unit.Kind.COMMUNITY))
                 for g in range(1, n_grids + 1):
                     gid = add(step(cp, 5, g), 5, 0, f"BM{d:02d}{s:02d}{c:02d}{g:02d}", f"{d}-{s}-{c}-{g}网格",
                               Unit.Kind.GRID)
@@ -198,8 +202,25 @@ def seed(scale: float, rng: random.Random, out=print, months: int = 12) -> dict:
                                              ends_on=d.replace(day=28)) for d in firsts]
 
     # Every index but the primary keys is built once after the load (the points' path indexes too).
-    deferred = drop_plain_indexes(Point, Visit, Finding, RectificationTask, TaskEvent, ExtensionRequest,
+    deferred = drop_plain_indexes(Volunteer, Point, Visit, Finding, RectificationTask, TaskEvent, ExtensionRequest,
                                   FindingTally, ClosureTally, RecurrenceTally, ChronicPoint)
+
+    # --- volunteers: registered in the communities, most of them active -----------------------
+    statuses = [Volunteer.Status.ACTIVE] * 8 + [Volunteer.Status.APPLIED, Volunteer.Status.LEFT]
+
+    def volunteer_rows():
+        for i in range(1, n_volunteers + 1):
+            unit = communities[(i - 1) % len(communities)]
+            yield (i, f"基准志愿者{i}", f"139{i:08d}", "", rng.choice(("female", "male")), rng.randrange(1950, 2006),
+                   "", unit, None, rng.choice(statuses), Volunteer.Source.IMPORT,
+                   firsts[0] + dt.timedelta(days=rng.randrange(365)), None, None, None, "", now, now,
+                   path_of[unit])
+
+    nvol = copy_rows(Volunteer, ["id", "name", "phone", "id_number", "gender", "birth_year", "skills", "unit_id",
+                                 "team_id", "status", "source", "registered_on", "user_id", "reviewed_by_id",
+                                 "reviewed_at", "status_note", "created_at", "updated_at", "unit_path"],
+                     volunteer_rows())
+    out(f"volunteers {nvol:,} ({time.monotonic() - t0:.1f}s)")
 
     # --- points ------------------------------------------------------------------------------
     point_rows, point_meta = [], []
@@ -368,7 +389,7 @@ def seed(scale: float, rng: random.Random, out=print, months: int = 12) -> dict:
     copy_rows(ExtensionRequest, ["id", "task_id", "reason", "requested_due_at", "previous_due_at", "requested_by_id",
                                  "requested_at", "status", "decided_by_id", "decided_at", "decision_note"],
               iter(extensions))
-    reset_sequences(Unit, Point, Visit, Finding, RectificationTask, TaskEvent, ExtensionRequest)
+    reset_sequences(Unit, Volunteer, Point, Visit, Finding, RectificationTask, TaskEvent, ExtensionRequest)
     t1 = time.monotonic()
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:  # the rollups' GROUP BY over a million rows: hash in memory, no spill
@@ -381,7 +402,7 @@ def seed(scale: float, rng: random.Random, out=print, months: int = 12) -> dict:
         + ", ".join(f"{name} {sec:.1f}s" for sec, name in took[:3]) + ")")
     out(f"tasks {nt:,}, rework events {len(events):,}, extensions {len(extensions):,} "
         f"({time.monotonic() - t0:.1f}s)")
-    return {"campaign": campaign.pk, "units": len(units), "points": n_points, "visits": nv, "findings": nf,
+    return {"campaign": campaign.pk, "units": len(units), "volunteers": nvol, "points": n_points, "visits": nv, "findings": nf,
             "tasks": nt}
 
 

@@ -103,3 +103,19 @@ def test_the_seeder_decides_the_stored_recurrence_as_the_services_keep_it(on_pos
     assert sum(1 for at in seeded[0].values() if at is not None) > 0 and seeded[1] and seeded[2]
     recurrence.refill()
     assert state() == seeded
+
+
+def test_the_seeder_registers_volunteers_with_their_community_paths(on_postgresql, db):
+    """TARGETS' bench-1M has 200,000 volunteers: scaled like the points, each in a community,
+    with the scope path column as the services would keep it (compared with a rebuild)."""
+    from campaigns.models import Unit
+    from volunteers.models import Volunteer
+
+    stats = _load("seed_bench").seed(0.002, random.Random(3), out=lambda *_: None)
+    assert stats["volunteers"] == Volunteer.objects.count() == 400
+    paths = dict(Unit.objects.values_list("id", "path"))
+    kinds = dict(Unit.objects.values_list("id", "kind"))
+    rows = list(Volunteer.objects.values_list("unit_id", "unit_path", "phone"))
+    assert all(path == paths[unit] and kinds[unit] == Unit.Kind.COMMUNITY for unit, path, _phone in rows)
+    assert len({phone for _unit, _path, phone in rows}) == len(rows)  # the unique phone key was rebuilt
+    assert Volunteer.objects.filter(status=Volunteer.Status.ACTIVE).count() > len(rows) // 2
