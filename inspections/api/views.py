@@ -15,7 +15,7 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
-from civportal.api.pagination import CursorPagination
+from civportal.api.pagination import CappedLimitOffsetPagination, CursorPagination
 from civportal.api.parsers import invalid_text_message, invalid_text_path
 from civportal.listcache import cached_list
 
@@ -71,8 +71,13 @@ READ = (mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSe
 def paged_rows(view, values, finish):
     """ListModelMixin.list over a values queryset: filtered and paginated as before (the
     cursor reads its ordering columns from the dicts), rows built without instances."""
-    queryset = values(view.filter_queryset(view.get_queryset()))
-    page = view.paginate_queryset(queryset)
+    filtered = view.filter_queryset(view.get_queryset())
+    queryset = values(filtered)
+    if isinstance(view.paginator, CappedLimitOffsetPagination):
+        # Count the filtered rows without the values() joins (the names of the page's rows).
+        page = view.paginator.paginate_queryset(queryset, view.request, view=view, count_from=filtered)
+    else:
+        page = view.paginate_queryset(queryset)
     if page is None:
         return Response(finish(list(queryset), view.request))
     return view.get_paginated_response(finish(page, view.request))
@@ -121,12 +126,13 @@ class VisitViewSet(mixins.CreateModelMixin, *READ):
 
     serializer_class = s.VisitSerializer
     filterset_class = VisitFilterSet
+    pagination_class = CappedLimitOffsetPagination  # a city's visits: no full COUNT per request
     ordering_fields = ["visited_at"]
     ordering = ["-visited_at", "-id"]
     action_permissions = {"mark_clean": ["inspections.add_visit"], "checks": ["inspections.view_visit"]}
 
     def get_queryset(self):
-        return selectors.visits_for(self.request.user)
+        return selectors.visits_for(self.request.user, lean=self.action == "list")
 
     def list(self, request, *args, **kwargs):
         # Rows from .values(), the same JSON as VisitSerializer (inspections/api/rows.py).
