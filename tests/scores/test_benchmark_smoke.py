@@ -103,3 +103,13 @@ def test_the_seeder_decides_the_stored_recurrence_as_the_services_keep_it(on_pos
     assert sum(1 for at in seeded[0].values() if at is not None) > 0 and seeded[1] and seeded[2]
     recurrence.refill()
     assert state() == seeded
+
+
+def test_the_seeder_copies_each_findings_category_onto_its_task(on_postgresql, db):
+    """The task's category column (the task lists' category filter) is written by the COPY, no UPDATE."""
+    from inspections.models import RectificationTask
+
+    seed = _load("seed_bench")
+    seed.seed(0.001, random.Random(5), out=lambda *_: None)
+    pairs = list(RectificationTask.objects.values_list("category_id", "finding__category_id"))
+    assert pairs and all(stored == expected for stored, expected in pairs)
