@@ -83,6 +83,20 @@ def paged_rows(view, values, finish):
     return view.get_paginated_response(finish(page, view.request))
 
 
+def paged_rows_ids_first(view, values, finish):
+    """``paged_rows`` for a filter the list's indexes cannot bound, such as a text search: the
+    page's ids first, from the filtered rows' ids and ordering columns only (PostgreSQL reads them
+    from a covering index, ``finding_created_cover_idx``, testing scope and text in the index
+    without visiting the table), then the page's rows by id, in the page's order."""
+    filtered = view.filter_queryset(view.get_queryset())
+    ordering = view.paginator.get_ordering(view.request, filtered, view)
+    page = view.paginate_queryset(filtered.values(*dict.fromkeys(f.lstrip("-") for f in ordering)))
+    if page is None:  # (every list of findings is paginated; kept for symmetry with paged_rows)
+        return Response(finish(list(values(filtered)), view.request))
+    by_id = {row["id"]: row for row in values(filtered.model.objects.filter(pk__in=[r["id"] for r in page]))}
+    return view.get_paginated_response(finish([by_id[r["id"]] for r in page], view.request))
+
+
 @extend_schema(tags=["finding-categories"])
 class FindingCategoryViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, *READ):
     """The problem taxonomy with default severity, deduction and supervising department; the office edits it."""
@@ -250,6 +264,8 @@ class FindingViewSet(mixins.CreateModelMixin, *READ):
     def list(self, request, *args, **kwargs):
         # Rows from .values(), the same JSON as FindingSerializer (inspections/api/rows.py); no docstring here,
         # the schema's description of the list is the class's.
+        if request.query_params.get("q") and not request.query_params.get("ordering"):
+            return paged_rows_ids_first(self, rows.finding_values, rows.finding_rows)
         return paged_rows(self, rows.finding_values, rows.finding_rows)
 
     @extend_schema(request=s.FindingCreateSerializer, responses={201: s.FindingSerializer, 200: s.FindingSerializer})
