@@ -69,7 +69,7 @@ def main() -> None:
                 # Due between 10 days ago and 10 days ahead: green, yellow, red, 督办, 挂牌督办.
                 due = now + dt.timedelta(hours=(i % 480) - 240)
                 start = due - dt.timedelta(days=3)
-                tasks.append(RectificationTask(finding=f, unit=unit, dispatched_at=start, original_due_at=due,
+                tasks.append(RectificationTask(finding=f, unit=unit, category_id=f.category_id, dispatched_at=start, original_due_at=due,
                                                due_at=due, warn_at=start + (due - start) * 0.8))
             RectificationTask.objects.bulk_create(tasks)
             added = {t.pk for t in tasks}

@@ -266,7 +266,7 @@ def seed(scale: float, rng: random.Random, out=print, months: int = 12) -> dict:
     last_month = dt.datetime(YEAR, 12, 1, tzinfo=SH)
     out(f"visits in memory ({time.monotonic() - t0:.1f}s)")
     core = []  # (severity, cat, status, observed, visit, point, unit, dept, source, dup_of, description, address)
-    task_candidates = []  # (finding id, unit, dept, observed)
+    task_candidates = []  # (finding id, unit, dept, observed, category)
     for fid in range(1, n_findings + 1):
         severity = rng.choice(SEVERITIES)
         cat = rng.choice(cats).pk
@@ -285,7 +285,7 @@ def seed(scale: float, rng: random.Random, out=print, months: int = 12) -> dict:
         if status == "duplicate" and dup_of is None:
             status = "dispatched"
         if status == "dispatched":
-            task_candidates.append((fid, unit, dept, observed))
+            task_candidates.append((fid, unit, dept, observed, cat))
         # Searchable text (?q=): one of PROBLEMS, with a street address.
         description = f"{PROBLEMS[fid % len(PROBLEMS)]}，基准问题{fid % 97}"
         address = f"基准路{unit % 500}号"
@@ -298,7 +298,7 @@ def seed(scale: float, rng: random.Random, out=print, months: int = 12) -> dict:
     events, extensions, tasks = [], [], []
     outcome = {}  # finding id -> closed_at of its closed task, or None while the task is open/void
     eid = xid = 0
-    for tid, (fid, unit, dept, observed) in enumerate(chosen, start=1):
+    for tid, (fid, unit, dept, observed, cat) in enumerate(chosen, start=1):
         dispatched = observed + dt.timedelta(hours=rng.randrange(1, 48))
         due = dispatched + dt.timedelta(days=rng.choice([1, 3, 5, 7, 20]))
         r = rng.random()
@@ -324,7 +324,7 @@ def seed(scale: float, rng: random.Random, out=print, months: int = 12) -> dict:
         # Created when dispatched (the API pages by creation), last changed when closed.
         tasks.append((tid, fid, unit, status, "none", "", dispatched, None, due, final_due, dispatched, None, None,
                       closed, None, voided, "", reworks, 1 if final_due != due else 0, None, dispatched,
-                      closed or dispatched, path_of[unit], path_of[dept], campaign.pk))
+                      closed or dispatched, path_of[unit], path_of[dept], campaign.pk, cat))
 
     # The stored repeat flag (DESIGN §6, as inspections.services keeps it): an earlier counting finding
     # of the same category at the same point within 30 days.
@@ -381,7 +381,7 @@ def seed(scale: float, rng: random.Random, out=print, months: int = 12) -> dict:
         "id", "finding_id", "unit_id", "status", "supervision", "instructions", "dispatched_at", "dispatched_by_id",
         "original_due_at", "due_at", "warn_at", "accepted_at", "submitted_at", "closed_at", "closed_by_id",
         "voided_at", "void_reason", "rework_count", "extension_count", "escalated_at", "created_at", "updated_at",
-        "unit_path", "department_path", "campaign_id",
+        "unit_path", "department_path", "campaign_id", "category_id",
     ], iter(tasks))
     out(f"tasks ({time.monotonic() - t0:.1f}s)")
     copy_rows(TaskEvent, ["id", "task_id", "actor_id", "action", "from_status", "to_status", "note", "data",

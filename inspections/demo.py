@@ -174,7 +174,7 @@ def load(*, admin, stdout=None, now: dt.datetime | None = None) -> None:
         if plan["task_status"] is None:
             continue
         task = RectificationTask(
-            finding=f, unit=f.unit, campaign_id=f.campaign_id, status=plan["task_status"], supervision=plan["supervision"],
+            finding=f, unit=f.unit, campaign_id=f.campaign_id, category_id=f.category_id, status=plan["task_status"], supervision=plan["supervision"],
             dispatched_at=story["dispatched"], dispatched_by=supervisor, original_due_at=story["due"],
             due_at=story["due"], warn_at=story["dispatched"] + (story["due"] - story["dispatched"]) * RectificationTask.WARN_SHARE,
             rework_count=plan["rework"], instructions="请按时整改并上传整改后照片。",

@@ -155,7 +155,7 @@ class TaskFilterSet(FilterSet):
     light = django_filters.MultipleChoiceFilter(distinct=False, 
         choices=RectificationTask.Light.choices, method="filter_light", label=_("Traffic light"))
     category = IdChoiceFilter(
-        queryset=FindingCategory.objects.all(), resolve=category_and_children, field_name="finding__category",
+        queryset=FindingCategory.objects.all(), resolve=category_and_children, field_name="category",
         method="filter_category", label=_("Category (and sub-categories)"))
     severity = django_filters.MultipleChoiceFilter(distinct=False, 
         choices=Severity.choices, field_name="finding__severity", label=_("Severity"))
@@ -180,7 +180,7 @@ class TaskFilterSet(FilterSet):
         return queryset.filter(unit_path__startswith=unit.path)  # the path column: no subquery
 
     def filter_category(self, queryset, name, ids: list[int]):
-        return queryset.filter(finding__category_id__in=ids)
+        return queryset.filter(category_id__in=ids)  # the task's copy of its finding's: no join
 
     def filter_light(self, queryset, name, values):
         """The lights as the urgency slices' ranges (indexable), not the ``with_light()`` CASE."""

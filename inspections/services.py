@@ -505,7 +505,7 @@ def task_dispatch(*, actor: User, finding: Finding, unit: Unit | None = None, du
         finding.save(update_fields=["status", "updated_at"])
         rollups.finding_moved(finding, Finding.Status.NEW)
         task = RectificationTask(
-            finding=finding, unit=unit, campaign_id=finding.campaign_id, instructions=_note(instructions, required=False, field="instructions"),
+            finding=finding, unit=unit, campaign_id=finding.campaign_id, category_id=finding.category_id, instructions=_note(instructions, required=False, field="instructions"),
             dispatched_at=now, dispatched_by=actor, original_due_at=due_at, due_at=due_at,
             warn_at=deadlines.warn_at_for(now, due_at, RectificationTask.WARN_SHARE),
         )

@@ -22,6 +22,7 @@ from django.utils import timezone
 from civportal.api.rows import datetime_formatter, decimal_text
 
 from ..models import ExtensionRequest, Finding, FindingPhoto, RectificationTask
+from ..selectors import visit_finding_counts
 
 SENTINEL = 7_304_591_867  # a number no real route part contains: the photo URL is built once per page
 
@@ -166,19 +167,21 @@ def task_rows(rows: list[dict], request) -> list[dict]:
 # --- visits (VisitSerializer) ------------------------------------------------------------------
 
 VISIT_COLUMNS = ("id", "inspection_id", "point_id", "point__name", "unit_id", "unit__name", "visited_at",
-                 "inspector_id", "latitude", "longitude", "is_clean", "notes", "finding_count")
+                 "inspector_id", "latitude", "longitude", "is_clean", "notes")
 
 
 def visit_values(queryset):
+    """The lean queryset (``selectors.visits_for(lean=True)``): no per-visit count, no GROUP BY."""
     return queryset.prefetch_related(None).values(*VISIT_COLUMNS)
 
 
 def visit_rows(rows: list[dict], request) -> list[dict]:
     iso = datetime_formatter()
+    counts = visit_finding_counts(r["id"] for r in rows) if rows else {}
     return [{
         "id": r["id"], "inspection": r["inspection_id"], "point": r["point_id"], "point_name": r["point__name"],
         "unit": r["unit_id"], "unit_name": r["unit__name"], "visited_at": iso(r["visited_at"]),
         "inspector": r["inspector_id"], "latitude": decimal_text(r["latitude"]),
         "longitude": decimal_text(r["longitude"]), "is_clean": r["is_clean"], "notes": r["notes"],
-        "finding_count": r["finding_count"],
+        "finding_count": counts.get(r["id"], 0),
     } for r in rows]

@@ -15,7 +15,7 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
-from civportal.api.pagination import CursorPagination
+from civportal.api.pagination import CappedLimitOffsetPagination, CursorPagination
 from civportal.api.parsers import invalid_text_message, invalid_text_path
 from civportal.listcache import cached_list
 
@@ -71,11 +71,30 @@ READ = (mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSe
 def paged_rows(view, values, finish):
     """ListModelMixin.list over a values queryset: filtered and paginated as before (the
     cursor reads its ordering columns from the dicts), rows built without instances."""
-    queryset = values(view.filter_queryset(view.get_queryset()))
-    page = view.paginate_queryset(queryset)
+    filtered = view.filter_queryset(view.get_queryset())
+    queryset = values(filtered)
+    if isinstance(view.paginator, CappedLimitOffsetPagination):
+        # Count the filtered rows without the values() joins (the names of the page's rows).
+        page = view.paginator.paginate_queryset(queryset, view.request, view=view, count_from=filtered)
+    else:
+        page = view.paginate_queryset(queryset)
     if page is None:
         return Response(finish(list(queryset), view.request))
     return view.get_paginated_response(finish(page, view.request))
+
+
+def paged_rows_ids_first(view, values, finish):
+    """``paged_rows`` for a filter the list's indexes cannot bound, such as a text search: the
+    page's ids first, from the filtered rows' ids and ordering columns only (PostgreSQL reads them
+    from a covering index, ``finding_created_cover_idx``, testing scope and text in the index
+    without visiting the table), then the page's rows by id, in the page's order."""
+    filtered = view.filter_queryset(view.get_queryset())
+    ordering = view.paginator.get_ordering(view.request, filtered, view)
+    page = view.paginate_queryset(filtered.values(*dict.fromkeys(f.lstrip("-") for f in ordering)))
+    if page is None:  # (every list of findings is paginated; kept for symmetry with paged_rows)
+        return Response(finish(list(values(filtered)), view.request))
+    by_id = {row["id"]: row for row in values(filtered.model.objects.filter(pk__in=[r["id"] for r in page]))}
+    return view.get_paginated_response(finish([by_id[r["id"]] for r in page], view.request))
 
 
 @extend_schema(tags=["finding-categories"])
@@ -121,12 +140,13 @@ class VisitViewSet(mixins.CreateModelMixin, *READ):
 
     serializer_class = s.VisitSerializer
     filterset_class = VisitFilterSet
+    pagination_class = CappedLimitOffsetPagination  # a city's visits: no full COUNT per request
     ordering_fields = ["visited_at"]
     ordering = ["-visited_at", "-id"]
     action_permissions = {"mark_clean": ["inspections.add_visit"], "checks": ["inspections.view_visit"]}
 
     def get_queryset(self):
-        return selectors.visits_for(self.request.user)
+        return selectors.visits_for(self.request.user, lean=self.action == "list")
 
     def list(self, request, *args, **kwargs):
         # Rows from .values(), the same JSON as VisitSerializer (inspections/api/rows.py).
@@ -244,6 +264,8 @@ class FindingViewSet(mixins.CreateModelMixin, *READ):
     def list(self, request, *args, **kwargs):
         # Rows from .values(), the same JSON as FindingSerializer (inspections/api/rows.py); no docstring here,
         # the schema's description of the list is the class's.
+        if request.query_params.get("q") and not request.query_params.get("ordering"):
+            return paged_rows_ids_first(self, rows.finding_values, rows.finding_rows)
         return paged_rows(self, rows.finding_values, rows.finding_rows)
 
     @extend_schema(request=s.FindingCreateSerializer, responses={201: s.FindingSerializer, 200: s.FindingSerializer})

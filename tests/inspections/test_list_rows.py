@@ -200,3 +200,35 @@ def test_visit_rows_are_the_serializers_json(rows, personas, api, settings, quer
         slow = serialized(VisitSerializer, queryset[offset:offset + limit], "zh-hans")
     assert fast["results"] == slow and fast["count"] == queryset.count()
     assert any(r["finding_count"] for r in fast["results"]) or query
+
+
+@pytest.mark.parametrize("term", ["问题 1", "中山路", "引号", "7"])
+def test_a_searched_list_reads_the_page_ids_first_and_gives_the_same_rows(rows, personas, api, term,
+                                                                          django_assert_num_queries):
+    """``?q=`` pages read the page's ids (the covering index on PostgreSQL), then its rows by id: the same
+    JSON, in the same order, on every cursor page, as the serializer over the filtered rows."""
+    from urllib.parse import quote
+
+    from django.db.models import Q
+
+    client = api(personas.supervisor)
+    fast = walk(client, f"/api/v1/findings/?q={quote(term)}&limit=4", "zh-hans")
+    match = Q(description__icontains=term) | Q(address__icontains=term)
+    if term.isdigit():
+        match |= Q(pk=int(term))
+    with timezone.override("Asia/Shanghai"):
+        slow = serialized(FindingSerializer, selectors.findings_for(personas.supervisor, lean=True).filter(match)
+                          .order_by("-created_at", "-id"), "zh-hans")
+    assert fast == slow and fast
+    # ids, then the rows, their photos and their tasks; the session, user and scope reads before them
+    client.get(f"/api/v1/findings/?q={quote(term)}&limit=4")  # (warm: the first request fills per-process caches)
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(f"/api/v1/findings/?q={quote(term)}&limit=4").status_code == 200
+    page_sql = [q["sql"] for q in queries.captured_queries if '"inspections_finding"' in q["sql"]]
+    assert len(page_sql) == 2, page_sql
+    columns = page_sql[0].split(" FROM ")[0]
+    assert columns.count('"inspections_finding".') == 2 and '"created_at"' in columns and '"id"' in columns
+    assert "JOIN" not in page_sql[0]  # the ids' query reads the findings' own columns only (index-only)

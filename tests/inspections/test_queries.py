@@ -70,7 +70,7 @@ def count(client, url):
 API_LISTS = {
     "findings": 5,            # + photos, tasks (cursor pagination: no count)
     "tasks": 4,               # + pending extension requests (cursor pagination: no count)
-    "visits": 4,
+    "visits": 5,              # + the page's finding counts (capped count, rows without a GROUP BY)
     "inspections": 5,         # + inspectors
     "finding-categories": 4,
 }

@@ -119,3 +119,13 @@ def test_the_seeder_registers_volunteers_with_their_community_paths(on_postgresq
     assert all(path == paths[unit] and kinds[unit] == Unit.Kind.COMMUNITY for unit, path, _phone in rows)
     assert len({phone for _unit, _path, phone in rows}) == len(rows)  # the unique phone key was rebuilt
     assert Volunteer.objects.filter(status=Volunteer.Status.ACTIVE).count() > len(rows) // 2
+
+
+def test_the_seeder_copies_each_findings_category_onto_its_task(on_postgresql, db):
+    """The task's category column (the task lists' category filter) is written by the COPY, no UPDATE."""
+    from inspections.models import RectificationTask
+
+    seed = _load("seed_bench")
+    seed.seed(0.001, random.Random(5), out=lambda *_: None)
+    pairs = list(RectificationTask.objects.values_list("category_id", "finding__category_id"))
+    assert pairs and all(stored == expected for stored, expected in pairs)
