@@ -16,7 +16,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db.models import Q
 from django.http import QueryDict
 from django.utils.choices import BaseChoiceIterator
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import get_language, gettext_lazy as _
 from django_filters.widgets import BooleanWidget
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
@@ -54,8 +54,27 @@ class RecordIdOptions(BaseChoiceIterator):
 
     def __iter__(self):
         yield "", self.empty_label
-        for record in self.queryset.all():  # a fresh clone: the class-level queryset never caches rows
-            yield record.pk, str(record)
+        yield from record_options(self.queryset)
+
+
+def record_options(queryset) -> list[tuple]:
+    """``(pk, str(record))`` of every record of ``queryset``, read once per write to its table:
+    kept in the shared cache per language and per query (a scoped queryset's SQL names its
+    scope, so no other scope shares its entry), under the table's generation, which any
+    committed write replaces (civportal/listcache.py, ``remembered``)."""
+    from . import listcache
+
+    model = queryset.model
+    if model._meta.db_table not in listcache.watched_tables():  # writes would not bump it: read every time
+        return [(record.pk, str(record)) for record in queryset.all()]
+    try:
+        sql = str(queryset.query)
+    except Exception:  # noqa: BLE001 - an empty query (none()) and the like: not kept
+        return [(record.pk, str(record)) for record in queryset.all()]
+    return listcache.remembered(
+        "options", [model._meta.db_table], (model._meta.label, sql, get_language() or "", queryset.db),
+        lambda: [(record.pk, str(record)) for record in queryset.all()])  # a fresh clone: never cached rows
+
 
 
 def record_exists(queryset, pk: int):
@@ -105,6 +124,13 @@ class IdChoiceFilter(django_filters.ModelChoiceFilter):
         kwargs.setdefault("empty_label", _("All"))
         self.resolve = resolve
         super().__init__(*args, **kwargs)
+        if self.queryset is not None and not callable(self.queryset):
+            # Its options are kept under the table's generation (``record_options``). Watched
+            # from the filter set's import; an app whose processes may write the table without
+            # importing its filter sets also names the model in a module its ready() imports.
+            from . import listcache
+
+            listcache.watch(self.queryset.model)
 
     @property
     def field(self):
