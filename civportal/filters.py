@@ -12,10 +12,13 @@ import copy
 
 import django_filters
 from django import forms
+from django.forms.widgets import ChoiceWidget
 from django.core.exceptions import ImproperlyConfigured
 from django.db.models import Q
 from django.http import QueryDict
+from django.template.loader import render_to_string
 from django.utils.choices import BaseChoiceIterator
+from django.utils.safestring import mark_safe
 from django.utils.translation import get_language, gettext_lazy as _
 from django_filters.widgets import BooleanWidget
 from drf_spectacular.types import OpenApiTypes
@@ -282,6 +285,51 @@ class FilterSet(django_filters.FilterSet):
 
     def get_form_class(self):
         return self.form_class()
+
+    FORM_FIELDS = "includes/form_fields.html"
+
+    @property
+    def form_html(self) -> str:
+        """The form's fields as ``includes/form_fields.html`` writes them. Kept in the shared cache
+        (``listcache.remembered``, under the generations of the tables its selects list) when the
+        form shows no error and every field given a value is a choice (a select, yes/no, a set of
+        boxes): the markup then depends only on those values, the language and the option lists,
+        which are the same in every scope (a form class is built once, with no request inside).
+        Typed text (a search, a unit, a date) is drawn each time."""
+        form = self.form
+        key = self._form_key(form)
+        if key is None:
+            return render_to_string(self.FORM_FIELDS, {"form": form})
+        from . import listcache
+
+        return mark_safe(listcache.remembered(
+            "form", self._option_tables(), key, lambda: render_to_string(self.FORM_FIELDS, {"form": form})))
+
+    def _option_tables(self) -> list[str]:
+        return sorted({flt.queryset.model._meta.db_table for flt in self.base_filters.values()
+                       if isinstance(flt, IdChoiceFilter) and flt.queryset is not None})
+
+    def _form_key(self, form) -> tuple | None:
+        """What the fields' markup depends on, or None when it is not to be kept."""
+        from . import listcache
+
+        if not listcache.remembering() or form.errors:
+            return None
+        if not set(self._option_tables()) <= listcache.watched_tables():
+            return None
+        given = []
+        if form.is_bound:
+            for name, field in form.fields.items():
+                key = form.add_prefix(name)
+                if key not in form.data:
+                    continue
+                values = form.data.getlist(key) if hasattr(form.data, "getlist") else [form.data[key]]
+                if any(values) and not isinstance(field.widget, ChoiceWidget) or len(values) > 20 \
+                        or any(len(value) > 30 for value in values):  # (few, short: a choice, a yes or a no)
+                    return None
+                given.append((key, values))
+        return (type(self).__module__, type(self).__qualname__, self.form_prefix, form.is_bound, get_language() or "",
+                repr(given))
 
     @property
     def form(self):
