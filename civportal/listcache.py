@@ -245,11 +245,12 @@ def remembered(name: str, tables: Iterable[str], parts: Iterable, compute: Calla
     generation, so the next call computes again: an edit shows at once. The generations are
     read before ``compute`` runs (a write it misses leaves the value under an older token).
     The cache down or ``LIST_MEMO_SECONDS`` 0: computed every time."""
-    if not remembering() or not _available():
-        return compute()
+    tables = sorted(tables)
+    if not remembering() or not set(tables) <= watched_tables() or not _available():
+        return compute()  # (a table nobody watches: its writes would not replace its generation)
     digest = hashlib.sha256("\x1f".join(map(str, parts)).encode()).hexdigest()
     key = f"listcache:memo:{name}:{digest}"
-    gen_keys = [_gen_key(t) for t in sorted(tables)]
+    gen_keys = [_gen_key(t) for t in tables]
     try:
         got = _cache().get_many([key, *gen_keys])
     except Exception as exc:

@@ -124,3 +124,14 @@ def test_with_the_cache_down_the_form_is_drawn(w, personas, login, settings):
     settings.LIST_CACHE_ALIAS = "dead"
     settings.LIST_CACHE_RETRY_SECONDS = 0
     assert filter_form(client, "/tasks/") == kept
+
+
+def test_the_active_campaign_default_follows_a_status_change(w, personas, login):
+    client = login(personas.supervisor)
+    selected = f'<option value="{w.campaign.pk}" selected>'
+    assert selected in filter_form(client, "/tasks/")
+    with CaptureQueriesContext(connection) as queries:
+        assert selected in filter_form(client, "/tasks/")
+    assert not [q for q in queries if '"status" = ' in q["sql"] and Campaign._meta.db_table in q["sql"]]
+    Campaign.objects.filter(pk=w.campaign.pk).update(status=Campaign.Status.CLOSED)
+    assert selected not in filter_form(client, "/tasks/")
