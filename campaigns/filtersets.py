@@ -13,10 +13,13 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
+from civportal import listcache
 from civportal.filters import LazyRecordsMixin, NamedRecordField, NamedRecordFilter, YesNoFilter
 
 from .models import ApiClient, Campaign, Membership, Unit, User
 from .scope import scope_q
+
+listcache.watch(Campaign)  # with_active_campaign keeps its answer under the table's generation
 
 
 def visible_people(request):
@@ -170,7 +173,9 @@ def with_active_campaign(data):
     campaigns nothing is assumed. Used by pages and their exports alike, never by the API."""
     if data:
         return data
-    active = list(Campaign.objects.active().order_by().values_list("pk", flat=True)[:2])
+    # Read once per write to the campaigns table (kept under its generation, civportal/listcache.py).
+    active = listcache.remembered("active-campaigns", [Campaign._meta.db_table], (),
+                                  lambda: list(Campaign.objects.active().order_by().values_list("pk", flat=True)[:2]))
     if len(active) != 1:
         return None
     defaulted = QueryDict(mutable=True)

@@ -12,11 +12,14 @@ import copy
 
 import django_filters
 from django import forms
+from django.forms.widgets import ChoiceWidget
 from django.core.exceptions import ImproperlyConfigured
 from django.db.models import Q
 from django.http import QueryDict
+from django.template.loader import render_to_string
 from django.utils.choices import BaseChoiceIterator
-from django.utils.translation import gettext_lazy as _
+from django.utils.safestring import mark_safe
+from django.utils.translation import get_language, gettext_lazy as _
 from django_filters.widgets import BooleanWidget
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
@@ -54,8 +57,27 @@ class RecordIdOptions(BaseChoiceIterator):
 
     def __iter__(self):
         yield "", self.empty_label
-        for record in self.queryset.all():  # a fresh clone: the class-level queryset never caches rows
-            yield record.pk, str(record)
+        yield from record_options(self.queryset)
+
+
+def record_options(queryset) -> list[tuple]:
+    """``(pk, str(record))`` of every record of ``queryset``, read once per write to its table:
+    kept in the shared cache per language and per query (a scoped queryset's SQL names its
+    scope, so no other scope shares its entry), under the table's generation, which any
+    committed write replaces (civportal/listcache.py, ``remembered``)."""
+    from . import listcache
+
+    model = queryset.model
+    if model._meta.db_table not in listcache.watched_tables():  # writes would not bump it: read every time
+        return [(record.pk, str(record)) for record in queryset.all()]
+    try:
+        sql = str(queryset.query)
+    except Exception:  # noqa: BLE001 - an empty query (none()) and the like: not kept
+        return [(record.pk, str(record)) for record in queryset.all()]
+    return listcache.remembered(
+        "options", [model._meta.db_table], (model._meta.label, sql, get_language() or "", queryset.db),
+        lambda: [(record.pk, str(record)) for record in queryset.all()])  # a fresh clone: never cached rows
+
 
 
 def record_exists(queryset, pk: int):
@@ -105,6 +127,13 @@ class IdChoiceFilter(django_filters.ModelChoiceFilter):
         kwargs.setdefault("empty_label", _("All"))
         self.resolve = resolve
         super().__init__(*args, **kwargs)
+        if self.queryset is not None and not callable(self.queryset):
+            # Its options are kept under the table's generation (``record_options``). Watched
+            # from the filter set's import; an app whose processes may write the table without
+            # importing its filter sets also names the model in a module its ready() imports.
+            from . import listcache
+
+            listcache.watch(self.queryset.model)
 
     @property
     def field(self):
@@ -256,6 +285,51 @@ class FilterSet(django_filters.FilterSet):
 
     def get_form_class(self):
         return self.form_class()
+
+    FORM_FIELDS = "includes/form_fields.html"
+
+    @property
+    def form_html(self) -> str:
+        """The form's fields as ``includes/form_fields.html`` writes them. Kept in the shared cache
+        (``listcache.remembered``, under the generations of the tables its selects list) when the
+        form shows no error and every field given a value is a choice (a select, yes/no, a set of
+        boxes): the markup then depends only on those values, the language and the option lists,
+        which are the same in every scope (a form class is built once, with no request inside).
+        Typed text (a search, a unit, a date) is drawn each time."""
+        form = self.form
+        key = self._form_key(form)
+        if key is None:
+            return render_to_string(self.FORM_FIELDS, {"form": form})
+        from . import listcache
+
+        return mark_safe(listcache.remembered(
+            "form", self._option_tables(), key, lambda: render_to_string(self.FORM_FIELDS, {"form": form})))
+
+    def _option_tables(self) -> list[str]:
+        return sorted({flt.queryset.model._meta.db_table for flt in self.base_filters.values()
+                       if isinstance(flt, IdChoiceFilter) and flt.queryset is not None})
+
+    def _form_key(self, form) -> tuple | None:
+        """What the fields' markup depends on, or None when it is not to be kept."""
+        from . import listcache
+
+        if not listcache.remembering() or form.errors:
+            return None
+        if not set(self._option_tables()) <= listcache.watched_tables():
+            return None
+        given = []
+        if form.is_bound:
+            for name, field in form.fields.items():
+                key = form.add_prefix(name)
+                if key not in form.data:
+                    continue
+                values = form.data.getlist(key) if hasattr(form.data, "getlist") else [form.data[key]]
+                if any(values) and not isinstance(field.widget, ChoiceWidget) or len(values) > 20 \
+                        or any(len(value) > 30 for value in values):  # (few, short: a choice, a yes or a no)
+                    return None
+                given.append((key, values))
+        return (type(self).__module__, type(self).__qualname__, self.form_prefix, form.is_bound, get_language() or "",
+                repr(given))
 
     @property
     def form(self):

@@ -68,6 +68,17 @@ def enabled() -> bool:
     return getattr(settings, "LIST_CACHE_SECONDS", 0) > 0
 
 
+def remembering() -> bool:
+    """Whether ``remembered`` keeps values (``LIST_MEMO_SECONDS`` > 0): page parts such as a
+    filter form's option lists, kept under the same generations as the lists."""
+    return getattr(settings, "LIST_MEMO_SECONDS", 0) > 0
+
+
+def watching() -> bool:
+    """Writes bump generations while anything reads them: the response cache or the memo."""
+    return enabled() or remembering()
+
+
 def _cache():
     return caches[getattr(settings, "LIST_CACHE_ALIAS", "default")]
 
@@ -145,7 +156,7 @@ def written_tables(sql: str) -> set[str]:
 def _watch(execute, sql, params, many, context):
     """Execute wrapper on every connection: a write to a watched table bumps it after commit."""
     result = execute(sql, params, many, context)
-    if enabled() and isinstance(sql, str):
+    if watching() and isinstance(sql, str):
         tables = written_tables(sql)
         if tables:
             _bump_on_commit(context["connection"], tables)
@@ -189,6 +200,75 @@ def connect() -> None:
     connection_created.connect(install, dispatch_uid="civportal.listcache")
     for connection in connections.all(initialized_only=True):
         install(connection)
+
+
+# --- remembered values ----------------------------------------------------------------------------
+
+class Watched:
+    """Tables whose writes bump their generations without a list of their own (``remembered``)."""
+
+    def __init__(self, models: Iterable):
+        self.models = tuple(models)
+        _REGISTRY.append(self)
+
+    @cached_property
+    def tables(self) -> list[str]:
+        return sorted({m._meta.db_table for m in self.models})
+
+
+def watch(*models) -> Watched:
+    """Watch the tables of ``models`` for writes (at import time, as a ListCache does)."""
+    return Watched(models)
+
+
+def _current_gens(gen_keys: list[str], got: dict) -> tuple | None:
+    """The generations of ``gen_keys`` (read into ``got``), started where missing; None on error."""
+    gens = tuple(got.get(k) for k in gen_keys)
+    if None not in gens:
+        return gens
+    try:
+        missing = [k for k, gen in zip(gen_keys, gens) if gen is None]
+        for k in missing:
+            _cache().add(k, _token(), timeout=None)
+        got.update(_cache().get_many(missing))
+    except Exception as exc:
+        _failed(exc)
+        return None
+    gens = tuple(got.get(k) for k in gen_keys)
+    return None if None in gens else gens
+
+
+def remembered(name: str, tables: Iterable[str], parts: Iterable, compute: Callable[[], object]):
+    """``compute()``, kept in the shared cache under the generations of ``tables`` (watched:
+    ``watch``) and keyed by ``name`` and ``parts`` (everything else the value depends on: the
+    language, the scope, the query). A committed write to one of the tables replaces its
+    generation, so the next call computes again: an edit shows at once. The generations are
+    read before ``compute`` runs (a write it misses leaves the value under an older token).
+    The cache down or ``LIST_MEMO_SECONDS`` 0: computed every time."""
+    tables = sorted(tables)
+    if not remembering() or not set(tables) <= watched_tables() or not _available():
+        return compute()  # (a table nobody watches: its writes would not replace its generation)
+    digest = hashlib.sha256("\x1f".join(map(str, parts)).encode()).hexdigest()
+    key = f"listcache:memo:{name}:{digest}"
+    gen_keys = [_gen_key(t) for t in tables]
+    try:
+        got = _cache().get_many([key, *gen_keys])
+    except Exception as exc:
+        _failed(exc)
+        return compute()
+    entry = got.get(key)
+    gens = _current_gens(gen_keys, got)
+    if gens is None:
+        return compute()
+    if entry is not None and entry[0] == gens:
+        return entry[1]
+    value = compute()
+    if not _replica_may_lag(gens):
+        try:
+            _cache().set(key, (gens, value), timeout=int(settings.LIST_MEMO_SECONDS))
+        except Exception as exc:
+            _failed(exc)
+    return value
 
 
 # --- entries -------------------------------------------------------------------------------------

@@ -618,6 +618,15 @@ try:
 except ValueError:
     raise ImproperlyConfigured("LIST_CACHE_SECONDS must be a whole number of seconds (0 = off).") from None
 LIST_CACHE_ALIAS = "default"
+# Parts of pages that only change with a write to their tables (the filter forms' option lists:
+# campaigns, categories) are kept in the same cache under the same per-table generations
+# (civportal/listcache.py, ``remembered``), so an edit shows at once; seconds an entry may live,
+# 0 = off. On by default where the list cache would be, whether or not the list cache is on.
+try:
+    LIST_MEMO_SECONDS = max(0, int(os.environ.get("LIST_MEMO_SECONDS")
+                                   or ("0" if _list_cache_default == "0" else "3600")))
+except ValueError:
+    raise ImproperlyConfigured("LIST_MEMO_SECONDS must be a whole number of seconds (0 = off).") from None
 LIST_CACHE_SCOPE_KEY = "campaigns.scope.cache_key"  # user -> everything the scope filter reads, as a string
 LIST_CACHE_RETRY_SECONDS = 5  # after a cache error, lists skip the cache this long (per process)
 

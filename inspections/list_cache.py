@@ -11,7 +11,7 @@ from datetime import datetime
 from django.db.models import Min
 
 from campaigns.models import Campaign, Indicator, Point, PointType, Unit
-from civportal.listcache import ListCache
+from civportal.listcache import ListCache, watch
 
 from .models import ExtensionRequest, Finding, FindingCategory, FindingPhoto, RectificationTask
 
@@ -86,3 +86,6 @@ TASKS = ListCache(
     clock_params=["overdue", "light"],
     clock_changes=_task_clock,
 )
+# The filter forms' option lists (civportal/filters.py, ``record_options``): kept under these tables'
+# generations, so every process that may write them must watch them.
+OPTIONS = watch(Campaign, FindingCategory)

@@ -72,6 +72,8 @@ class Cursor:
 
     @classmethod
     def of(cls, task) -> Cursor:
+        if isinstance(task, dict):  # a row of a values queryset (the list pages)
+            return cls(task[ANNOTATION], task["due_at"], task["id"])
         return cls(getattr(task, ANNOTATION), task.due_at, task.pk)
 
 
@@ -97,6 +99,17 @@ class UrgencyPage:
 
     def has_other_pages(self) -> bool:
         return self.has_next or self.has_previous
+
+
+def _urgency_of(row: dict, now: datetime) -> int:
+    """``URGENCY_OF_LIGHT[task.light_at(now)]`` of a values row."""
+    if row["status"] not in RectificationTask.OPEN_STATUSES:
+        return URGENCY_FINISHED
+    if now > row["due_at"]:
+        return URGENCY_RED
+    if now >= row["warn_at"]:
+        return URGENCY_YELLOW
+    return URGENCY_GREEN
 
 
 def _slice(queryset, urgency: int, now: datetime, cursor: Cursor | None, backward: bool):
@@ -135,6 +148,11 @@ def _read(queryset, slices, now, cursor, backward, limit, compound) -> list:
         except EmptyResultSet:  # every slice matches nothing (e.g. no unit to act on)
             return []
         rows = list(queryset.filter(pk__in=RawSQL(f'SELECT "pk" FROM ({sql}) AS page_ids', params)))
+        if rows and isinstance(rows[0], dict):  # a values queryset (the list pages): with id, status, due_at, warn_at
+            for row in rows:
+                row[ANNOTATION] = _urgency_of(row, now)
+            rows.sort(key=lambda row: (row[ANNOTATION], row["due_at"], row["id"]), reverse=backward)
+            return rows
         for row in rows:
             setattr(row, ANNOTATION, URGENCY_OF_LIGHT[row.light_at(now)])
         rows.sort(key=lambda row: (getattr(row, ANNOTATION), row.due_at, row.pk), reverse=backward)
@@ -150,7 +168,8 @@ def _read(queryset, slices, now, cursor, backward, limit, compound) -> list:
 def urgency_page(queryset, *, per_page: int = 50, after: str | None = None, before: str | None = None,
                  slices=ALL, now: datetime | None = None, count: bool = True,
                  compound: bool | None = None) -> UrgencyPage:
-    """A page of ``queryset`` (unordered, without the ``with_light()`` annotations)
+    """A page of ``queryset`` (unordered, without the ``with_light()`` annotations; model
+    instances, or dicts of a values queryset with ``id``, ``status``, ``due_at`` and ``warn_at``)
     in urgency order: the first page, the one after cursor ``after``, or the one
     before cursor ``before``. ``slices`` restricts the urgency classes (the
     workbench reads the open ones). ``compound`` chooses one UNION ALL query
@@ -172,7 +191,10 @@ def urgency_page(queryset, *, per_page: int = 50, after: str | None = None, befo
     else:
         has_next, has_previous = more, cursor is not None
     for row in rows:  # the light that placed the row, so that the page shows the order it sorted by
-        row.light = LIGHTS[getattr(row, ANNOTATION)]
+        if isinstance(row, dict):
+            row["light"] = LIGHTS[row[ANNOTATION]]
+        else:
+            row.light = LIGHTS[getattr(row, ANNOTATION)]
     total, capped = (capped_count(queryset.filter(_union_q(slices, now))) if count else (None, False))
     return UrgencyPage(rows, has_next=has_next, has_previous=has_previous, count=total, capped=capped,
                        per_page=per_page)

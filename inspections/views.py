@@ -70,8 +70,9 @@ def _points(user):
 @login_required
 @permission_required("inspections.view_finding", raise_exception=True)
 def finding_list(request):
-    filterset = FindingFilterSet(with_active_campaign(request.GET), queryset=selectors.findings_for(request.user, photos=False, lean=True),
-                                 request=request)
+    # The rows are read as values (page_rows.finding_values) with their tasks in one query: no prefetch.
+    findings = selectors.findings_for(request.user, photos=False, lean=True, task_list=False)
+    filterset = FindingFilterSet(with_active_campaign(request.GET), queryset=findings, request=request)
     as_map = request.GET.get("view") == "map"
     query = request.GET.copy()
     query.pop("view", None)
@@ -82,7 +83,7 @@ def finding_list(request):
         context.update(tile_url=getattr(settings, "MAP_TILE_URL", ""),
                        tile_attribution=getattr(settings, "MAP_TILE_ATTRIBUTION", ""))
     else:
-        context["page"] = paginate(request, _filtered(filterset))
+        context["page"] = paginate(request, page_rows.finding_values(_filtered(filterset)))
         context["rows"] = page_rows.finding_rows(context["page"])
     return render(request, "inspections/finding_list.html", context)
 
@@ -321,7 +322,7 @@ def task_list(request):
     in keyset pages (``?after=``/``?before=`` cursors; an old ``?page=`` shows the first page)."""
     filterset = TaskFilterSet(with_active_campaign(request.GET), queryset=selectors.tasks_for(request.user, pending_rows=False,
                                                                                 lean=True), request=request)
-    page = urgency.page_from_request(request, _filtered(filterset))
+    page = urgency.page_from_request(request, page_rows.task_values(_filtered(filterset)))
     return render(request, "inspections/task_list.html", {"filter": filterset, "page": page,
                                                           "rows": page_rows.task_rows(page),
                                                           "title": _("Rectification tasks")})
@@ -337,7 +338,7 @@ def workbench(request):
     rows = _filtered(filterset)
     now = timezone.now()
     counts = urgency.capped_counts({light: rows.in_urgency(u, now) for u, light in urgency.LIGHTS.items() if light})
-    page = urgency.page_from_request(request, rows, slices=urgency.OPEN, now=now, count=False)
+    page = urgency.page_from_request(request, page_rows.task_values(rows), slices=urgency.OPEN, now=now, count=False)
     return render(request, "inspections/workbench.html", {"filter": filterset, "page": page, "counts": counts,
                                                           "rows": page_rows.task_rows(page),
                                                           "count_cap": urgency.COUNT_CAP})

@@ -104,7 +104,7 @@ def test_point_type_point_and_team_filters_take_names(login, api, city, personas
     w = world(city, personas)
     with_point = dispatched(w, personas).finding
     client = login(personas.supervisor)
-    listed = lambda params: [f.pk for f in client.get("/findings/", params).context["page"]]  # noqa: E731
+    listed = lambda params: [f["id"] for f in client.get("/findings/", params).context["page"]]  # noqa: E731
     assert listed({"point_type": "农贸市场"}) == [with_point.pk]
     assert listed({"point_type": "T-MKT"}) == [with_point.pk]
     assert listed({"point": "春晖农贸市场"}) == [with_point.pk]

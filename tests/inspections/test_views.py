@@ -153,7 +153,7 @@ def test_workbench_lists_open_tasks_of_my_units_most_urgent_first(w, personas, l
                                                           warn_at=past + dt.timedelta(minutes=48))
     dispatched(w, personas, visit=w.visit_b)
     r = login(personas.handler_a).get("/workbench/")
-    assert [t.pk for t in r.context["page"]] == [second.pk, first.pk]
+    assert [t["id"] for t in r.context["page"]] == [second.pk, first.pk]
     assert r.context["counts"] == {"red": 1, "yellow": 0, "green": 1}
 
 
