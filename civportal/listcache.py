@@ -52,7 +52,9 @@ logger = logging.getLogger(__name__)
 
 HEADER = "X-List-Cache"  # hit / miss / bypass: what the cache did for this answer
 _REGISTRY: list[ListCache] = []
-_WATCHED: dict[int, re.Pattern | None] = {}  # lists registered -> pattern of their table names in SQL
+# Other caches validated by the same generations (campaigns' user cache): table -> whether it is on now.
+_GENERATIONS: dict[str, Callable[[], bool]] = {}
+_WATCHED: dict[tuple[int, int], re.Pattern | None] = {}  # (lists, tables) registered -> pattern of their names
 _WRITE = re.compile(r"^\s*(?:INSERT|UPDATE|DELETE|MERGE|TRUNCATE)\b", re.IGNORECASE)
 _CTE_WRITE = re.compile(r"^\s*WITH\b.*\b(?:INSERT\s+INTO|UPDATE\s+\S+\s+SET|DELETE\s+FROM)\b",
                         re.IGNORECASE | re.DOTALL)
@@ -121,17 +123,30 @@ def bump(tables: Iterable[str] | None = None) -> None:
 
 
 def watched_tables() -> set[str]:
-    return {table for config in _REGISTRY for table in config.tables}
+    return {table for config in _REGISTRY for table in config.tables} | set(_GENERATIONS)
+
+
+def keep_generations(tables: Iterable[str], active: Callable[[], bool]) -> None:
+    """Keep generations of ``tables`` for another cache (one that validates its entries with
+    ``generations()``), also while the list cache is off: written tables are bumped after
+    commit whenever ``active()`` is true."""
+    for table in tables:
+        _GENERATIONS[table] = active
+
+
+def _generations_wanted() -> bool:
+    return any(active() for active in _GENERATIONS.values())
 
 
 def _pattern() -> re.Pattern | None:
-    """One regex for the watched table names, rebuilt when a list registers."""
-    if len(_REGISTRY) not in _WATCHED:
+    """One regex for the watched table names, rebuilt when a list or a table registers."""
+    state = (len(_REGISTRY), len(_GENERATIONS))
+    if state not in _WATCHED:
         tables = sorted(watched_tables())
         _WATCHED.clear()
-        _WATCHED[len(_REGISTRY)] = re.compile(r'(?<!\w)"?(%s)"?(?!\w)' % "|".join(map(re.escape, tables))) \
+        _WATCHED[state] = re.compile(r'(?<!\w)"?(%s)"?(?!\w)' % "|".join(map(re.escape, tables))) \
             if tables else None
-    return _WATCHED[len(_REGISTRY)]
+    return _WATCHED[state]
 
 
 def written_tables(sql: str) -> set[str]:
@@ -145,8 +160,10 @@ def written_tables(sql: str) -> set[str]:
 def _watch(execute, sql, params, many, context):
     """Execute wrapper on every connection: a write to a watched table bumps it after commit."""
     result = execute(sql, params, many, context)
-    if enabled() and isinstance(sql, str):
+    if isinstance(sql, str) and (enabled() or (_GENERATIONS and _generations_wanted())):
         tables = written_tables(sql)
+        if tables and not enabled():
+            tables = {t for t in tables if t in _GENERATIONS and _GENERATIONS[t]()}
         if tables:
             _bump_on_commit(context["connection"], tables)
     return result
@@ -189,6 +206,39 @@ def connect() -> None:
     connection_created.connect(install, dispatch_uid="civportal.listcache")
     for connection in connections.all(initialized_only=True):
         install(connection)
+
+
+def read_with_generations(key: str, tables: Iterable[str]) -> tuple[object, tuple[str, ...]] | None:
+    """For another cache validated by generations: the value at ``key`` and the current
+    generations of ``tables``, in one round trip (generations missing are started, never
+    reused). None when the cache is unavailable: the caller reads the database. Read the
+    generations before the database, store under them: a write after this read makes the
+    stored value unreachable."""
+    if not _available():
+        return None
+    gen_keys = [_gen_key(t) for t in tables]
+    try:
+        got = _cache().get_many([key, *gen_keys])
+        if any(got.get(k) is None for k in gen_keys):
+            missing = [k for k in gen_keys if got.get(k) is None]
+            for k in missing:
+                _cache().add(k, _token(), timeout=None)
+            got.update(_cache().get_many(missing))
+    except Exception as exc:
+        _failed(exc)
+        return None
+    gens = tuple(got.get(k) for k in gen_keys)
+    if None in gens:
+        return None
+    return got.get(key), gens
+
+
+def store_with_generations(key: str, gens: tuple[str, ...], value, timeout: int) -> None:
+    """Keep ``(gens, value)`` at ``key``; a failure only costs the next request a miss."""
+    try:
+        _cache().set(key, (gens, value), timeout=timeout)
+    except Exception as exc:
+        _failed(exc)
 
 
 # --- entries -------------------------------------------------------------------------------------

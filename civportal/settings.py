@@ -618,6 +618,15 @@ try:
 except ValueError:
     raise ImproperlyConfigured("LIST_CACHE_SECONDS must be a whole number of seconds (0 = off).") from None
 LIST_CACHE_ALIAS = "default"
+
+# The session's user and memberships from the same cache (campaigns/usercache.py): one round trip
+# instead of two queries per request, valid only while no user, membership or unit was written
+# since (generations, as the list cache). Seconds an entry may live; 0 turns it off. Same default
+# as the list cache: never with the per-process cache, which other workers' writes could not reach.
+try:
+    USER_CACHE_SECONDS = max(0, int(os.environ.get("USER_CACHE_SECONDS") or _list_cache_default))
+except ValueError:
+    raise ImproperlyConfigured("USER_CACHE_SECONDS must be a whole number of seconds (0 = off).") from None
 LIST_CACHE_SCOPE_KEY = "campaigns.scope.cache_key"  # user -> everything the scope filter reads, as a string
 LIST_CACHE_RETRY_SECONDS = 5  # after a cache error, lists skip the cache this long (per process)
 
