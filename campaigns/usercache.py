@@ -25,6 +25,7 @@ from functools import cache
 from django.apps import apps
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.db import connection
 
 from civportal import listcache
 
@@ -60,8 +61,9 @@ def get_user(user_id, load: Callable[[], object | None], *, cached_user: bool = 
     """The user ``user_id`` with their memberships attached (``scope``'s per-object cache),
     from the cache when its entry is current, else ``load()`` (the database) and kept.
     ``cached_user=False``: the user row is always ``load()``-ed (a page's user carries the
-    bell's count, not kept here) and only the memberships come from the cache."""
-    if not enabled():
+    bell's count, not kept here) and only the memberships come from the cache. Inside a
+    transaction the database is read: it may hold this transaction's own uncommitted writes."""
+    if not enabled() or connection.in_atomic_block:
         return load()
     read = listcache.read_with_generations(key(user_id), _tables())
     if read is None:  # cache down: the database, never an old entry
@@ -80,7 +82,28 @@ def get_user(user_id, load: Callable[[], object | None], *, cached_user: bool = 
     user = load()
     if user is not None:
         values = tuple(getattr(user, name) for name in _fields())
-        memberships = scope._memberships(user)
+        memberships = scope._read_memberships(user)
+        setattr(user, scope._CACHE, memberships)
         listcache.store_with_generations(key(user_id), gens, (values, tuple(memberships)),
                                          settings.USER_CACHE_SECONDS)
     return user
+
+
+def memberships(user, read: Callable[[object], list]) -> list:
+    """The memberships of a user authenticated another way (a token, an API key): its own
+    entry (``usercache:m:<id>``), validated by the memberships' and units' generations;
+    the user row is not kept from here (it was read before the generations). Inside a
+    transaction (a service that changed memberships and called ``scope.forget``) the database."""
+    if not enabled() or getattr(user, "pk", None) is None or connection.in_atomic_block:
+        return read(user)
+    entry_key = f"usercache:m:{user.pk}"
+    tables = _tables()[1:]
+    got = listcache.read_with_generations(entry_key, tables)
+    if got is None:
+        return read(user)
+    entry, gens = got
+    if entry is not None and entry[0] == gens:
+        return list(entry[1])
+    found = read(user)
+    listcache.store_with_generations(entry_key, gens, tuple(found), settings.USER_CACHE_SECONDS)
+    return found

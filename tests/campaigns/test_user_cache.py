@@ -156,3 +156,29 @@ def test_a_page_keeps_the_bells_user_row_and_takes_the_memberships_from_the_cach
 def test_the_tables_are_watched_while_the_list_cache_is_off():
     assert set(usercache._tables()) <= listcache.watched_tables()
     assert listcache.written_tables('UPDATE "campaigns_user" SET "is_active" = false') == {"campaigns_user"}
+
+
+def test_a_token_users_memberships_are_kept_and_follow_a_change(personas, city, api):
+    mover = make_member(city.district_a, Role.HANDLER, "token_mover")
+    client = api(mover)
+    assert "C-A" in codes(client)
+    status, sql = auth_queries(client)
+    assert status == 200 and not any("campaigns_membership" in s for s in sql)  # the token's user row only
+    unit_services.membership_create(actor=personas.supervisor, user=mover, unit=city.district_b, role=Role.HANDLER)
+    assert {"C-A", "C-B"} <= codes(client)
+    Membership.objects.filter(user=mover).update(active=False)
+    assert client.get(UNITS).status_code == 403
+
+
+def test_inside_a_transaction_the_scope_reads_its_own_writes(personas, city):
+    from django.db import transaction
+
+    from campaigns.scope import forget, scope_of
+
+    user = User.objects.get(pk=personas.handler_b.pk)
+    codes(session_client(user))  # an entry is kept
+    assert scope_of(user).paths == [city.district_b.path]
+    with transaction.atomic():
+        Membership.objects.create(user=user, unit=city.district_a, role=Role.HANDLER)
+        forget(user)
+        assert sorted(scope_of(user).paths) == sorted([city.district_a.path, city.district_b.path])
