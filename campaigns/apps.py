@@ -10,6 +10,10 @@ class CampaignsConfig(AppConfig):
         from . import roles
 
         roles.register_defaults()
+
+        from . import usercache
+
+        usercache.register()  # the session's user and memberships: cached, bumped by every write to them
         roles.register_planning()
 
         from .planning import demo

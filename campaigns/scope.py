@@ -28,13 +28,19 @@ def _model(name: str):
     return apps.get_model("campaigns", name)
 
 
+def _read_memberships(user) -> list[tuple[str, str]]:
+    """(unit path, role) of the user's active memberships, from the database."""
+    return list(_model("Membership").objects.filter(user=user, active=True).values_list("unit__path", "role").order_by())
+
+
 def _memberships(user) -> list[tuple[str, str]]:
-    """(unit path, role) of the user's active memberships, once per user object."""
+    """(unit path, role) of the user's active memberships, once per user object: attached by
+    the session's get_user, else from the shared cache or the database (campaigns/usercache.py)."""
     cached = getattr(user, _CACHE, None)
     if cached is None:
-        cached = list(
-            _model("Membership").objects.filter(user=user, active=True).values_list("unit__path", "role").order_by()
-        )
+        from . import usercache  # it imports this module
+
+        cached = usercache.memberships(user, _read_memberships)
         setattr(user, _CACHE, cached)
     return cached
 

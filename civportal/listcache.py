@@ -52,7 +52,9 @@ logger = logging.getLogger(__name__)
 
 HEADER = "X-List-Cache"  # hit / miss / bypass: what the cache did for this answer
 _REGISTRY: list[ListCache] = []
-_WATCHED: dict[int, re.Pattern | None] = {}  # lists registered -> pattern of their table names in SQL
+# Other caches validated by the same generations (campaigns' user cache): table -> whether it is on now.
+_GENERATIONS: dict[str, Callable[[], bool]] = {}
+_WATCHED: dict[tuple[int, int], re.Pattern | None] = {}  # (lists, tables) registered -> pattern of their names
 _WRITE = re.compile(r"^\s*(?:INSERT|UPDATE|DELETE|MERGE|TRUNCATE)\b", re.IGNORECASE)
 _CTE_WRITE = re.compile(r"^\s*WITH\b.*\b(?:INSERT\s+INTO|UPDATE\s+\S+\s+SET|DELETE\s+FROM)\b",
                         re.IGNORECASE | re.DOTALL)
@@ -132,17 +134,30 @@ def bump(tables: Iterable[str] | None = None) -> None:
 
 
 def watched_tables() -> set[str]:
-    return {table for config in _REGISTRY for table in config.tables}
+    return {table for config in _REGISTRY for table in config.tables} | set(_GENERATIONS)
+
+
+def keep_generations(tables: Iterable[str], active: Callable[[], bool]) -> None:
+    """Keep generations of ``tables`` for another cache (one that validates its entries with
+    ``generations()``), also while the list cache is off: written tables are bumped after
+    commit whenever ``active()`` is true."""
+    for table in tables:
+        _GENERATIONS[table] = active
+
+
+def _generations_wanted() -> bool:
+    return any(active() for active in _GENERATIONS.values())
 
 
 def _pattern() -> re.Pattern | None:
-    """One regex for the watched table names, rebuilt when a list registers."""
-    if len(_REGISTRY) not in _WATCHED:
+    """One regex for the watched table names, rebuilt when a list or a table registers."""
+    state = (len(_REGISTRY), len(_GENERATIONS))
+    if state not in _WATCHED:
         tables = sorted(watched_tables())
         _WATCHED.clear()
-        _WATCHED[len(_REGISTRY)] = re.compile(r'(?<!\w)"?(%s)"?(?!\w)' % "|".join(map(re.escape, tables))) \
+        _WATCHED[state] = re.compile(r'(?<!\w)"?(%s)"?(?!\w)' % "|".join(map(re.escape, tables))) \
             if tables else None
-    return _WATCHED[len(_REGISTRY)]
+    return _WATCHED[state]
 
 
 def written_tables(sql: str) -> set[str]:
@@ -156,8 +171,10 @@ def written_tables(sql: str) -> set[str]:
 def _watch(execute, sql, params, many, context):
     """Execute wrapper on every connection: a write to a watched table bumps it after commit."""
     result = execute(sql, params, many, context)
-    if watching() and isinstance(sql, str):
+    if isinstance(sql, str) and (watching() or (_GENERATIONS and _generations_wanted())):
         tables = written_tables(sql)
+        if tables and not watching():
+            tables = {t for t in tables if t in _GENERATIONS and _GENERATIONS[t]()}
         if tables:
             _bump_on_commit(context["connection"], tables)
     return result
@@ -202,6 +219,51 @@ def connect() -> None:
         install(connection)
 
 
+# --- values validated by generations ----------------------------------------------------------------
+
+def _current_gens(gen_keys: list[str], got: dict) -> tuple | None:
+    """The generations of ``gen_keys`` (read into ``got``), started where missing (never reused);
+    None on error."""
+    gens = tuple(got.get(k) for k in gen_keys)
+    if None not in gens:
+        return gens
+    try:
+        missing = [k for k, gen in zip(gen_keys, gens) if gen is None]
+        for k in missing:
+            _cache().add(k, _token(), timeout=None)
+        got.update(_cache().get_many(missing))
+    except Exception as exc:
+        _failed(exc)
+        return None
+    gens = tuple(got.get(k) for k in gen_keys)
+    return None if None in gens else gens
+
+
+def read_with_generations(key: str, tables: Iterable[str]) -> tuple[object, tuple[str, ...]] | None:
+    """For a cache validated by generations (``remembered``, campaigns' user cache): the entry at
+    ``key`` and the current generations of ``tables``, in one round trip. None when the cache is
+    unavailable: the caller computes or reads the database. Read the generations before the
+    database, store under them: a write after this read makes the stored value unreachable."""
+    if not _available():
+        return None
+    gen_keys = [_gen_key(t) for t in tables]
+    try:
+        got = _cache().get_many([key, *gen_keys])
+    except Exception as exc:
+        _failed(exc)
+        return None
+    gens = _current_gens(gen_keys, got)
+    return None if gens is None else (got.get(key), gens)
+
+
+def store_with_generations(key: str, gens: tuple[str, ...], value, timeout: int) -> None:
+    """Keep ``(gens, value)`` at ``key``; a failure only costs the next request a miss."""
+    try:
+        _cache().set(key, (gens, value), timeout=timeout)
+    except Exception as exc:
+        _failed(exc)
+
+
 # --- remembered values ----------------------------------------------------------------------------
 
 class Watched:
@@ -221,23 +283,6 @@ def watch(*models) -> Watched:
     return Watched(models)
 
 
-def _current_gens(gen_keys: list[str], got: dict) -> tuple | None:
-    """The generations of ``gen_keys`` (read into ``got``), started where missing; None on error."""
-    gens = tuple(got.get(k) for k in gen_keys)
-    if None not in gens:
-        return gens
-    try:
-        missing = [k for k, gen in zip(gen_keys, gens) if gen is None]
-        for k in missing:
-            _cache().add(k, _token(), timeout=None)
-        got.update(_cache().get_many(missing))
-    except Exception as exc:
-        _failed(exc)
-        return None
-    gens = tuple(got.get(k) for k in gen_keys)
-    return None if None in gens else gens
-
-
 def remembered(name: str, tables: Iterable[str], parts: Iterable, compute: Callable[[], object]):
     """``compute()``, kept in the shared cache under the generations of ``tables`` (watched:
     ``watch``) and keyed by ``name`` and ``parts`` (everything else the value depends on: the
@@ -246,28 +291,19 @@ def remembered(name: str, tables: Iterable[str], parts: Iterable, compute: Calla
     read before ``compute`` runs (a write it misses leaves the value under an older token).
     The cache down or ``LIST_MEMO_SECONDS`` 0: computed every time."""
     tables = sorted(tables)
-    if not remembering() or not set(tables) <= watched_tables() or not _available():
+    if not remembering() or not set(tables) <= watched_tables():
         return compute()  # (a table nobody watches: its writes would not replace its generation)
     digest = hashlib.sha256("\x1f".join(map(str, parts)).encode()).hexdigest()
     key = f"listcache:memo:{name}:{digest}"
-    gen_keys = [_gen_key(t) for t in tables]
-    try:
-        got = _cache().get_many([key, *gen_keys])
-    except Exception as exc:
-        _failed(exc)
+    found = read_with_generations(key, tables)
+    if found is None:
         return compute()
-    entry = got.get(key)
-    gens = _current_gens(gen_keys, got)
-    if gens is None:
-        return compute()
+    entry, gens = found
     if entry is not None and entry[0] == gens:
         return entry[1]
     value = compute()
     if not _replica_may_lag(gens):
-        try:
-            _cache().set(key, (gens, value), timeout=int(settings.LIST_MEMO_SECONDS))
-        except Exception as exc:
-            _failed(exc)
+        store_with_generations(key, gens, value, int(settings.LIST_MEMO_SECONDS))
     return value
 
 

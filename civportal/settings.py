@@ -100,7 +100,7 @@ MIDDLEWARE = [
     "campaigns.middleware.ScopeMiddleware",  # request.scope: the user's roles and unit paths, read once
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "csp.middleware.CSPMiddleware",
+    "civportal.middleware.CSPMiddleware",  # django-csp's, the nonce-free policy built once per process
     "simple_history.middleware.HistoryRequestMiddleware",
     # After a password reset: every page leads to the password change until it is done.
     "campaigns.accounts.middleware.ForcePasswordChangeMiddleware",
@@ -627,6 +627,18 @@ try:
                                    or ("0" if _list_cache_default == "0" else "3600")))
 except ValueError:
     raise ImproperlyConfigured("LIST_MEMO_SECONDS must be a whole number of seconds (0 = off).") from None
+
+# The session's user and memberships from the same cache (campaigns/usercache.py): one round trip
+# instead of two queries per request, valid only while no user, membership or unit was written
+# since (generations, as the list cache). Seconds an entry may live (it bounds staleness only if
+# an invalidation is lost); 0 turns it off. On by default in production with Redis only: never
+# with the per-process cache, which other workers' writes could not reach, nor with the database
+# cache, where the round trip is itself a query.
+_user_cache_default = "60" if not DEBUG and CACHE_URL.startswith(("redis://", "rediss://", "unix://")) else "0"
+try:
+    USER_CACHE_SECONDS = max(0, int(os.environ.get("USER_CACHE_SECONDS") or _user_cache_default))
+except ValueError:
+    raise ImproperlyConfigured("USER_CACHE_SECONDS must be a whole number of seconds (0 = off).") from None
 LIST_CACHE_SCOPE_KEY = "campaigns.scope.cache_key"  # user -> everything the scope filter reads, as a string
 LIST_CACHE_RETRY_SECONDS = 5  # after a cache error, lists skip the cache this long (per process)
 

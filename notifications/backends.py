@@ -4,6 +4,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Count, IntegerField, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
 
+from campaigns import usercache
 from campaigns.backends import RoleBackend
 
 from .models import Notification
@@ -20,13 +21,21 @@ class RoleInboxBackend(RoleBackend):
     (the context processor would count on its own if a template asked)."""
 
     def get_user(self, user_id):
-        users = get_user_model()._default_manager
-        if with_unread_count.get():
-            unread = (Notification.objects.filter(recipient=OuterRef("pk"), read_at__isnull=True).order_by()
-                      .values("recipient").annotate(n=Count("pk")).values("n"))
-            users = users.annotate(unread_notifications=Coalesce(Subquery(unread, output_field=IntegerField()), Value(0)))
-        try:
-            user = users.get(pk=user_id)
-        except get_user_model().DoesNotExist:
-            return None
-        return user if self.user_can_authenticate(user) else None
+        with_unread = with_unread_count.get()
+
+        def load():
+            users = get_user_model()._default_manager
+            if with_unread:
+                unread = (Notification.objects.filter(recipient=OuterRef("pk"), read_at__isnull=True).order_by()
+                          .values("recipient").annotate(n=Count("pk")).values("n"))
+                users = users.annotate(
+                    unread_notifications=Coalesce(Subquery(unread, output_field=IntegerField()), Value(0)))
+            try:
+                return users.get(pk=user_id)
+            except get_user_model().DoesNotExist:
+                return None
+
+        # The user row and memberships from the shared cache while no user, membership or unit
+        # changed (campaigns/usercache.py); a page's user row keeps the bell's count, so is read.
+        user = usercache.get_user(user_id, load, cached_user=not with_unread)
+        return user if user is not None and self.user_can_authenticate(user) else None
