@@ -60,6 +60,24 @@ def _error_text(exc) -> str:
     return " ".join(exc.messages)
 
 
+# What a page shows of a person (User.__str__), and the columns of the timeline's and reports' rows.
+USER_NAME_FIELDS = ("display_name", "first_name", "last_name", "username")
+EVENT_FIELDS = ("task", "action", "from_status", "to_status", "note", "data", "created_at")
+SUBMISSION_FIELDS = ("task", "round", "note", "submitted_at", "outcome", "reviewed_at", "review_note")
+
+
+# The finding page's columns: the finding's own, and what it shows or checks of its relations (triage reads the
+# category's engineering flag for the rule's deadline, a role check the unit's path).
+FINDING_PAGE_FIELDS = (
+    *(field.name for field in Finding._meta.concrete_fields), "category__name", "category__engineering",
+    "category__group__name", "unit__name", "unit__path", "department__name", "point__name", "visit__inspection",
+)
+
+
+def _names(relation: str) -> tuple[str, ...]:
+    return tuple(f"{relation}__{name}" for name in USER_NAME_FIELDS)
+
+
 def _points(user):
     return Point.objects.visible_to(user).active().select_related("unit").order_by("name", "id")
 
@@ -117,11 +135,18 @@ def finding_detail(request, pk):
     # Only the relations the page reads (no campaign): each further join of the pk lookup costs the planner
     # (bench-1M: 7 joins 2.5–6 ms of planning, these 6: 1.3 ms). The tasks join their unit only, their
     # finding is this one; events and submissions come with their people in the same query.
-    finding = get_object_or_404(selectors.findings_for(request.user, task_list=False, detail=True), pk=pk)
+    # Units' boundaries (GeoJSON) are not shown: not read. Every SQL column and join costs Python to compile and
+    # convert, more than the database to read (bench-1M: the page's queries take 1–2 ms to run).
+    finding = get_object_or_404(selectors.findings_for(request.user, task_list=False, detail=True)
+                                .only(*FINDING_PAGE_FIELDS), pk=pk)
+    # The light from RectificationTask.light_at() in Python (the property falls back to it): the with_light()
+    # CASE annotations cost more to compile than to compute. People are read by the names they show as.
     tasks = list(RectificationTask.objects.visible_to(request.user).filter(finding=finding)
-                 .select_related("unit").with_light().order_by("dispatched_at", "id")
-                 .prefetch_related(Prefetch("events", queryset=TaskEvent.objects.select_related("actor")),
+                 .select_related("unit").defer("unit__boundary").order_by("dispatched_at", "id")
+                 .prefetch_related(Prefetch("events", queryset=TaskEvent.objects.select_related("actor")
+                                            .only(*EVENT_FIELDS, "actor", *_names("actor"))),
                                    Prefetch("submissions", queryset=Submission.objects.select_related("submitted_by")
+                                            .only(*SUBMISSION_FIELDS, "submitted_by", *_names("submitted_by"))
                                             .prefetch_related("photos"))))
     for task in tasks:
         task.finding = finding
@@ -135,7 +160,9 @@ def finding_detail(request, pk):
         "duplicate_form": DuplicateForm() if can_triage else None,
         "rule_deadline": _rule_deadline(finding) if can_triage else None,
         "void_form": ReasonForm() if can_void else None,
-        "history": finding.history.select_related("history_user").order_by("-history_date")[:20],
+        "history": finding.history.select_related("history_user")
+        .only("history_id", "history_date", "history_type", "status", "history_user", *_names("history_user"))
+        .order_by("-history_date")[:20],
     })
 
 
@@ -351,7 +378,13 @@ def get_task(user, pk) -> RectificationTask:
 @login_required
 @permission_required("inspections.view_rectificationtask", raise_exception=True)
 def task_detail(request, pk):
-    task = get_task(request.user, pk)
+    # What the page reads, no more (as on the finding page): the light from light_at() in Python, not the
+    # with_light() CASE; not the finding's unit, nor units' boundaries; people by the names they show as.
+    pending = ExtensionRequest.objects.filter(status=ExtensionRequest.Status.PENDING).select_related("requested_by")
+    task = get_object_or_404(
+        RectificationTask.objects.visible_to(request.user)
+        .select_related("unit", "finding", "finding__category", "finding__point").defer("unit__boundary")
+        .prefetch_related(Prefetch("extension_requests", queryset=pending, to_attr="pending_extensions")), pk=pk)
     user = request.user
     is_unit = has_role(user, task.unit, UNIT_ROLES)
     is_office = has_role(user, task.unit, [Role.SUPERVISOR])
@@ -384,7 +417,9 @@ def task_detail(request, pk):
     return render(request, "inspections/task_detail.html", {
         "task": task, "finding": task.finding,
         "before_photos": selectors.finding_photos(task.finding),
-        "events": selectors.task_timeline(task), "submissions": selectors.task_submissions(task),
+        "events": selectors.task_timeline(task).only(*EVENT_FIELDS, "actor", *_names("actor")),
+        "submissions": selectors.task_submissions(task).only(*SUBMISSION_FIELDS, "submitted_by", *_names("submitted_by"),
+                                                              "reviewed_by", *_names("reviewed_by")),
         "pending": pending,
         "due_provisional": task.is_open and deadlines.deadline_is_provisional(task.dispatched_at, task.due_at),
         **can,

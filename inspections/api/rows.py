@@ -3,7 +3,7 @@ task and visit API lists read ``.values()`` of exactly the columns their seriali
 build the same JSON objects — same keys in the same order, same formatting
 (datetimes in the current time zone, decimals as strings, photo URLs absolute,
 translated status labels, traffic lights) — about four times faster than
-serializing 50 model instances. Details and every write keep the serializers.
+serializing 50 model instances. Details (one row) use them too; every write keeps the serializers.
 ``tests/inspections/test_list_rows.py`` compares both on generated rows.
 
 Each list is a pair: ``*_values(queryset)`` turns the filtered queryset into a

@@ -11,6 +11,7 @@ from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schem
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError as InputError
+from rest_framework.generics import get_object_or_404 as get_row_or_404
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
@@ -97,6 +98,18 @@ def paged_rows_ids_first(view, values, finish):
     return view.get_paginated_response(finish([by_id[r["id"]] for r in page], view.request))
 
 
+def detail_row(view, values, finish):
+    """RetrieveModelMixin.retrieve over a values queryset: the scoped queryset (outside the
+    caller's scope, or a malformed id, answers 404 as get_object does), no filter backends (a
+    detail is not filtered, and its FilterSet costs more than its query), the object permissions
+    checked on the row as get_object checks them on the instance; the JSON is the list row's,
+    which is the serializer's byte for byte (tests/inspections/test_list_rows.py)."""
+    lookup = view.lookup_url_kwarg or view.lookup_field
+    row = get_row_or_404(values(view.get_queryset()), **{view.lookup_field: view.kwargs[lookup]})
+    view.check_object_permissions(view.request, row)
+    return Response(finish([row], view.request)[0])
+
+
 @extend_schema(tags=["finding-categories"])
 class FindingCategoryViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, *READ):
     """The problem taxonomy with default severity, deduction and supervising department; the office edits it."""
@@ -151,6 +164,9 @@ class VisitViewSet(mixins.CreateModelMixin, *READ):
     def list(self, request, *args, **kwargs):
         # Rows from .values(), the same JSON as VisitSerializer (inspections/api/rows.py).
         return paged_rows(self, rows.visit_values, rows.visit_rows)
+
+    def retrieve(self, request, *args, **kwargs):
+        return detail_row(self, rows.visit_values, rows.visit_rows)
 
     def perform_create(self, serializer):
         data = dict(serializer.validated_data)
@@ -267,6 +283,9 @@ class FindingViewSet(mixins.CreateModelMixin, *READ):
         if request.query_params.get("q") and not request.query_params.get("ordering"):
             return paged_rows_ids_first(self, rows.finding_values, rows.finding_rows)
         return paged_rows(self, rows.finding_values, rows.finding_rows)
+
+    def retrieve(self, request, *args, **kwargs):
+        return detail_row(self, rows.finding_values, rows.finding_rows)
 
     @extend_schema(request=s.FindingCreateSerializer, responses={201: s.FindingSerializer, 200: s.FindingSerializer})
     def create(self, request, *args, **kwargs):
@@ -450,6 +469,9 @@ class TaskViewSet(*READ):
         # Rows from .values(), the same JSON as TaskSerializer (inspections/api/rows.py); no docstring here,
         # the schema's description of the list is the class's.
         return paged_rows(self, rows.task_values, rows.task_rows)
+
+    def retrieve(self, request, *args, **kwargs):
+        return detail_row(self, rows.task_values, rows.task_rows)
 
     def _input(self, serializer_class):
         serializer = serializer_class(data=self.request.data, context=self.get_serializer_context())

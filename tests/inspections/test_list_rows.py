@@ -232,3 +232,48 @@ def test_a_searched_list_reads_the_page_ids_first_and_gives_the_same_rows(rows, 
     columns = page_sql[0].split(" FROM ")[0]
     assert columns.count('"inspections_finding".') == 2 and '"created_at"' in columns and '"id"' in columns
     assert "JOIN" not in page_sql[0]  # the ids' query reads the findings' own columns only (index-only)
+
+
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+def test_details_are_the_serializers_json_byte_for_byte(rows, personas, api, settings, language,
+                                                         django_assert_num_queries):
+    """The API details answer the list's row for one object (no FilterSet, no serializer): the
+    same bytes as the serializer of the detail, with the same queries as its prefetches."""
+    settings.TIME_ZONE = "America/St_Johns"
+    Visit.objects.create(inspection=rows.inspection, point=rows.point_a, unit=rows.point_a.unit,
+                         inspector=personas.inspector, visited_at=timezone.now(), notes="门口整洁",
+                         latitude=Decimal("29.870000"))
+    client = api(personas.supervisor)
+    client.get("/api/v1/visits/")  # the token's first use (last-used stamp) is not the detail's
+    request = RequestFactory().get("/")
+    cases = [
+        ("findings", FindingSerializer, selectors.findings_for(personas.supervisor, lean=True), 2 + 3),
+        ("tasks", TaskSerializer, selectors.tasks_for(personas.supervisor, lean=True), 2 + 2),
+        ("visits", VisitSerializer, selectors.visits_for(personas.supervisor), 2 + 1),
+    ]
+    for route, serializer, queryset, queries in cases:
+        objects = list(queryset.order_by("id"))
+        assert len(objects) > 1, route
+        for obj in objects:
+            with translation.override(language), timezone.override(settings.TIME_ZONE):
+                expected = SafeJSONRenderer().render(serializer(obj, context={"request": request}).data)
+            with django_assert_num_queries(queries):  # the token and the scope, then the row and its nested lists
+                response = client.get(f"/api/v1/{route}/{obj.pk}/", HTTP_ACCEPT_LANGUAGE=language)
+            assert response.status_code == 200, response.content[:300]
+            assert response.content == expected, (route, obj.pk)
+
+
+def test_a_detail_is_not_filtered_and_answers_404_outside_scope_or_for_a_bad_id(rows, city, personas, api):
+    closed = Finding.objects.filter(status=Status.CLOSED).first()
+    client = api(personas.supervisor)
+    # A list's filter parameters mean nothing to a detail (they used to filter it, and 404 it).
+    assert client.get(f"/api/v1/findings/{closed.pk}/?status=new").status_code == 200
+    assert client.get("/api/v1/findings/99999999/").status_code == 404
+    assert client.get("/api/v1/findings/abc/").status_code == 404
+    assert client.get("/api/v1/tasks/99999999/").status_code == 404
+    task = RectificationTask.objects.filter(unit=city.community_a1).first()
+    finding = task.finding
+    outsider = api(personas.handler_b)  # district B's handler: district A's rows are not theirs
+    assert outsider.get(f"/api/v1/tasks/{task.pk}/").status_code == 404
+    assert outsider.get(f"/api/v1/findings/{finding.pk}/").status_code == 404
+    assert client.get(f"/api/v1/tasks/{task.pk}/").status_code == 200
