@@ -85,17 +85,6 @@ def task_values(queryset):
     return queryset.prefetch_related(None).values(*TASK_COLUMNS)
 
 
-def _light(status, due_at, warn_at, now) -> str:
-    """``RectificationTask.light_at``."""
-    if status not in RectificationTask.OPEN_STATUSES:
-        return ""
-    if now > due_at:
-        return RectificationTask.Light.RED
-    if now >= warn_at:
-        return RectificationTask.Light.YELLOW
-    return RectificationTask.Light.GREEN
-
-
 def latest_tasks(finding_ids) -> dict:
     """Each finding's latest task (by dispatch) as ``(pk, light)``: one query for the page's ids."""
     latest: dict = {}
@@ -106,7 +95,7 @@ def latest_tasks(finding_ids) -> dict:
             RectificationTask.objects.filter(finding_id__in=finding_ids).order_by("-dispatched_at")
             .values_list("finding_id", "id", "status", "due_at", "warn_at")):
         if finding_id not in latest:
-            latest[finding_id] = (pk, _light(status, due_at, warn_at, now))
+            latest[finding_id] = (pk, RectificationTask.light_of(status, due_at, warn_at, now))
     return latest
 
 

@@ -26,7 +26,7 @@ from ..selectors import visit_finding_counts
 
 SENTINEL = 7_304_591_867  # a number no real route part contains: the photo URL is built once per page
 
-OPEN_TASK = frozenset(RectificationTask.OPEN_STATUSES)
+
 def labels(choices) -> dict:
     """``get_FOO_display`` for a page: the current language's label of every value."""
     return {value: str(label) for value, label in choices}
@@ -50,15 +50,6 @@ def photo_urls(request, kind: str):
     return (lambda pk: f"{full_head}{pk}{full_tail}"), (lambda pk: f"{thumb_head}{pk}{thumb_tail}")
 
 
-def light(status: str, due_at, warn_at, now) -> str:
-    """RectificationTask.light_at."""
-    if status not in OPEN_TASK:
-        return ""
-    if now > due_at:
-        return RectificationTask.Light.RED.value
-    if now >= warn_at:
-        return RectificationTask.Light.YELLOW.value
-    return RectificationTask.Light.GREEN.value
 
 
 # --- findings (FindingSerializer) ------------------------------------------------------------
@@ -93,7 +84,8 @@ def finding_rows(rows: list[dict], request) -> list[dict]:
             tasks[t["finding_id"]].append({
                 "id": t["id"], "unit": t["unit_id"], "unit_name": t["unit__name"], "status": t["status"],
                 "supervision": t["supervision"], "due_at": iso(t["due_at"]),
-                "light": light(t["status"], t["due_at"], t["warn_at"], now), "rework_count": t["rework_count"],
+                "light": RectificationTask.light_of(t["status"], t["due_at"], t["warn_at"], now),
+                "rework_count": t["rework_count"],
             })
     status = labels(Finding.Status.choices)
     return [{
@@ -150,7 +142,7 @@ def task_rows(rows: list[dict], request) -> list[dict]:
         "id": r["id"], "finding": r["finding_id"], "unit": r["unit_id"], "unit_name": r["unit__name"],
         "status": r["status"], "status_display": status.get(r["status"], r["status"]),
         "supervision": r["supervision"],
-        "light": r.get("light") or light(r["status"], r["due_at"], r["warn_at"], now),
+        "light": r.get("light") or RectificationTask.light_of(r["status"], r["due_at"], r["warn_at"], now),
         "category_name": r["finding__category__name"], "severity": r["finding__severity"],
         "description": r["finding__description"], "point_name": r["finding__point__name"],
         "instructions": r["instructions"], "dispatched_at": iso(r["dispatched_at"]),
