@@ -100,7 +100,7 @@ MIDDLEWARE = [
     "campaigns.middleware.ScopeMiddleware",  # request.scope: the user's roles and unit paths, read once
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "civportal.middleware.CSPMiddleware",  # django-csp's, the nonce-free policy built once per process
+    "csp.middleware.CSPMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     # After a password reset: every page leads to the password change until it is done.
     "campaigns.accounts.middleware.ForcePasswordChangeMiddleware",
