@@ -167,13 +167,15 @@ def _read(queryset, slices, now, cursor, backward, limit, compound) -> list:
 
 def urgency_page(queryset, *, per_page: int = 50, after: str | None = None, before: str | None = None,
                  slices=ALL, now: datetime | None = None, count: bool = True,
-                 compound: bool | None = None) -> UrgencyPage:
+                 compound: bool | None = None, count_from=None) -> UrgencyPage:
     """A page of ``queryset`` (unordered, without the ``with_light()`` annotations; model
     instances, or dicts of a values queryset with ``id``, ``status``, ``due_at`` and ``warn_at``)
     in urgency order: the first page, the one after cursor ``after``, or the one
     before cursor ``before``. ``slices`` restricts the urgency classes (the
     workbench reads the open ones). ``compound`` chooses one UNION ALL query
-    (True) or a query per slice (False); by default the database's ability."""
+    (True) or a query per slice (False); by default the database's ability. ``count_from``: the
+    same rows before ``.values()`` of related names, for the capped count (joins only the names
+    need would be walked by the count too)."""
     now = now or timezone.now()
     per_page = min(max(per_page, 1), PAGE_SIZES_MAX)
     after_c, before_c = Cursor.decode(after), Cursor.decode(before)
@@ -195,7 +197,8 @@ def urgency_page(queryset, *, per_page: int = 50, after: str | None = None, befo
             row["light"] = LIGHTS[row[ANNOTATION]]
         else:
             row.light = LIGHTS[getattr(row, ANNOTATION)]
-    total, capped = (capped_count(queryset.filter(_union_q(slices, now))) if count else (None, False))
+    counted = queryset if count_from is None else count_from
+    total, capped = (capped_count(counted.filter(_union_q(slices, now))) if count else (None, False))
     return UrgencyPage(rows, has_next=has_next, has_previous=has_previous, count=total, capped=capped,
                        per_page=per_page)
 

@@ -349,7 +349,8 @@ def task_list(request):
     in keyset pages (``?after=``/``?before=`` cursors; an old ``?page=`` shows the first page)."""
     filterset = TaskFilterSet(with_active_campaign(request.GET), queryset=selectors.tasks_for(request.user, pending_rows=False,
                                                                                 lean=True), request=request)
-    page = urgency.page_from_request(request, page_rows.task_values(_filtered(filterset)))
+    tasks = _filtered(filterset)
+    page = urgency.page_from_request(request, page_rows.task_values(tasks), count_from=tasks)
     return render(request, "inspections/task_list.html", {"filter": filterset, "page": page,
                                                           "rows": page_rows.task_rows(page),
                                                           "title": _("Rectification tasks")})
