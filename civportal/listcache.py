@@ -354,32 +354,16 @@ class ListCache:
                 and not self.uncached_params.intersection(request.query_params))
 
     def respond(self, view, request, compute):
-        if not self.cacheable(request) or not _available():
+        if not self.cacheable(request):
             return _mark(compute(), "bypass")
         key = self.key(request)
-        gen_keys = [_gen_key(t) for t in self.tables]
-        try:
-            got = _cache().get_many([key, *gen_keys])
-        except Exception as exc:
-            _failed(exc)
+        found = read_with_generations(key, self.tables)  # (the generations started on first use)
+        if found is None:  # the cache unavailable or failing
             return _mark(compute(), "bypass")
-        gens = tuple(got.get(k) for k in gen_keys)
-        entry = got.get(key)
-        if entry is not None and None not in gens and entry[0] == gens:
+        entry, gens = found
+        if entry is not None and entry[0] == gens:
             response = HttpResponse(entry[2], content_type=entry[1])
             return _mark(response, "hit")
-        if None in gens:  # first use (or evicted): start the generations, never reuse an old one
-            try:
-                missing = [k for k, gen in zip(gen_keys, gens) if gen is None]
-                for k in missing:
-                    _cache().add(k, _token(), timeout=None)
-                got.update(_cache().get_many(missing))
-            except Exception as exc:
-                _failed(exc)
-                return _mark(compute(), "bypass")
-            gens = tuple(got.get(k) for k in gen_keys)
-            if None in gens:
-                return _mark(compute(), "miss")
         now = timezone.now()
         deadline = time.time() + float(settings.LIST_CACHE_SECONDS)
         clock = self.clock_params.intersection(request.query_params)
