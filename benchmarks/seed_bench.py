@@ -207,13 +207,14 @@ def seed(scale: float, rng: random.Random, out=print, months: int = 12) -> dict:
 
     # --- volunteers: registered in the communities, most of them active -----------------------
     statuses = [Volunteer.Status.ACTIVE] * 8 + [Volunteer.Status.APPLIED, Volunteer.Status.LEFT]
+    vrng = random.Random(n_volunteers)  # their own draws: the findings and tasks stay those of the seed
 
     def volunteer_rows():
         for i in range(1, n_volunteers + 1):
             unit = communities[(i - 1) % len(communities)]
-            yield (i, f"基准志愿者{i}", f"139{i:08d}", "", rng.choice(("female", "male")), rng.randrange(1950, 2006),
-                   "", unit, None, rng.choice(statuses), Volunteer.Source.IMPORT,
-                   firsts[0] + dt.timedelta(days=rng.randrange(365)), None, None, None, "", now, now,
+            yield (i, f"基准志愿者{i}", f"139{i:08d}", "", vrng.choice(("female", "male")), vrng.randrange(1950, 2006),
+                   "", unit, None, vrng.choice(statuses), Volunteer.Source.IMPORT,
+                   firsts[0] + dt.timedelta(days=vrng.randrange(365)), None, None, None, "", now, now,
                    path_of[unit])
 
     nvol = copy_rows(Volunteer, ["id", "name", "phone", "id_number", "gender", "birth_year", "skills", "unit_id",

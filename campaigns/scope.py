@@ -20,6 +20,8 @@ from django.apps import apps
 from django.db import models
 from django.db.models import Q
 
+from . import usercache
+
 _CACHE = "_civportal_memberships"
 
 
@@ -33,13 +35,22 @@ def _read_memberships(user) -> list[tuple[str, str]]:
     return list(_model("Membership").objects.filter(user=user, active=True).values_list("unit__path", "role").order_by())
 
 
+def _attach(user, memberships) -> None:
+    setattr(user, _CACHE, list(memberships))
+
+
+def session_user(user_id, load, *, cached_user: bool = True):
+    """The session's user (``load()``: from the database) with their memberships attached, through
+    the shared cache while no user, membership or unit changed (campaigns/usercache.py)."""
+    return usercache.get_user(user_id, load, read_memberships=_read_memberships, attach=_attach,
+                              cached_user=cached_user)
+
+
 def _memberships(user) -> list[tuple[str, str]]:
     """(unit path, role) of the user's active memberships, once per user object: attached by
     the session's get_user, else from the shared cache or the database (campaigns/usercache.py)."""
     cached = getattr(user, _CACHE, None)
     if cached is None:
-        from . import usercache  # it imports this module
-
         cached = usercache.memberships(user, _read_memberships)
         setattr(user, _CACHE, cached)
     return cached

@@ -29,8 +29,6 @@ from django.db import connection
 
 from civportal import listcache
 
-from . import scope
-
 
 def enabled() -> bool:
     return getattr(settings, "USER_CACHE_SECONDS", 0) > 0
@@ -57,8 +55,10 @@ def key(user_id) -> str:
     return f"usercache:{user_id}"
 
 
-def get_user(user_id, load: Callable[[], object | None], *, cached_user: bool = True):
-    """The user ``user_id`` with their memberships attached (``scope``'s per-object cache),
+def get_user(user_id, load: Callable[[], object | None], *, read_memberships: Callable[[object], list],
+             attach: Callable[[object, list], None], cached_user: bool = True):
+    """The user ``user_id`` with their memberships attached (``attach``: ``scope``'s per-object cache;
+    ``read_memberships``: from the database; ``scope.session_user`` passes both),
     from the cache when its entry is current, else ``load()`` (the database) and kept.
     ``cached_user=False``: the user row is always ``load()``-ed (a page's user carries the
     bell's count, not kept here) and only the memberships come from the cache. Inside a
@@ -77,13 +77,13 @@ def get_user(user_id, load: Callable[[], object | None], *, cached_user: bool = 
         else:
             user = load()
         if user is not None:
-            setattr(user, scope._CACHE, list(memberships))
+            attach(user, list(memberships))
         return user
     user = load()
     if user is not None:
         values = tuple(getattr(user, name) for name in _fields())
-        memberships = scope._read_memberships(user)
-        setattr(user, scope._CACHE, memberships)
+        memberships = read_memberships(user)
+        attach(user, memberships)
         listcache.store_with_generations(key(user_id), gens, (values, tuple(memberships)),
                                          settings.USER_CACHE_SECONDS)
     return user

@@ -4,7 +4,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Count, IntegerField, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
 
-from campaigns import usercache
+from campaigns import scope
 from campaigns.backends import RoleBackend
 
 from .models import Notification
@@ -37,5 +37,5 @@ class RoleInboxBackend(RoleBackend):
 
         # The user row and memberships from the shared cache while no user, membership or unit
         # changed (campaigns/usercache.py); a page's user row keeps the bell's count, so is read.
-        user = usercache.get_user(user_id, load, cached_user=not with_unread)
+        user = scope.session_user(user_id, load, cached_user=not with_unread)
         return user if user is not None and self.user_can_authenticate(user) else None
