@@ -155,3 +155,25 @@ def broker_url():
 @pytest.fixture(scope="session")
 def project_root():
     return os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.fixture
+def fresh_listcache():
+    """civportal.listcache's per-process state (its outage pause, the bumps awaiting commit) reset
+    around a test that turns one of the generation caches on."""
+    from civportal import listcache
+
+    listcache._down_until = 0.0
+    listcache._pending.clear()
+    yield
+    listcache._down_until = 0.0
+    listcache._pending.clear()
+
+
+@pytest.fixture
+def dead_cache(settings):
+    """A second cache alias on a Redis port nobody listens on."""
+    settings.CACHES = {**settings.CACHES, "dead": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:9/0",
+        "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}}}
+    return "dead"

@@ -38,14 +38,10 @@ TASKS = "/api/v1/tasks/"
 
 
 @pytest.fixture(autouse=True)
-def cache_on(settings):
+def cache_on(settings, fresh_listcache):
     settings.LIST_CACHE_SECONDS = 60
     settings.LIST_CACHE_RETRY_SECONDS = 0
-    listcache._down_until = 0.0
-    listcache._pending.clear()
     yield
-    listcache._down_until = 0.0
-    listcache._pending.clear()
 
 
 @pytest.fixture
@@ -345,15 +341,6 @@ def test_off_means_off(w, personas, api, settings):
     finding(w, personas)
     client = api(personas.handler_a)
     assert [get(client, FINDINGS)[0] for _ in range(2)] == ["bypass", "bypass"]
-
-
-@pytest.fixture
-def dead_cache(settings):
-    """A second cache alias on a Redis port nobody listens on."""
-    settings.CACHES = {**settings.CACHES, "dead": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:9/0",
-        "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}}}
-    return "dead"
 
 
 def test_lists_answer_while_the_cache_is_down_and_are_fresh_after(w, personas, api, settings, dead_cache):

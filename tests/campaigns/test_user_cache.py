@@ -25,15 +25,11 @@ UNITS = "/api/v1/units/?limit=100"
 
 
 @pytest.fixture(autouse=True)
-def cache_on(settings):
+def cache_on(settings, fresh_listcache):
     settings.USER_CACHE_SECONDS = 300
     settings.LIST_CACHE_SECONDS = 0  # the generations are kept for the user cache alone
     settings.LIST_CACHE_RETRY_SECONDS = 0
-    listcache._down_until = 0.0
-    listcache._pending.clear()
     yield
-    listcache._down_until = 0.0
-    listcache._pending.clear()
 
 
 def session_client(user) -> APIClient:
@@ -117,15 +113,6 @@ def test_a_rolled_back_write_keeps_the_entry(personas):
         User.objects.filter(pk=personas.handler_a.pk).update(display_name="不算")
         raise RuntimeError
     assert auth_queries(client)[1] == []
-
-
-@pytest.fixture
-def dead_cache(settings):
-    """A second cache alias on a Redis port nobody listens on."""
-    settings.CACHES = {**settings.CACHES, "dead": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:9/0",
-        "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}}}
-    return "dead"
 
 
 def test_while_the_cache_is_down_the_database_decides_and_after_it_too(personas, settings, dead_cache):

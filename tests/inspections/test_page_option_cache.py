@@ -15,7 +15,6 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from campaigns.models import Campaign, Point
-from civportal import listcache
 from civportal.filters import record_options
 from inspections.models import FindingCategory
 
@@ -27,14 +26,10 @@ PAGES = ["/findings/", "/tasks/", "/workbench/", "/findings/?status=dispatched&s
 
 
 @pytest.fixture(autouse=True)
-def memo_on(settings):
+def memo_on(settings, fresh_listcache):
     settings.LIST_MEMO_SECONDS = 3600
     settings.LIST_CACHE_SECONDS = 0  # the memo works without the response cache
-    listcache._down_until = 0.0
-    listcache._pending.clear()
     yield
-    listcache._down_until = 0.0
-    listcache._pending.clear()
 
 
 @pytest.fixture
