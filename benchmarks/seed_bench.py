@@ -43,6 +43,7 @@ from django.db import connection, transaction  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from campaigns.models import Campaign, Point, PointType, Unit  # noqa: E402
+from volunteers import tally as volunteer_tally  # noqa: E402
 from volunteers.models import Volunteer  # noqa: E402
 from inspections import rollups  # noqa: E402
 from inspections.models import (  # noqa: E402
@@ -396,6 +397,7 @@ def seed(scale: float, rng: random.Random, out=print, months: int = 12) -> dict:
         with connection.cursor() as cursor:  # the rollups' GROUP BY over a million rows: hash in memory, no spill
             cursor.execute("SET LOCAL work_mem = '256MB'")
     rollups.rebuild(recurrence_column=False)  # the dashboards' summaries; recurred_at was decided above
+    volunteer_tally.rebuild()  # registered volunteers per community (the dashboards' volunteer figure)
     out(f"rollups ({time.monotonic() - t1:.1f}s)")
     t1 = time.monotonic()
     took = create_indexes(deferred)

@@ -23,7 +23,9 @@ from django.db.models import Case, Count, F, OuterRef, Q, Subquery, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from .upserts import SHANGHAI, insert_select, month_of, trunc_month, upsert_sums
+from civportal.summaries import insert_select, upsert_sums
+
+from .upserts import SHANGHAI, month_of, trunc_month
 
 LOCK_SPACE = 0x7265_6375  # "recu": the advisory-lock key space of points
 WINDOWS = (30, 60, 90)

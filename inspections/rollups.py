@@ -21,8 +21,10 @@ from django.db.models import Count, F, Q, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from civportal.summaries import insert_select, upsert_sums
+
 from .models import ClosureTally, FindingTally
-from .upserts import SHANGHAI, insert_select, month_of, upsert_sums
+from .upserts import SHANGHAI, month_of
 from .upserts import trunc_month as _month
 
 NONE = 0  # campaign / point type key of findings without one

@@ -1,13 +1,12 @@
-"""The summary tables' writing primitives, shared by the dashboards' rollups (rollups.py) and the stored
-recurrence (recurrence.py): an additive upsert and an INSERT … SELECT. Below both, so that neither
-imports the other to reach them."""
+"""The summary tables' month, shared by the dashboards' rollups (rollups.py) and the stored recurrence
+(recurrence.py): below both, so that neither imports the other to reach it. Their writing primitives
+(the additive upsert, INSERT … SELECT) are civportal/summaries.py, shared with the volunteer tally."""
 
 from __future__ import annotations
 
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-from django.db import connection
 from django.db.models import DateField
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
@@ -27,32 +26,3 @@ def month_of(value: dt.datetime) -> dt.date:
 def trunc_month(field: str) -> TruncMonth:
     """The Asia/Shanghai month of a time column, as a date, in SQL (PostgreSQL and SQLite)."""
     return TruncMonth(field, output_field=DateField(), tzinfo=SHANGHAI)
-
-
-def upsert_sums(model, key: list[str], sums: list[str], rows: dict[tuple, tuple]) -> None:
-    """Add ``rows`` ({key: deltas}) to ``model``: one INSERT … ON CONFLICT DO UPDATE, keys sorted
-    (concurrent transitions lock rows in one order)."""
-    rows = {k: v for k, v in rows.items() if any(v)}
-    if not rows:
-        return
-    table = connection.ops.quote_name(model._meta.db_table)
-    cols = [connection.ops.quote_name(model._meta.get_field(c.removesuffix("_id")).column) for c in key + sums]
-    key_cols = ", ".join(cols[: len(key)])
-    sets = ", ".join(f"{c} = {table}.{c} + EXCLUDED.{c}" for c in cols[len(key):])
-    values = ", ".join(["(" + ", ".join(["%s"] * len(cols)) + ")"] * len(rows))
-    params = [p for k in sorted(rows, key=_sortable) for p in (*k, *rows[k])]
-    with connection.cursor() as cursor:
-        cursor.execute(f"INSERT INTO {table} ({', '.join(cols)}) VALUES {values} "
-                       f"ON CONFLICT ({key_cols}) DO UPDATE SET {sets}", params)
-
-
-def _sortable(key: tuple) -> tuple:
-    return tuple((value is not None, value if value is not None else 0) for value in key)
-
-
-def insert_select(model, columns: list[str], queryset) -> None:
-    sql, params = queryset.query.sql_with_params()
-    table = connection.ops.quote_name(model._meta.db_table)
-    cols = ", ".join(connection.ops.quote_name(model._meta.get_field(c).column) for c in columns)
-    with connection.cursor() as cursor:
-        cursor.execute(f"INSERT INTO {table} ({cols}) {sql}", params)

@@ -16,6 +16,12 @@ class VolunteerAdmin(NoDeleteAdmin):
     search_fields = ("name",)
     raw_id_fields = ("unit", "team", "user", "reviewed_by")
     list_select_related = ("unit", "team")
+    # Registrations, reviews, status changes and moves go through volunteers.services (phone and community
+    # checks, history, the registered-volunteer tally); the admin corrects the other fields only.
+    readonly_fields = ("unit", "status", "reviewed_by", "reviewed_at")
+
+    def has_add_permission(self, request):
+        return False
 
 
 @admin.register(Team)

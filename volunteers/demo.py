@@ -15,6 +15,7 @@ from simple_history.utils import bulk_create_with_history
 
 from campaigns.models import Unit, User
 
+from . import tally
 from .models import Activity, HourEntry, Signup, Team, Volunteer
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林高罗"
@@ -95,6 +96,7 @@ def load_demo(*, admin: User, stdout) -> None:
         ))
     if new_volunteers:
         bulk_create_with_history(new_volunteers, Volunteer, batch_size=1000, default_user=admin)
+        tally.created(new_volunteers)
 
     # One login account for trying sign-up and QR check-in as a volunteer.
     account = User.objects.filter(username=VOLUNTEER_ACCOUNT).first()

@@ -21,7 +21,7 @@ from campaigns.models import Unit, User
 from campaigns.scope import has_role
 from civportal.xlsx import ImportRejected, ImportResult, RowError, normalize_text, parse_number, read_table
 
-from . import privacy
+from . import privacy, tally
 from .models import Team, Volunteer
 from .services import _ID_NUMBER, _PHONE, MANAGER_ROLES, normalize_phone
 
@@ -151,6 +151,7 @@ def import_volunteers(*, actor: User, upload) -> ImportResult:
     try:
         with transaction.atomic():
             bulk_create_with_history(new, Volunteer, batch_size=2000, default_user=actor)
+            tally.created(new)
     except IntegrityError as exc:  # a concurrent registration took one of the numbers
         raise ImportRejected([RowError(row=0, column=str(COLUMN_LABELS["phone"]),
                                        message=_("A phone number was registered meanwhile; try again."))]) from exc

@@ -340,3 +340,21 @@ class HourEntry(ScopePathsModel):
         from .hours import minutes_to_hours
 
         return minutes_to_hours(self.minutes)
+
+
+class VolunteerTally(models.Model):
+    """How many registered (active) volunteers a community has: the dashboards and the volunteer
+    statistics sum these rows over a subtree instead of counting the volunteers (200,000 city-wide).
+    Kept by ``volunteers.tally`` in the same transaction as every registration, review, status change,
+    move to another community and import; ``tally.rebuild`` refills it from the volunteers. Keyed by
+    unit id, so moving a unit needs no rewrite (a subtree's rows are found through the unit table)."""
+
+    unit = models.OneToOneField(Unit, on_delete=models.DO_NOTHING, db_constraint=False, primary_key=True,
+                                related_name="+")
+    active = models.IntegerField(default=0)
+
+    class Meta:
+        ordering = ["unit_id"]
+
+    def __str__(self) -> str:
+        return f"{self.unit_id} · {self.active}"

@@ -12,6 +12,7 @@ from django.db.models.functions import Substr
 from campaigns.models import Unit
 from campaigns.scope import scope_paths
 
+from . import tally
 from .hours import minutes_to_hours, month_bounds, next_star_hours, star_level
 from .models import Activity, HourEntry, Volunteer
 
@@ -104,7 +105,7 @@ def unit_statistics(root: Unit, *, now: datetime) -> tuple[UnitStats, list[UnitS
         )
         return {row["prefix"]: row for row in rows}
 
-    registered = grouped(Volunteer.objects.counted(), "unit_path", n=Count("pk"))
+    registered = tally.registered_by_prefix(root, prefix_len)  # the tally: O(communities), not O(volunteers)
     month_entries = HourEntry.objects.filter(served_at__gte=start, served_at__lt=end)
     served = grouped(month_entries, "unit_path", people=Count("volunteer", distinct=True),
                      minutes=Sum("minutes"))
@@ -118,7 +119,7 @@ def unit_statistics(root: Unit, *, now: datetime) -> tuple[UnitStats, list[UnitS
     def stats_for(unit: Unit | None, prefix: str) -> UnitStats:
         return UnitStats(
             unit=unit,
-            registered=registered.get(prefix, {}).get("n", 0),
+            registered=registered.get(prefix, 0),
             active_this_month=served.get(prefix, {}).get("people", 0),
             minutes_this_month=served.get(prefix, {}).get("minutes") or 0,
             activities_held=held.get(prefix, {}).get("n", 0),
@@ -131,7 +132,7 @@ def unit_statistics(root: Unit, *, now: datetime) -> tuple[UnitStats, list[UnitS
     )["n"]
     total = UnitStats(
         unit=root,
-        registered=sum(row["n"] for row in registered.values()),
+        registered=sum(registered.values()),
         active_this_month=total_people,
         minutes_this_month=sum(row["minutes"] or 0 for row in served.values()),
         activities_held=sum(row["n"] for row in held.values()),

@@ -27,6 +27,7 @@ from campaigns.models import Membership, Unit, User
 from campaigns.scope import has_role, in_scope
 from civportal.errors import Conflict
 
+from . import tally
 from .models import Activity, HourEntry, Signup, Team, Volunteer, volunteer_of
 
 MANAGER_ROLES = (Membership.Role.SUPERVISOR, Membership.Role.HANDLER, Membership.Role.HEAD)
@@ -127,6 +128,7 @@ def _save_new_volunteer(volunteer: Volunteer) -> Volunteer:
     try:
         with transaction.atomic():
             volunteer.save()
+            tally.created([volunteer])
     except IntegrityError as exc:  # a concurrent registration with the same number
         raise _duplicate_phone() from exc
     return volunteer
@@ -202,7 +204,11 @@ def volunteer_update(
     volunteer._history_user = actor
     try:
         with transaction.atomic():
+            # The stored community and status (locked), not the caller's copy: the tally moves what was counted.
+            before = Volunteer.objects.select_for_update().values_list("unit_id", "status").get(pk=volunteer.pk)
+            volunteer.status = before[1]  # a status change is volunteer_set_status's, never this form's
             volunteer.save()
+            tally.changed(before, (volunteer.unit_id, volunteer.status))
     except IntegrityError as exc:
         raise _duplicate_phone() from exc
     return volunteer
@@ -222,10 +228,12 @@ def volunteer_review(*, actor: User, volunteer: Volunteer, approve: bool, note: 
         volunteer = _locked_volunteer(volunteer)
         if volunteer.status != Volunteer.Status.APPLIED:
             raise Conflict(_("This application has already been reviewed."))
+        before = (volunteer.unit_id, volunteer.status)
         volunteer.status = Volunteer.Status.ACTIVE if approve else Volunteer.Status.REJECTED
         volunteer.reviewed_by, volunteer.reviewed_at, volunteer.status_note = actor, timezone.now(), note.strip()
         volunteer._history_user = actor
         volunteer.save()
+        tally.changed(before, (volunteer.unit_id, volunteer.status))
     return volunteer
 
 
@@ -251,9 +259,11 @@ def volunteer_set_status(*, actor: User, volunteer: Volunteer, status: str, reas
             )
         if status == Volunteer.Status.ACTIVE and phone_taken(volunteer.phone, exclude_pk=volunteer.pk):
             raise _duplicate_phone()
+        before = (volunteer.unit_id, volunteer.status)
         volunteer.status, volunteer.status_note = status, reason.strip()
         volunteer._history_user = actor
         volunteer.save()
+        tally.changed(before, (volunteer.unit_id, volunteer.status))
     return volunteer
 
 

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from campaigns.models import Membership, Unit
 from tests.factories import UserFactory, make_member, make_unit
+from volunteers import tally
 from volunteers.models import Activity, Volunteer
 
 _phones = itertools.count(1)
@@ -26,10 +27,12 @@ def next_phone() -> str:
 
 def make_volunteer(unit: Unit, *, name: str = "张志愿", phone: str | None = None, status=Volunteer.Status.ACTIVE,
                    user=None, team=None, id_number: str = "") -> Volunteer:
-    return Volunteer.objects.create(
+    volunteer = Volunteer.objects.create(
         name=name, phone=phone or next_phone(), unit=unit, status=status, user=user, team=team,
         id_number=id_number, registered_on=timezone.localdate(),
     )
+    tally.created([volunteer])  # as a registration through the services would
+    return volunteer
 
 
 def make_activity(unit: Unit, *, starts_in: timedelta = timedelta(days=2), hours: int = 2, capacity: int = 10,
