@@ -4,7 +4,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Count, IntegerField, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
 
-from campaigns import scope
+from campaigns import scope, usercache
 from campaigns.backends import RoleBackend
 
 from .models import Notification
@@ -18,10 +18,12 @@ class RoleInboxBackend(RoleBackend):
     """The portal's login backend (RoleBackend) that also loads the bell's
     unread count with the user, as a subquery of the same query: the bell on
     every page costs no extra query. Not for API requests, which have no bell
-    (the context processor would count on its own if a template asked)."""
+    (the context processor would count on its own if a template asked), and not
+    while the user comes from the shared cache (campaigns/usercache.py): then the
+    row is not read at all and the bell is one plain count (``unread_count``)."""
 
     def get_user(self, user_id):
-        with_unread = with_unread_count.get()
+        with_unread = with_unread_count.get() and not usercache.enabled()
 
         def load():
             users = get_user_model()._default_manager
@@ -36,6 +38,6 @@ class RoleInboxBackend(RoleBackend):
                 return None
 
         # The user row and memberships from the shared cache while no user, membership or unit
-        # changed (campaigns/usercache.py); a page's user row keeps the bell's count, so is read.
+        # changed (campaigns/usercache.py); without it, a page's user row carries the bell's count.
         user = scope.session_user(user_id, load, cached_user=not with_unread)
         return user if user is not None and self.user_can_authenticate(user) else None

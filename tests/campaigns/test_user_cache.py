@@ -129,43 +129,38 @@ def test_while_the_cache_is_down_the_database_decides_and_after_it_too(personas,
     assert not listcache._pending
 
 
-def test_a_page_keeps_the_bells_user_row_and_takes_the_memberships_from_the_cache(personas):
+def test_a_page_reads_neither_user_nor_memberships_and_counts_the_bell_fresh(personas):
+    """With the cache on, a page's user row comes from the cache too; the bell is one plain count per
+    page, so a notification shows on the very next page."""
+    from notifications.models import Notification
+
     client = session_client(personas.handler_a)
     assert client.get("/").status_code in (200, 302)
     with CaptureQueriesContext(connection) as ctx:
-        client.get("/")
+        response = client.get("/notifications/")
     sql = [q["sql"] for q in ctx.captured_queries]
-    assert any('FROM "campaigns_user"' in s for s in sql)  # with the unread count
-    # the scope's read (unit path and role of the active memberships); the home page lists memberships itself
+    assert response.status_code == 200
+    assert not any('FROM "campaigns_user" WHERE' in s for s in sql)  # no user row read
+    # the scope's read (unit path and role of the active memberships)
     assert not any(s.startswith('SELECT "campaigns_unit"."path", "campaigns_membership"."role"') for s in sql)
+    assert 'class="bell-count"' not in response.content.decode()
+    Notification.objects.create(recipient=personas.handler_a, title="新任务", body="")
+    with CaptureQueriesContext(connection) as ctx:
+        html = client.get("/notifications/").content.decode()
+    assert '<span class="bell-count">1</span>' in html
+    counts = [q["sql"] for q in ctx.captured_queries if q["sql"].startswith('SELECT COUNT(*) FROM "notifications_notification"')]
+    assert len(counts) == 1 and "IS NULL" in counts[0]
 
 
-def test_the_tables_are_watched_while_the_list_cache_is_off():
-    assert set(usercache._tables()) <= listcache.watched_tables()
-    assert listcache.written_tables('UPDATE "campaigns_user" SET "is_active" = false') == {"campaigns_user"}
+def test_without_the_cache_a_page_reads_the_bell_with_the_user_row(personas, settings):
+    from notifications.models import Notification
 
-
-def test_a_token_users_memberships_are_kept_and_follow_a_change(personas, city, api):
-    mover = make_member(city.district_a, Role.HANDLER, "token_mover")
-    client = api(mover)
-    assert "C-A" in codes(client)
-    status, sql = auth_queries(client)
-    assert status == 200 and not any("campaigns_membership" in s for s in sql)  # the token's user row only
-    unit_services.membership_create(actor=personas.supervisor, user=mover, unit=city.district_b, role=Role.HANDLER)
-    assert {"C-A", "C-B"} <= codes(client)
-    Membership.objects.filter(user=mover).update(active=False)
-    assert client.get(UNITS).status_code == 403
-
-
-def test_inside_a_transaction_the_scope_reads_its_own_writes(personas, city):
-    from django.db import transaction
-
-    from campaigns.scope import forget, scope_of
-
-    user = User.objects.get(pk=personas.handler_b.pk)
-    codes(session_client(user))  # an entry is kept
-    assert scope_of(user).paths == [city.district_b.path]
-    with transaction.atomic():
-        Membership.objects.create(user=user, unit=city.district_a, role=Role.HANDLER)
-        forget(user)
-        assert sorted(scope_of(user).paths) == sorted([city.district_a.path, city.district_b.path])
+    settings.USER_CACHE_SECONDS = 0
+    Notification.objects.create(recipient=personas.handler_a, title="新任务", body="")
+    client = session_client(personas.handler_a)
+    with CaptureQueriesContext(connection) as ctx:
+        html = client.get("/notifications/").content.decode()
+    sql = [q["sql"] for q in ctx.captured_queries]
+    assert '<span class="bell-count">1</span>' in html
+    assert sum(1 for s in sql if 'FROM "campaigns_user"' in s and "notifications_notification" in s) == 1
+    assert not any(s.startswith('SELECT COUNT(*) FROM "notifications_notification"') for s in sql)
