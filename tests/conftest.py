@@ -9,6 +9,7 @@ City
 from __future__ import annotations
 
 import os
+import re
 from types import SimpleNamespace
 
 import pytest
@@ -22,6 +23,18 @@ from campaigns.models import Membership, Unit
 from .factories import PASSWORD, UserFactory, make_member, make_unit
 
 Role = Membership.Role
+
+
+def pytest_xdist_setupnodes(config, specs):
+    """pytest-xdist (``bin/test`` on the whole suite): each worker process gets its own Redis database for
+    the Celery broker (15, 14, … from ``CELERY_BROKER_URL``), set in its environment before Django reads
+    its settings, so that a real worker started by a test in one process never takes the tasks of the
+    other. Their test databases are apart already (``test_<name>_gw<n>``); ports: tests/ports.py."""
+    match = re.fullmatch(r"(rediss?://.*/)(\d+)", os.environ.get("CELERY_BROKER_URL", ""))
+    if match is None:
+        return
+    for index, spec in enumerate(specs):
+        spec.env["CELERY_BROKER_URL"] = f"{match[1]}{(int(match[2]) - index) % 16}"
 
 
 def pytest_report_header(config):

@@ -17,7 +17,9 @@ from pathlib import Path
 
 import pytest
 
-PORT = int(os.environ.get("HUNG_REDIS_PORT", "18311"))
+from tests.ports import worker_port
+
+PORT = worker_port(int(os.environ.get("HUNG_REDIS_PORT", "18311")))
 ROOT = Path(__file__).resolve().parents[2]
 
 

@@ -134,7 +134,9 @@ def test_metrics_add_up_the_counters_of_every_gunicorn_worker(tmp_path, project_
 
     from tests.civportal.test_shared_cache import database_url, get_health
 
-    port = int(os.environ.get("CIVPORTAL_TEST_GUNICORN_PORT", "18530")) + 7
+    from tests.ports import worker_port
+
+    port = worker_port(int(os.environ.get("CIVPORTAL_TEST_GUNICORN_PORT", "18530"))) + 7
     folder = tmp_path / "metrics"
     folder.mkdir()
     (folder / "counter_1.db").write_bytes(b"stale junk from an earlier run")  # would break the scrape

@@ -26,7 +26,9 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
-PORT = int(os.environ.get("REPLICA_TEST_PORT", "18510"))
+from tests.ports import worker_port
+
+PORT = worker_port(int(os.environ.get("REPLICA_TEST_PORT", "18510")))
 PRIMARY_PORT = PORT + 1
 WEB_PORT = PORT + 2
 DB = "civrep"

@@ -18,9 +18,10 @@ from django.db import connection
 from rest_framework.authtoken.models import Token
 
 from tests.factories import UserFactory
+from tests.ports import worker_port
 
-PORTS = (int(os.environ.get("CIVPORTAL_TEST_GUNICORN_PORT", "18530")),
-         int(os.environ.get("CIVPORTAL_TEST_GUNICORN_PORT", "18530")) + 1)
+PORTS = (worker_port(int(os.environ.get("CIVPORTAL_TEST_GUNICORN_PORT", "18530"))),
+         worker_port(int(os.environ.get("CIVPORTAL_TEST_GUNICORN_PORT", "18530"))) + 1)
 LIMIT = 6
 
 

@@ -17,6 +17,7 @@ from campaigns.models import Campaign, Unit
 from inspections.models import Finding, RectificationTask
 from scores.compute import SHANGHAI, month_bounds
 from scores.models import RANKABLE_KINDS, MonthlyScore, next_month
+from volunteers.models import Volunteer
 from volunteers.selectors import unit_statistics
 
 MAP_LIMIT = 500
@@ -290,7 +291,13 @@ def build(user, *, campaign: Campaign | None, root: Unit, month: dt.date, now: d
     # Volunteers: the month's figures as of its end (or now, in the current month).
     as_of = min(now, end - dt.timedelta(microseconds=1))
     fig.volunteers = unit_statistics(root, now=as_of)[0]
+    fig.volunteers.registered = registered_volunteers(root)
     return fig
+
+
+def registered_volunteers(root: Unit) -> int:
+    """Registered volunteers from the volunteers themselves (the statistics read the volunteer tally)."""
+    return Volunteer.objects.counted().filter(unit__path__startswith=root.path).count()
 
 
 def _q2(value) -> Decimal | None:

@@ -17,13 +17,15 @@ import time_machine
 from django.core.management import call_command
 from django.db.models import Sum
 
-from campaigns.models import Campaign, Point, PointType
+from campaigns.models import Campaign, Point, PointType, Unit
 from campaigns.services import unit_move
 from dashboards import selectors
 from inspections import services
 from inspections.models import ClosureTally, Finding, FindingCategory, FindingTally, RectificationTask
 from scores.compute import SHANGHAI, month_bounds
+from tests.factories import make_unit
 from tests.inspections.helpers import jpeg
+from volunteers import services as volunteer_services
 
 from . import raw
 
@@ -97,6 +99,11 @@ def generate(city, personas, clock):
     rng = random.Random(13)
     camp, cats, points = world(city)
     sup, insp = personas.supervisor, personas.inspector
+    # Registered volunteers in the two districts (the volunteer tally), one of them suspended.
+    community_b1 = make_unit(city.street_b1, kind=Unit.Kind.COMMUNITY, name="解放社区", code="C-B-1-1")
+    people = [volunteer_services.volunteer_create(actor=sup, name=f"志愿者{i}", phone=f"1380000{i:04d}",
+                                                  unit=[city.community_a1, community_b1][i % 2]) for i in range(5)]
+    volunteer_services.volunteer_set_status(actor=sup, volunteer=people[0], status="suspended", reason="外出")
     findings = []
     for i in range(40):
         clock.advance(rng.choice([6, 20, 40]))
@@ -157,6 +164,8 @@ def figures(user, camp, root, month, now):
             "overdue": [t.pk for t in module.most_overdue(camp, root, now)],
             "map": [(r["pk"], r["light"]) for r in module.map_rows(camp, root, now)],
             "flow": module.monthly_flow(camp, root, months),
+            "volunteers": (selectors.volunteer_totals(root, now=now).registered if module is selectors
+                           else raw.registered_volunteers(root)),
         }
     return out["rollups"], out["raw"]
 
@@ -194,6 +203,7 @@ def test_every_figure_from_the_rollups_equals_the_raw_figure(city, personas):
         assert RectificationTask.objects.filter(status="void").exists()
         assert not RectificationTask.objects.filter(campaign__isnull=True).exists()
         assert_figures_match(city, personas, camp, clock.now)
+        assert selectors.volunteer_totals(city.district_a, now=clock.now).registered == 2
 
         # A street moves to the other district with its subtree: no unit's own row changes; the rows "below"
         # of district A lose the street's counts and those of district B gain them; the figures follow.
@@ -201,6 +211,7 @@ def test_every_figure_from_the_rollups_equals_the_raw_figure(city, personas):
         unit_move(actor=personas.supervisor, unit=city.street_a1, new_parent=city.district_b)
         assert tally_snapshot(below=False) == before and tally_snapshot(below=True) != below_before
         assert_figures_match(city, personas, camp, clock.now)
+        assert selectors.volunteer_totals(city.district_b, now=clock.now).registered == 4  # A1's two came along
         moved = tally_snapshot()
         call_command("rebuild_rollups", stdout=open("/dev/null", "w"))
         assert tally_snapshot() == moved
