@@ -25,8 +25,7 @@ from inspections.rollups import month_of as _month
 from scores.compute import month_bounds
 from scores.models import RANKABLE_KINDS, MonthlyScore, next_month
 from volunteers.hours import month_bounds as volunteer_month_bounds
-from volunteers import tally as volunteer_tally
-from volunteers.models import Activity, HourEntry
+from volunteers.models import Activity, HourEntry, VolunteerTally
 from volunteers.selectors import UnitStats
 
 MAP_LIMIT = 500
@@ -409,7 +408,8 @@ def volunteer_totals(root: Unit, *, now: dt.datetime) -> UnitStats:
     held = Activity.objects.exclude(status=Activity.Status.CANCELLED).filter(
         starts_at__gte=start, starts_at__lt=end, starts_at__lte=now, unit__path__startswith=root.path)
     row = Unit.objects.filter(pk=root.pk).order_by().values(
-        registered=_scalar(volunteer_tally.within(root), "SUM", "active"),  # the tally, not 200k volunteers
+        # The tally, not 200k volunteers; when the root is every unit, no join to the units either.
+        registered=_scalar(VolunteerTally.objects.filter(**_within(root, "unit__path")), "SUM", "active"),
         people=_scalar(entries, "COUNT", "volunteer", distinct=True),
         minutes=_scalar(entries, "SUM", "minutes"),
         held=_scalar(held, "COUNT", "pk"),
