@@ -37,6 +37,24 @@ def pytest_xdist_setupnodes(config, specs):
         spec.env["CELERY_BROKER_URL"] = f"{match[1]}{(int(match[2]) - index) % 16}"
 
 
+JOURNEYS: dict[str, float] = {}
+
+
+def pytest_runtest_logreport(report):
+    """The browser journeys' times (tests/e2e/conftest.py puts them on the test), from the reports: in the
+    process that prints the summary, also when the journeys ran in xdist workers."""
+    for name, value in report.user_properties:
+        if name == "journey_seconds":
+            JOURNEYS[report.nodeid] = value
+
+
+def pytest_terminal_summary(terminalreporter):
+    if JOURNEYS:
+        terminalreporter.section("browser journeys (first page to end; each fails past its limit)")
+        for nodeid, seconds in JOURNEYS.items():
+            terminalreporter.write_line(f"{seconds:6.1f} s  {nodeid}")
+
+
 def pytest_report_header(config):
     from django.conf import settings as s
 

@@ -19,20 +19,12 @@ SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1366, "height": 900}
 JOURNEY_LIMIT = 30.0  # seconds, from the first page a journey opens to its end (issue 7, acceptance 1)
-DURATIONS: dict[str, float] = {}
 
 
 @pytest.fixture(autouse=True)
 def _private_media(settings, tmp_path):
     """Evidence photos uploaded in a journey go to the test's own temporary folder."""
     settings.PRIVATE_MEDIA_ROOT = tmp_path / "private"
-
-
-def pytest_terminal_summary(terminalreporter):
-    if DURATIONS:
-        terminalreporter.section("browser journeys (first page to end, limit %d s)" % JOURNEY_LIMIT)
-        for nodeid, seconds in DURATIONS.items():
-            terminalreporter.write_line(f"{seconds:6.1f} s  {nodeid}")
 
 
 @pytest.fixture(scope="session")
@@ -121,7 +113,7 @@ def journey(request, browser, live_server):
         j.context.close()
     starts = [j.started for j in journeys if j.started is not None]
     seconds = ended - min(starts) if starts else 0.0
-    DURATIONS[request.node.nodeid] = seconds
+    # Listed at the end of the run by tests/conftest.py (from the test's report: also under xdist).
     request.node.user_properties.append(("journey_seconds", round(seconds, 1)))
     foreign = [url for j in journeys for url in j.foreign]
     assert foreign == [], f"pages requested other hosts: {foreign}"
