@@ -3,8 +3,9 @@
 Every service that creates a volunteer, changes one's status or moves one to another community adds
 its delta here, in its own transaction (an additive ``INSERT … ON CONFLICT DO UPDATE``); ``rebuild``
 recomputes the table from the volunteers (demo data, the benchmark seeder, the ``rebuild_rollups``
-command). ``registered`` and ``registered_by_prefix`` read a subtree's figure through the unit table:
-O(communities under the root), not O(volunteers). docs/dashboards.md."""
+command). The dashboards (``dashboards.selectors.volunteer_totals``) and ``registered_by_prefix`` (the
+statistics page) sum a subtree's rows through the unit table: O(communities under the root), not
+O(volunteers). docs/dashboards.md."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from collections.abc import Iterable
 
 from django.db import transaction
 from django.db.models import Count, Sum
-from django.db.models.functions import Coalesce, Substr
+from django.db.models.functions import Substr
 
 from campaigns.models import Unit
 from civportal.summaries import insert_select, upsert_sums
@@ -54,19 +55,9 @@ def rebuild() -> int:
         return VolunteerTally.objects.count()
 
 
-def within(root: Unit):
-    """The tally rows of ``root``'s subtree (joined to the unit table by the community's id)."""
-    return VolunteerTally.objects.filter(unit__path__startswith=root.path)
-
-
-def registered(root: Unit) -> int:
-    """Registered (active) volunteers in ``root``'s subtree."""
-    return within(root).aggregate(n=Coalesce(Sum("active"), 0))["n"]
-
-
 def registered_by_prefix(root: Unit, prefix_len: int) -> dict[str, int]:
     """Registered volunteers under ``root`` grouped by the first ``prefix_len`` characters of their
     community's path (the subtrees of the root's children, for ``prefix_len`` one step past the root)."""
-    rows = (within(root).annotate(prefix=Substr("unit__path", 1, prefix_len)).order_by().values("prefix")
+    rows = (VolunteerTally.objects.filter(unit__path__startswith=root.path).annotate(prefix=Substr("unit__path", 1, prefix_len)).order_by().values("prefix")
             .annotate(n=Sum("active")))
     return {row["prefix"]: row["n"] for row in rows}

@@ -6,13 +6,12 @@ from django.db.models import Count
 
 
 def fill(apps, schema_editor):
+    from civportal.summaries import insert_select
+
     Volunteer = apps.get_model("volunteers", "Volunteer")
-    VolunteerTally = apps.get_model("volunteers", "VolunteerTally")
-    sql, params = (Volunteer.objects.filter(status="active").order_by().values("unit_id").annotate(n=Count("pk"))
-                   .values("unit_id", "n").query.sql_with_params())
-    quote = schema_editor.connection.ops.quote_name
-    with schema_editor.connection.cursor() as cursor:
-        cursor.execute(f"INSERT INTO {quote(VolunteerTally._meta.db_table)} (unit_id, active) {sql}", params)
+    insert_select(apps.get_model("volunteers", "VolunteerTally"), ["unit", "active"],
+                  Volunteer.objects.filter(status="active").order_by().values("unit_id").annotate(n=Count("pk"))
+                  .values("unit_id", "n"))
 
 
 class Migration(migrations.Migration):
