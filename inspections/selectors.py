@@ -70,13 +70,12 @@ FINDING_DETAIL_RELATED = ("category", "category__group", "unit", "department", "
 TASK_LIST_RELATED = ("unit", "finding", "finding__category", "finding__point")
 
 
-def findings_for(user, *, photos: bool = True, lean: bool = False, task_list: bool = True, detail: bool = False):
+def findings_for(user, *, photos: bool = True, lean: bool = False, task_list: bool = True):
     """Scoped findings; list pages that show no photos pass ``photos=False`` (one query less),
-    lists pass ``lean=True`` (join only what a list row reads); the detail page, which reads the
-    tasks itself, passes ``task_list=False`` (no prefetch of the open task) and ``detail=True``
-    (joins what the page shows: not the campaign)."""
-    related = FINDING_LIST_RELATED if lean else FINDING_DETAIL_RELATED if detail else (
-        *FINDING_DETAIL_RELATED, "campaign")
+    lists pass ``lean=True`` (join only what a list row reads); one that reads the tasks itself
+    passes ``task_list=False`` (no prefetch of the open task). (The finding page reads its
+    relations as subqueries: ``views.FINDING_PAGE_RELATED``.)"""
+    related = FINDING_LIST_RELATED if lean else (*FINDING_DETAIL_RELATED, "campaign")
     qs = Finding.objects.visible_to(user).select_related(*related)
     if task_list:
         qs = qs.prefetch_related(open_task_prefetch())

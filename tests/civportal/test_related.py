@@ -1,0 +1,90 @@
+"""civportal.related: the relations of one object read by a statement compiled once, as select_related
+would give them (the finding and task pages read theirs this way)."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from civportal.related import RelatedReader
+from inspections import services
+from inspections.models import Finding, FindingCategory, RectificationTask
+
+from tests.inspections.helpers import finding, world
+
+pytestmark = pytest.mark.django_db
+
+RELATIONS = {
+    "category": ("name", "engineering", "group_id"), "category__group": ("name",), "unit": ("name", "path"),
+    "department": ("name",), "point": ("name",), "visit": ("inspection_id",),
+}
+
+
+def shown(f: Finding) -> dict:
+    """What the pages read of the finding's relations."""
+    group = f.category.group
+    return {
+        "category": (f.category.pk, f.category.name, f.category.engineering, f.category.group_id),
+        "group": group and (group.pk, group.name), "unit": (f.unit.pk, f.unit.name, f.unit.path),
+        "department": f.department and (f.department.pk, f.department.name),
+        "point": f.point and (f.point.pk, f.point.name), "visit": f.visit and (f.visit.pk, f.visit.inspection_id),
+    }
+
+
+@pytest.fixture
+def findings(city, personas):
+    w = world(city, personas)
+    engineering = FindingCategory.objects.create(code="GC-01", name="道路破损", engineering=True)  # no group
+    full = finding(w, personas, description="有巡查、点位和主管部门")
+    assert full.department_id and full.point_id and full.visit_id and full.category.group_id
+    bare, _ = services.finding_create(actor=personas.supervisor, source=Finding.Source.HOTLINE, category=engineering,
+                                      description="市民来电：路面坑洼", unit=city.street_b1, campaign=w.campaign,
+                                      photos_in=[])
+    assert bare.point_id is None and bare.department_id is None and bare.visit_id is None
+    return [full, bare]
+
+
+def test_the_reader_gives_what_select_related_gives(findings):
+    reader = RelatedReader(Finding, RELATIONS)
+    for f in findings:
+        expected = shown(Finding.objects.select_related(*RELATIONS).get(pk=f.pk))
+        plain = Finding.objects.get(pk=f.pk)
+        with CaptureQueriesContext(connection) as ctx:
+            got = shown(reader.attach(plain))
+        assert got == expected
+        assert len(ctx) == 1, [q["sql"] for q in ctx.captured_queries]  # one statement, reading nothing more after
+        assert "JOIN" not in ctx.captured_queries[0]["sql"].split("WHERE")[-1]
+        assert isinstance(got["category"][2], bool)  # converted as the ORM converts (SQLite stores 0/1)
+
+
+def test_the_statement_is_compiled_once_and_takes_each_key(findings):
+    reader = RelatedReader(Finding, RELATIONS)
+    first, second = findings
+    reader.attach(Finding.objects.get(pk=first.pk))
+    compiled = reader._compiled["default"]
+    again = reader.attach(Finding.objects.get(pk=second.pk))
+    assert reader._compiled["default"] is compiled
+    assert again.category.name == "道路破损" and again.unit.name == second.unit.name and again.point is None
+
+
+def test_other_fields_of_a_related_object_are_read_on_access(findings):
+    """Like only(): what the reader did not name is deferred, not wrong."""
+    f = RelatedReader(Finding, {"unit": ("name",)}).attach(Finding.objects.get(pk=findings[0].pk))
+    with CaptureQueriesContext(connection) as ctx:
+        assert f.unit.code == Finding.objects.select_related("unit").get(pk=f.pk).unit.code
+    assert len(ctx) == 2
+
+
+def test_nested_relations_through_a_loaded_parent(findings, personas):
+    task = services.task_dispatch(actor=personas.supervisor, finding=findings[0])
+    reader = RelatedReader(RectificationTask, {"unit": ("name", "path"), "finding": ("description", "category_id",
+                                                                                    "point_id"),
+                                               "finding__category": ("name",), "finding__point": ("name",)})
+    got = reader.attach(RectificationTask.objects.get(pk=task.pk))
+    expected = RectificationTask.objects.select_related("unit", "finding__category", "finding__point").get(pk=task.pk)
+    with CaptureQueriesContext(connection) as ctx:
+        assert (got.unit.name, got.unit.path, got.finding.description, got.finding.category.name,
+                got.finding.point.name) == (expected.unit.name, expected.unit.path, expected.finding.description,
+                                            expected.finding.category.name, expected.finding.point.name)
+    assert len(ctx) == 0
