@@ -130,3 +130,39 @@ def test_the_active_campaign_default_follows_a_status_change(w, personas, login)
     assert not [q for q in queries if '"status" = ' in q["sql"] and Campaign._meta.db_table in q["sql"]]
     Campaign.objects.filter(pk=w.campaign.pk).update(status=Campaign.Status.CLOSED)
     assert selected not in filter_form(client, "/tasks/")
+
+
+def test_a_category_or_campaign_number_is_resolved_once_and_follows_edits(w, city, personas, api):
+    """``?category=`` (with its sub-categories) and ``?campaign=`` are resolved from the memo under the
+    tables' generations: no lookup of their own on the next request, and an added sub-category, a
+    removed one or a new campaign counts on the request after the write."""
+    client = api(personas.supervisor)
+    child = FindingCategory.objects.create(code="HJ-02", name="垃圾桶满溢", group=w.category)
+    from .helpers import finding
+
+    in_child = finding(w, personas, category=child, description="子类的问题")
+    url = f"/api/v1/findings/?category={w.category.pk}&campaign={w.campaign.pk}"
+
+    def ids_and_lookups():
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(url)
+        assert response.status_code == 200, response.content
+        lookups = [q["sql"] for q in queries if re.search(
+            r'FROM "(%s|%s)"' % (FindingCategory._meta.db_table, Campaign._meta.db_table), q["sql"].split(" WHERE ")[0])]
+        return {row["id"] for row in response.json()["results"]}, lookups
+
+    first, lookups = ids_and_lookups()
+    assert in_child.pk in first and lookups  # read the first time
+    again, lookups = ids_and_lookups()
+    assert again == first and lookups == []
+    later = FindingCategory.objects.create(code="HJ-03", name="垃圾分类不到位", group=w.category)
+    in_later = finding(w, personas, category=later, description="后加子类的问题")
+    now, lookups = ids_and_lookups()
+    assert in_later.pk in now and lookups  # the write replaced the generation: resolved anew
+    FindingCategory.objects.filter(pk=later.pk).update(group=None)  # moved out: no longer a child
+    assert in_later.pk not in ids_and_lookups()[0]
+    other = Campaign.objects.create(name="2027创城", starts_on=w.campaign.starts_on, ends_on=w.campaign.ends_on)
+    response = client.get(f"/api/v1/findings/?campaign={other.pk}")
+    assert response.status_code == 200 and response.json()["results"] == []
+    response = client.get(f"/api/v1/findings/?campaign={other.pk + 1000}")
+    assert response.status_code == 400  # an unknown number is still refused
