@@ -16,16 +16,94 @@ on access), so that templates and code read ``finding.category.name`` as before.
 ``relations`` maps a relation path to the fields read of its object; a path's
 parents come first, either loaded already or named earlier in the same mapping:
 ``{"category": ("name", "group_id"), "category__group": ("name",)}``.
+
+``KeyedRows`` does the same for the rows of one table that belong to a list of
+parents (a page's tasks' events, their reports' photos): one statement per
+database and number of keys (rounded up to a power of two, the list padded with
+its first key), its rows as instances with their relations, handed to the
+parents as a prefetch would (``assign``). The finding page's four such
+prefetches cost 0.6–1.0 ms each to build and compile, the statements 0.2–0.3.
 """
 
 from __future__ import annotations
 
 import threading
+from collections import defaultdict
 
-from django.db import connections
+from django.db import connections, router
 from django.db.models import OuterRef, Subquery
 
 _MARK = 987654321987654
+
+
+def _related_annotations(model, relations: dict[str, tuple[str, ...]]) -> dict:
+    """One scalar subquery per field of ``relations``, on each relation's first table."""
+    annotations = {}
+    for index, (path, fields) in enumerate(relations.items()):
+        first, _, rest = path.partition("__")
+        field = model._meta.get_field(first)
+        inner = field.related_model._base_manager.filter(pk=OuterRef(field.attname)).order_by()
+        for name in fields:
+            annotations[f"related_{index}_{name}"] = Subquery(inner.values(f"{rest}__{name}" if rest else name)[:1])
+    return annotations
+
+
+def _compile(queryset, using: str, markers: list) -> tuple:
+    """(sql, params, the markers' places, [(converters, expression)] per column) of a values queryset."""
+    compiler = queryset.query.get_compiler(using=using)
+    sql, params = compiler.as_sql()
+    params = list(params)
+    for marker in markers:
+        assert params.count(marker) == 1, "each key must be the statement's only parameter of its value"
+    places = [params.index(marker) for marker in markers]
+    converters = compiler.get_converters([column for column, _, _ in compiler.select])
+    return sql, params, places, [converters.get(i, ((), None)) for i in range(len(compiler.select))]
+
+
+def _run(compiled: tuple, keys: list, using: str) -> list[list]:
+    """The converted rows of a compiled statement with ``keys`` in the markers' places."""
+    sql, params, places, columns = compiled
+    params = list(params)
+    for place, key in zip(places, keys):
+        params[place] = key
+    connection = connections[using]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    out = []
+    for row in rows:
+        values = []
+        for value, (functions, expression) in zip(row, columns):
+            for convert in functions:
+                value = convert(value, expression, connection)
+            values.append(value)
+        out.append(values)
+    return out
+
+
+def _set_related(instance, relations: dict[str, tuple[str, ...]], values) -> None:
+    """Build ``relations``' objects on ``instance`` from ``values`` (in ``relations`` order)."""
+    values = iter(values)
+    for path, fields in relations.items():
+        read = {name: next(values, None) for name in fields}
+        *parents, last = path.split("__")
+        parent = instance
+        for name in parents:
+            parent = getattr(parent, name)
+            if parent is None:
+                break
+        if parent is None:
+            continue
+        field = parent._meta.get_field(last)
+        pk = getattr(parent, field.attname)
+        if pk is None:
+            setattr(parent, last, None)
+            continue
+        model = field.related_model
+        loaded = {model._meta.pk.attname: pk}
+        loaded.update((model._meta.get_field(name).attname, value) for name, value in read.items())
+        names = [f.attname for f in model._meta.concrete_fields if f.attname in loaded]  # from_db's order
+        setattr(parent, last, model.from_db(instance._state.db, names, [loaded[n] for n in names]))
 
 
 class RelatedReader:
@@ -35,70 +113,81 @@ class RelatedReader:
         self._lock = threading.Lock()
 
     def queryset(self, pk):
-        """The values of every related field of row ``pk``: one scalar subquery per field, on the relation's first table."""
-        annotations = {}
-        for index, (path, fields) in enumerate(self.relations.items()):
-            first, _, rest = path.partition("__")
-            field = self.model._meta.get_field(first)
-            inner = field.related_model._base_manager.filter(pk=OuterRef(field.attname)).order_by()
-            for name in fields:
-                annotations[f"related_{index}_{name}"] = Subquery(
-                    inner.values(f"{rest}__{name}" if rest else name)[:1])
+        """The values of every related field of row ``pk``: one scalar subquery per field."""
+        annotations = _related_annotations(self.model, self.relations)
         return self.model._base_manager.filter(pk=pk).order_by().values(**annotations)
-
-    def _statement(self, using: str) -> tuple:
-        """(sql, params with the key's place, [(converters, expression)] per column), compiled once per database."""
-        compiled = self._compiled.get(using)
-        if compiled is None:
-            with self._lock:
-                compiler = self.queryset(_MARK).query.get_compiler(using=using)
-                sql, params = compiler.as_sql()
-                params = list(params)
-                assert params.count(_MARK) == 1, "the key must be the statement's only parameter of its value"
-                place = params.index(_MARK)
-                converters = compiler.get_converters([column for column, _, _ in compiler.select])
-                columns = [converters.get(i, ((), None)) for i in range(len(compiler.select))]
-                compiled = self._compiled[using] = (sql, params, place, columns)
-        return compiled
 
     def values(self, pk, using: str = "default") -> list | None:
         """The related fields' values of row ``pk`` in ``relations`` order, or None when there is no such row."""
-        sql, params, place, columns = self._statement(using)
-        params = [*params[:place], pk, *params[place + 1:]]
-        connection = connections[using]
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            row = cursor.fetchone()
-        if row is None:
-            return None
-        out = []
-        for value, (functions, expression) in zip(row, columns):
-            for convert in functions:
-                value = convert(value, expression, connection)
-            out.append(value)
-        return out
+        compiled = self._compiled.get(using)
+        if compiled is None:
+            with self._lock:
+                compiled = self._compiled[using] = _compile(self.queryset(_MARK), using, [_MARK])
+        rows = _run(compiled, [pk], using)
+        return rows[0] if rows else None
 
     def attach(self, instance):
         """Set on ``instance`` its related objects of ``relations``; one query."""
-        values = iter(self.values(instance.pk, instance._state.db or "default") or ())
-        for path, fields in self.relations.items():
-            read = {name: next(values, None) for name in fields}
-            *parents, last = path.split("__")
-            parent = instance
-            for name in parents:
-                parent = getattr(parent, name)
-                if parent is None:
-                    break
-            if parent is None:
-                continue
-            field = parent._meta.get_field(last)
-            pk = getattr(parent, field.attname)
-            if pk is None:
-                setattr(parent, last, None)
-                continue
-            model = field.related_model
-            loaded = {model._meta.pk.attname: pk}
-            loaded.update((model._meta.get_field(name).attname, value) for name, value in read.items())
-            names = [f.attname for f in model._meta.concrete_fields if f.attname in loaded]  # from_db's order
-            setattr(parent, last, model.from_db(instance._state.db, names, [loaded[n] for n in names]))
+        _set_related(instance, self.relations, self.values(instance.pk, instance._state.db or "default") or ())
         return instance
+
+
+class KeyedRows:
+    """The rows of ``model`` whose ``key`` (a foreign key, e.g. ``task``) is one of a list,
+    in ``order_by`` (by default the model's ordering), as instances with ``fields`` loaded and the named fields of their ``relations`` set, read by a statement compiled once per
+    database and number of keys."""
+
+    def __init__(self, model, key: str, fields: tuple[str, ...], *, relations: dict | None = None,
+                 order_by: tuple[str, ...] | None = None):
+        self.model, self.relations = model, dict(relations or {})
+        attname = lambda name: model._meta.get_field(name).attname  # noqa: E731
+        self.key = attname(key)
+        # (the relations' own keys too: their objects are built from them)
+        firsts = [attname(path.partition("__")[0]) for path in self.relations]
+        self.fields = tuple(dict.fromkeys(attname(n) for n in (model._meta.pk.name, key, *fields, *firsts)))
+        self.order_by = tuple(order_by if order_by is not None else model._meta.ordering)
+        self._compiled: dict[tuple, tuple] = {}
+        self._lock = threading.Lock()
+        # from_db takes the loaded fields in the model's order
+        order = {f.attname: i for i, f in enumerate(model._meta.concrete_fields)}
+        self._names = sorted(self.fields, key=order.__getitem__)
+        self._positions = [self.fields.index(name) for name in self._names]
+
+    def queryset(self, keys: list):
+        annotations = _related_annotations(self.model, self.relations)
+        return (self.model._base_manager.filter(**{f"{self.key}__in": keys}).order_by(*self.order_by)
+                .values(*self.fields, **annotations))
+
+    def fetch(self, keys, using: str | None = None) -> list:
+        keys = list(dict.fromkeys(keys))
+        if not keys:
+            return []
+        using = using or router.db_for_read(self.model)
+        size = 1 << (len(keys) - 1).bit_length()
+        compiled = self._compiled.get((using, size))
+        if compiled is None:
+            markers = [_MARK + i for i in range(size)]
+            with self._lock:
+                compiled = self._compiled[(using, size)] = _compile(self.queryset(markers), using, markers)
+        rows = _run(compiled, keys + [keys[0]] * (size - len(keys)), using)
+        width, out = len(self.fields), []
+        for row in rows:
+            instance = self.model.from_db(using, self._names, [row[i] for i in self._positions])
+            _set_related(instance, self.relations, row[width:])
+            out.append(instance)
+        return out
+
+
+def assign(parents, name: str, children: list, key: str) -> None:
+    """Give each of ``parents`` its ``children`` (``key``: their attname of the parent's id) as
+    ``prefetch_related(name)`` would: ``parent.<name>.all()`` reads them, no query."""
+    by_parent = defaultdict(list)
+    for child in children:
+        by_parent[getattr(child, key)].append(child)
+    for parent in parents:
+        queryset = getattr(parent, name).all()
+        queryset._result_cache = by_parent.get(parent.pk, [])
+        queryset._prefetch_done = True
+        if not hasattr(parent, "_prefetched_objects_cache"):
+            parent._prefetched_objects_cache = {}
+        parent._prefetched_objects_cache[name] = queryset

@@ -24,7 +24,7 @@ from civportal.errors import Conflict
 from civportal.forms import add_service_errors, form_error_lines
 from civportal.pagination import paginate
 from civportal.pwa import offline_page
-from civportal.related import RelatedReader
+from civportal.related import KeyedRows, RelatedReader, assign
 from civportal.xlsx import ImportRejected, xlsx_response
 
 from . import exports, page_rows, selectors, services, urgency
@@ -35,8 +35,8 @@ from .forms import (
     VolunteerReportForm,
 )
 from . import deadlines
-from .models import (CalendarOverride, DeadlineRule, ExtensionRequest, Finding, HolidaySchedule, RectificationTask,
-                     Submission, TaskEvent, Visit)
+from .models import (CalendarOverride, DeadlineRule, ExtensionRequest, Finding, FindingPhoto, HolidaySchedule,
+                     RectificationTask, Submission, SubmissionPhoto, TaskEvent, Visit)
 
 Role = Membership.Role
 UNIT_ROLES = [Role.HANDLER, Role.HEAD]
@@ -76,6 +76,14 @@ FINDING_PAGE_RELATED = RelatedReader(Finding, {
     "category": ("name", "engineering", "group_id"), "category__group": ("name",), "unit": ("name", "path"),
     "department": ("name",), "point": ("name",), "visit": ("inspection_id",),
 })
+
+
+# The finding page's children: its photos, its tasks' timelines and reports with their photos (only the
+# numbers of photos: the page links them), read as prefetches would give them, by statements compiled once.
+FINDING_PHOTOS = KeyedRows(FindingPhoto, "finding", ())
+TASK_EVENTS = KeyedRows(TaskEvent, "task", EVENT_FIELDS, relations={"actor": USER_NAME_FIELDS})
+TASK_SUBMISSIONS = KeyedRows(Submission, "task", SUBMISSION_FIELDS, relations={"submitted_by": USER_NAME_FIELDS})
+SUBMISSION_PHOTOS = KeyedRows(SubmissionPhoto, "submission", ())
 
 
 def _names(relation: str) -> tuple[str, ...]:
@@ -137,22 +145,23 @@ def finding_detail(request, pk):
     # The page reads the finding's tasks below (not its open task's prefetch), with their light
     # but not their pending extension requests: two queries less than get_finding and tasks_for.
     # The finding's relations as subqueries (FINDING_PAGE_RELATED), not the campaign. The tasks join their unit
-    # only, their finding is this one; events and submissions come with their people in the same query.
-    # Units' boundaries (GeoJSON) are not shown: not read. Every SQL column and join costs Python to compile and
+    # only, their finding is this one; photos, events and submissions (with their people's names) come from
+    # statements compiled once (FINDING_PHOTOS, TASK_EVENTS, …). Units' boundaries (GeoJSON) are not shown: not read. Every SQL column and join costs Python to compile and
     # convert, more than the database to read (bench-1M: the page's queries take 1–2 ms to run).
     finding = FINDING_PAGE_RELATED.attach(get_object_or_404(
-        Finding.objects.visible_to(request.user).prefetch_related("photos").only(*FINDING_PAGE_FIELDS), pk=pk))
+        Finding.objects.visible_to(request.user).only(*FINDING_PAGE_FIELDS), pk=pk))
+    assign([finding], "photos", FINDING_PHOTOS.fetch([finding.pk]), "finding_id")
     # The light from RectificationTask.light_at() in Python (the property falls back to it): the with_light()
-    # CASE annotations cost more to compile than to compute. People are read by the names they show as.
+    # CASE annotations cost more to compile than to compute.
     tasks = list(RectificationTask.objects.visible_to(request.user).filter(finding=finding)
-                 .select_related("unit").defer("unit__boundary").order_by("dispatched_at", "id")
-                 .prefetch_related(Prefetch("events", queryset=TaskEvent.objects.select_related("actor")
-                                            .only(*EVENT_FIELDS, "actor", *_names("actor"))),
-                                   Prefetch("submissions", queryset=Submission.objects.select_related("submitted_by")
-                                            .only(*SUBMISSION_FIELDS, "submitted_by", *_names("submitted_by"))
-                                            .prefetch_related("photos"))))
+                 .select_related("unit").defer("unit__boundary").order_by("dispatched_at", "id"))
     for task in tasks:
         task.finding = finding
+    ids = [task.pk for task in tasks]
+    submissions = TASK_SUBMISSIONS.fetch(ids)
+    assign(submissions, "photos", SUBMISSION_PHOTOS.fetch([s.pk for s in submissions]), "submission_id")
+    assign(tasks, "submissions", submissions, "task_id")
+    assign(tasks, "events", TASK_EVENTS.fetch(ids), "task_id")
     can_triage = finding.status == Finding.Status.NEW and has_role(request.user, finding.unit, [Role.SUPERVISOR])
     can_void = finding.is_open and has_role(request.user, finding.unit, [Role.SUPERVISOR])
     # The forms only where the page shows them.
@@ -397,6 +406,8 @@ def task_detail(request, pk):
     task = TASK_PAGE_RELATED.attach(get_object_or_404(
         RectificationTask.objects.visible_to(request.user)
         .prefetch_related(Prefetch("extension_requests", queryset=pending, to_attr="pending_extensions")), pk=pk))
+    submissions = TASK_SUBMISSIONS.fetch([task.pk])  # (read as the finding page reads them)
+    assign(submissions, "photos", SUBMISSION_PHOTOS.fetch([s.pk for s in submissions]), "submission_id")
     user = request.user
     is_unit = has_role(user, task.unit, UNIT_ROLES)
     is_office = has_role(user, task.unit, [Role.SUPERVISOR])
@@ -428,10 +439,9 @@ def task_detail(request, pk):
     }
     return render(request, "inspections/task_detail.html", {
         "task": task, "finding": task.finding,
-        "before_photos": selectors.finding_photos(task.finding),
-        "events": selectors.task_timeline(task).only(*EVENT_FIELDS, "actor", *_names("actor")),
-        "submissions": selectors.task_submissions(task).only(*SUBMISSION_FIELDS, "submitted_by", *_names("submitted_by"),
-                                                              "reviewed_by", *_names("reviewed_by")),
+        "before_photos": FINDING_PHOTOS.fetch([task.finding_id]),
+        "events": TASK_EVENTS.fetch([task.pk]),
+        "submissions": submissions,
         "pending": pending,
         "due_provisional": task.is_open and deadlines.deadline_is_provisional(task.dispatched_at, task.due_at),
         **can,

@@ -88,3 +88,47 @@ def test_nested_relations_through_a_loaded_parent(findings, personas):
                 got.finding.point.name) == (expected.unit.name, expected.unit.path, expected.finding.description,
                                             expected.finding.category.name, expected.finding.point.name)
     assert len(ctx) == 0
+
+
+def test_keyed_rows_are_what_a_prefetch_gives_in_its_order(findings, personas):
+    from civportal.related import KeyedRows, assign
+    from inspections.models import TaskEvent
+    from inspections.views import USER_NAME_FIELDS
+
+    tasks = [services.task_dispatch(actor=personas.supervisor, finding=f) for f in findings]
+    TaskEvent.objects.bulk_create([TaskEvent(task=tasks[0], actor=None, action="note", note=f"第{n}条",
+                                             to_status=tasks[0].status) for n in range(3)])
+    reader = KeyedRows(TaskEvent, "task", ("action", "note", "data", "created_at"),
+                       relations={"actor": USER_NAME_FIELDS})
+    ids = [t.pk for t in tasks]
+    expected = {t.pk: [(e.pk, e.action, e.note, e.data, e.created_at, str(e.actor) if e.actor else None)
+                       for e in t.events.all()]
+                for t in RectificationTask.objects.filter(pk__in=ids).prefetch_related("events__actor")}
+    for keys in (ids, ids[:1], ids[::-1], [*ids, ids[0]]):  # sizes 2 and 1, any order, repeated keys
+        parents = list(RectificationTask.objects.filter(pk__in=keys))
+        with CaptureQueriesContext(connection) as ctx:
+            assign(parents, "events", reader.fetch(keys), "task_id")
+            got = {t.pk: [(e.pk, e.action, e.note, e.data, e.created_at, str(e.actor) if e.actor else None)
+                          for e in t.events.all()] for t in parents}
+        assert len(ctx) == 1
+        assert got == {pk: expected[pk] for pk in keys}
+    assert sum(len(v) for v in expected.values()) >= 5 and any(e[5] for v in expected.values() for e in v)
+    assert set(reader._compiled) == {("default", 2), ("default", 1)}  # one statement per number of keys
+    with CaptureQueriesContext(connection) as ctx:
+        assert reader.fetch([]) == []
+    assert len(ctx) == 0
+
+
+def test_keyed_rows_pad_to_a_power_of_two(findings, personas):
+    from civportal.related import KeyedRows
+    from inspections.models import FindingPhoto
+
+    reader = KeyedRows(FindingPhoto, "finding", ("width", "height"))
+    extra = list(findings)
+    photos = {p.pk: (p.finding_id, p.width, p.height) for p in FindingPhoto.objects.all()}
+    got = reader.fetch([f.pk for f in extra] + [10**9, 10**9 + 1])  # 4 keys, two without rows
+    assert {p.pk: (p.finding_id, p.width, p.height) for p in got} == photos and photos
+    assert [p.pk for p in got] == sorted(photos, key=lambda pk: (photos[pk][0], pk))  # the model's ordering
+    got = reader.fetch([f.pk for f in extra] + [10**9])  # 3 keys: the 4-key statement, padded
+    assert {p.pk for p in got} == set(photos)
+    assert set(reader._compiled) == {("default", 4)}
