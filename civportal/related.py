@@ -134,12 +134,13 @@ class RelatedReader:
 
 class KeyedRows:
     """The rows of ``model`` whose ``key`` (a foreign key, e.g. ``task``) is one of a list,
-    in ``order_by`` (by default the model's ordering), as instances with ``fields`` loaded and the named fields of their ``relations`` set, read by a statement compiled once per
+    and that match ``where`` (constant lookups), in ``order_by`` (by default the model's ordering),
+    as instances with ``fields`` loaded and the named fields of their ``relations`` set, read by a statement compiled once per
     database and number of keys."""
 
     def __init__(self, model, key: str, fields: tuple[str, ...], *, relations: dict | None = None,
-                 order_by: tuple[str, ...] | None = None):
-        self.model, self.relations = model, dict(relations or {})
+                 order_by: tuple[str, ...] | None = None, where: dict | None = None):
+        self.model, self.relations, self.where = model, dict(relations or {}), dict(where or {})
         attname = lambda name: model._meta.get_field(name).attname  # noqa: E731
         self.key = attname(key)
         # (the relations' own keys too: their objects are built from them)
@@ -155,21 +156,31 @@ class KeyedRows:
 
     def queryset(self, keys: list):
         annotations = _related_annotations(self.model, self.relations)
-        return (self.model._base_manager.filter(**{f"{self.key}__in": keys}).order_by(*self.order_by)
+        return (self.model._base_manager.filter(**{f"{self.key}__in": keys}, **self.where).order_by(*self.order_by)
                 .values(*self.fields, **annotations))
 
-    def fetch(self, keys, using: str | None = None) -> list:
+    def _rows(self, keys, using: str | None) -> tuple[str, list[list]]:
         keys = list(dict.fromkeys(keys))
-        if not keys:
-            return []
         using = using or router.db_for_read(self.model)
+        if not keys:
+            return using, []
         size = 1 << (len(keys) - 1).bit_length()
         compiled = self._compiled.get((using, size))
         if compiled is None:
             markers = [_MARK + i for i in range(size)]
             with self._lock:
                 compiled = self._compiled[(using, size)] = _compile(self.queryset(markers), using, markers)
-        rows = _run(compiled, keys + [keys[0]] * (size - len(keys)), using)
+        return using, _run(compiled, keys + [keys[0]] * (size - len(keys)), using)
+
+    def values(self, keys, using: str | None = None) -> list[dict]:
+        """The rows as dicts, as ``.values()`` would give them: the fields by attname, the
+        relations' fields as ``relation__field``."""
+        names = [*self.fields, *(f"{path}__{name}" for path, fields in self.relations.items() for name in fields)]
+        return [dict(zip(names, row)) for row in self._rows(keys, using)[1]]
+
+    def fetch(self, keys, using: str | None = None) -> list:
+        """The rows as model instances with their relations' objects."""
+        using, rows = self._rows(keys, using)
         width, out = len(self.fields), []
         for row in rows:
             instance = self.model.from_db(using, self._names, [row[i] for i in self._positions])

@@ -20,6 +20,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from civportal.api.rows import datetime_formatter, decimal_text
+from civportal.related import KeyedRows
 
 from ..models import ExtensionRequest, Finding, FindingPhoto, RectificationTask
 from ..selectors import visit_finding_counts
@@ -62,6 +63,15 @@ FINDING_COLUMNS = (
 )
 
 
+# A page's nested rows, by statements compiled once per process and number of ids (civportal.related).
+PHOTOS = KeyedRows(FindingPhoto, "finding", ("width", "height"), order_by=("finding_id", "id"))
+TASKS = KeyedRows(RectificationTask, "finding", ("unit", "status", "supervision", "due_at", "warn_at", "rework_count"),
+                  relations={"unit": ("name",)}, order_by=("-dispatched_at",))
+EXTENSIONS = KeyedRows(ExtensionRequest, "task", ("reason", "requested_due_at", "previous_due_at", "requested_by",
+                                                  "requested_at", "status", "decided_by", "decided_at", "decision_note"),
+                       where={"status": ExtensionRequest.Status.PENDING})
+
+
 def finding_values(queryset):
     return queryset.prefetch_related(None).values(*FINDING_COLUMNS)
 
@@ -72,15 +82,12 @@ def finding_rows(rows: list[dict], request) -> list[dict]:
     photos, tasks = defaultdict(list), defaultdict(list)
     if ids:
         full, thumb = photo_urls(request, "finding")
-        for finding_id, pk, width, height in (
-                FindingPhoto.objects.filter(finding_id__in=ids).order_by("finding_id", "id")
-                .values_list("finding_id", "id", "width", "height")):
-            photos[finding_id].append({"id": pk, "width": width, "height": height, "url": full(pk),
-                                       "thumbnail_url": thumb(pk)})
+        for p in PHOTOS.values(ids):
+            pk = p["id"]
+            photos[p["finding_id"]].append({"id": pk, "width": p["width"], "height": p["height"], "url": full(pk),
+                                            "thumbnail_url": thumb(pk)})
         now = timezone.now()
-        for t in (RectificationTask.objects.filter(finding_id__in=ids).order_by("-dispatched_at")
-                  .values("finding_id", "id", "unit_id", "unit__name", "status", "supervision", "due_at", "warn_at",
-                          "rework_count")):
+        for t in TASKS.values(ids):
             tasks[t["finding_id"]].append({
                 "id": t["id"], "unit": t["unit_id"], "unit_name": t["unit__name"], "status": t["status"],
                 "supervision": t["supervision"], "due_at": iso(t["due_at"]),
@@ -126,9 +133,7 @@ def task_rows(rows: list[dict], request) -> list[dict]:
     iso = datetime_formatter()
     pending = {}
     if ids:
-        for e in (ExtensionRequest.objects.filter(task_id__in=ids, status=ExtensionRequest.Status.PENDING)
-                  .values("id", "task_id", "reason", "requested_due_at", "previous_due_at", "requested_by_id",
-                          "requested_at", "status", "decided_by_id", "decided_at", "decision_note")):
+        for e in EXTENSIONS.values(ids):
             pending.setdefault(e["task_id"], {  # the first in the model's order, as the serializer takes it
                 "id": e["id"], "task": e["task_id"], "reason": e["reason"],
                 "requested_due_at": iso(e["requested_due_at"]), "previous_due_at": iso(e["previous_due_at"]),
