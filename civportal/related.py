@@ -135,12 +135,12 @@ class RelatedReader:
 class KeyedRows:
     """The rows of ``model`` whose ``key`` (a foreign key, e.g. ``task``) is one of a list,
     and that match ``where`` (constant lookups), in ``order_by`` (by default the model's ordering),
-    as instances with ``fields`` loaded and the named fields of their ``relations`` set, read by a statement compiled once per
+    at most ``limit`` (read one key at a time then), as instances with ``fields`` loaded and the named fields of their ``relations`` set, read by a statement compiled once per
     database and number of keys."""
 
     def __init__(self, model, key: str, fields: tuple[str, ...], *, relations: dict | None = None,
-                 order_by: tuple[str, ...] | None = None, where: dict | None = None):
-        self.model, self.relations, self.where = model, dict(relations or {}), dict(where or {})
+                 order_by: tuple[str, ...] | None = None, where: dict | None = None, limit: int | None = None):
+        self.model, self.relations, self.where, self.limit = model, dict(relations or {}), dict(where or {}), limit
         attname = lambda name: model._meta.get_field(name).attname  # noqa: E731
         self.key = attname(key)
         # (the relations' own keys too: their objects are built from them)
@@ -156,11 +156,13 @@ class KeyedRows:
 
     def queryset(self, keys: list):
         annotations = _related_annotations(self.model, self.relations)
-        return (self.model._base_manager.filter(**{f"{self.key}__in": keys}, **self.where).order_by(*self.order_by)
-                .values(*self.fields, **annotations))
+        queryset = (self.model._base_manager.filter(**{f"{self.key}__in": keys}, **self.where)
+                    .order_by(*self.order_by).values(*self.fields, **annotations))
+        return queryset if self.limit is None else queryset[:self.limit]
 
     def _rows(self, keys, using: str | None) -> tuple[str, list[list]]:
         keys = list(dict.fromkeys(keys))
+        assert self.limit is None or len(keys) <= 1, "a limit is the whole statement's: one key at a time"
         using = using or router.db_for_read(self.model)
         if not keys:
             return using, []

@@ -84,6 +84,8 @@ FINDING_PHOTOS = KeyedRows(FindingPhoto, "finding", ())
 TASK_EVENTS = KeyedRows(TaskEvent, "task", EVENT_FIELDS, relations={"actor": USER_NAME_FIELDS})
 TASK_SUBMISSIONS = KeyedRows(Submission, "task", SUBMISSION_FIELDS, relations={"submitted_by": USER_NAME_FIELDS})
 SUBMISSION_PHOTOS = KeyedRows(SubmissionPhoto, "submission", ())
+FINDING_HISTORY = KeyedRows(Finding.history.model, "id", ("history_date", "history_type", "status"),
+                            relations={"history_user": USER_NAME_FIELDS}, order_by=("-history_date",), limit=20)
 
 
 def _names(relation: str) -> tuple[str, ...]:
@@ -172,9 +174,7 @@ def finding_detail(request, pk):
         "duplicate_form": DuplicateForm() if can_triage else None,
         "rule_deadline": _rule_deadline(finding) if can_triage else None,
         "void_form": ReasonForm() if can_void else None,
-        "history": finding.history.select_related("history_user")
-        .only("history_id", "history_date", "history_type", "status", "history_user", *_names("history_user"))
-        .order_by("-history_date")[:20],
+        "history": FINDING_HISTORY.fetch([finding.pk]),
     })
 
 

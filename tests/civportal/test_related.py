@@ -132,3 +132,23 @@ def test_keyed_rows_pad_to_a_power_of_two(findings, personas):
     got = reader.fetch([f.pk for f in extra] + [10**9])  # 3 keys: the 4-key statement, padded
     assert {p.pk for p in got} == set(photos)
     assert set(reader._compiled) == {("default", 4)}
+
+
+def test_the_finding_pages_history_is_the_orms_latest_twenty(findings, personas):
+    from inspections.views import FINDING_HISTORY
+
+    f = findings[0]
+    for n in range(22):  # more than the page shows, some with the person who made the change
+        f.description = f"第{n}次修改"
+        f._history_user = personas.supervisor if n % 2 else None
+        f.save(update_fields=["description"])
+    expected = [(h.history_id, h.history_date, h.history_type, h.status, str(h.history_user) if h.history_user else None)
+                for h in f.history.select_related("history_user").order_by("-history_date")[:20]]
+    with CaptureQueriesContext(connection) as ctx:
+        got = [(h.history_id, h.history_date, h.get_history_type_display() and h.history_type, h.status,
+                str(h.history_user) if h.history_user else None) for h in FINDING_HISTORY.fetch([f.pk])]
+    assert got == expected and len(got) == 20
+    assert any(row[4] for row in got) and any(row[4] is None for row in got)
+    assert len(ctx) == 1
+    with pytest.raises(AssertionError):
+        FINDING_HISTORY.fetch([f.pk, findings[1].pk])  # a limit is one key's
