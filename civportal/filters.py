@@ -114,7 +114,6 @@ class IdChoiceField(forms.Field):
                                         params={"value": value})
         return resolved
 
-
     def _resolved(self, pk: int):
         """``resolve(queryset, pk)``; for a whole table (no filter of its own: campaigns, categories) kept in
         the memo under the table's generation (``listcache.remembered``): a list request filtered by a

@@ -7,7 +7,7 @@ its six relations (category and its group, unit, department, point, visit) took
 subqueries, one per column, 0.3 ms (each subquery is planned alone, as one table
 or two). The ORM takes about as long again to build and compile those subqueries,
 so a ``RelatedReader`` has the ORM compile its statement once per process and
-database (``SELECT (subquery), … FROM table WHERE pk = %s``) and runs it with
+database (``SELECT (subquery), … FROM table WHERE pk IN (%s)``) and runs it with
 the object's key, converting each value as the ORM would (e.g. SQLite's 0/1 to
 booleans). ``attach`` builds the related objects from the values as instances
 with only the named fields loaded (like ``only()``: another field would be read
@@ -33,7 +33,7 @@ from collections import defaultdict
 from django.db import connections, router
 from django.db.models import OuterRef, Subquery
 
-_MARK = 987654321987654
+_MARK = 987654321987654  # a key's place in a statement being compiled (no real key is this large)
 
 
 def _related_annotations(model, relations: dict[str, tuple[str, ...]]) -> dict:
@@ -107,36 +107,26 @@ def _set_related(instance, relations: dict[str, tuple[str, ...]], values) -> Non
 
 
 class RelatedReader:
+    """The related objects of one row, set on it (``attach``): ``KeyedRows`` keyed by the primary key,
+    its statement's relation columns handed to the row already read."""
+
     def __init__(self, model, relations: dict[str, tuple[str, ...]]):
-        self.model, self.relations = model, dict(relations)
-        self._compiled: dict[str, tuple] = {}
-        self._lock = threading.Lock()
-
-    def queryset(self, pk):
-        """The values of every related field of row ``pk``: one scalar subquery per field."""
-        annotations = _related_annotations(self.model, self.relations)
-        return self.model._base_manager.filter(pk=pk).order_by().values(**annotations)
-
-    def values(self, pk, using: str = "default") -> list | None:
-        """The related fields' values of row ``pk`` in ``relations`` order, or None when there is no such row."""
-        compiled = self._compiled.get(using)
-        if compiled is None:
-            with self._lock:
-                compiled = self._compiled[using] = _compile(self.queryset(_MARK), using, [_MARK])
-        rows = _run(compiled, [pk], using)
-        return rows[0] if rows else None
+        self.relations = dict(relations)
+        self.reader = KeyedRows(model, model._meta.pk.name, (), relations=self.relations, order_by=())
 
     def attach(self, instance):
         """Set on ``instance`` its related objects of ``relations``; one query."""
-        _set_related(instance, self.relations, self.values(instance.pk, instance._state.db or "default") or ())
+        _, rows = self.reader.rows([instance.pk], instance._state.db)
+        _set_related(instance, self.relations, rows[0][len(self.reader.fields):] if rows else ())
         return instance
 
 
 class KeyedRows:
     """The rows of ``model`` whose ``key`` (a foreign key, e.g. ``task``) is one of a list,
     and that match ``where`` (constant lookups), in ``order_by`` (by default the model's ordering),
-    at most ``limit`` (read one key at a time then), as instances with ``fields`` loaded and the named fields of their ``relations`` set, read by a statement compiled once per
-    database and number of keys."""
+    at most ``limit`` (read one key at a time then), as instances with ``fields`` loaded and the
+    named fields of their ``relations`` set, read by a statement compiled once per database and
+    number of keys."""
 
     def __init__(self, model, key: str, fields: tuple[str, ...], *, relations: dict | None = None,
                  order_by: tuple[str, ...] | None = None, where: dict | None = None, limit: int | None = None):
@@ -160,7 +150,8 @@ class KeyedRows:
                     .order_by(*self.order_by).values(*self.fields, **annotations))
         return queryset if self.limit is None else queryset[:self.limit]
 
-    def _rows(self, keys, using: str | None) -> tuple[str, list[list]]:
+    def rows(self, keys, using: str | None = None) -> tuple[str, list[list]]:
+        """(the database read, the rows: ``fields`` then the relations' fields, converted)."""
         keys = list(dict.fromkeys(keys))
         assert self.limit is None or len(keys) <= 1, "a limit is the whole statement's: one key at a time"
         using = using or router.db_for_read(self.model)
@@ -178,11 +169,11 @@ class KeyedRows:
         """The rows as dicts, as ``.values()`` would give them: the fields by attname, the
         relations' fields as ``relation__field``."""
         names = [*self.fields, *(f"{path}__{name}" for path, fields in self.relations.items() for name in fields)]
-        return [dict(zip(names, row)) for row in self._rows(keys, using)[1]]
+        return [dict(zip(names, row)) for row in self.rows(keys, using)[1]]
 
     def fetch(self, keys, using: str | None = None) -> list:
         """The rows as model instances with their relations' objects."""
-        using, rows = self._rows(keys, using)
+        using, rows = self.rows(keys, using)
         width, out = len(self.fields), []
         for row in rows:
             instance = self.model.from_db(using, self._names, [row[i] for i in self._positions])

@@ -189,10 +189,6 @@ def task_submissions(task: RectificationTask):
             .prefetch_related(Prefetch("photos", queryset=SubmissionPhoto.objects.order_by("id"))))
 
 
-def finding_photos(finding: Finding):
-    return FindingPhoto.objects.filter(finding=finding).order_by("id")
-
-
 def triage_queue(user):
     """New findings awaiting dispatch, duplicate marking or voiding; oldest first."""
     return findings_for(user, photos=False).filter(status=Finding.Status.NEW).order_by("observed_at", "id")

@@ -141,8 +141,8 @@ def _read(queryset, slices, now, cursor, backward, limit, compound, keys_from=No
         compound = connections[queryset.db].features.supports_slicing_ordering_in_compound
     if len(parts) > 1 and compound:
         # The page's ids: the slices of the task table alone, no join (4 slices of 5 joined tables took
-        # longer to compile and plan than to run: bench-1M 3.5 ms of planning); its rows with their relations in the same query,
-        # ``pk IN (ids)``, put in page order here (a row's slice is the light it has at ``now``).
+        # longer to compile and plan than to run: bench-1M 3.5 ms of planning); its rows with their relations
+        # in the same query, ``pk IN (ids)``, put in page order here (a row's slice is the light it has at ``now``).
         order = (f"-{ANNOTATION}", "-due_at", "-pk") if backward else (ANNOTATION, "due_at", "pk")
         keyed = parts if keys_from is None else [_slice(keys_from, u, now, cursor, backward)[:limit] for u in slices]
         ids = [part.values_list("pk", "due_at", ANNOTATION) for part in keyed]

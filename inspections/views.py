@@ -88,10 +88,6 @@ FINDING_HISTORY = KeyedRows(Finding.history.model, "id", ("history_date", "histo
                             relations={"history_user": USER_NAME_FIELDS}, order_by=("-history_date",), limit=20)
 
 
-def _names(relation: str) -> tuple[str, ...]:
-    return tuple(f"{relation}__{name}" for name in USER_NAME_FIELDS)
-
-
 def _points(user):
     return Point.objects.visible_to(user).active().select_related("unit").order_by("name", "id")
 
@@ -148,8 +144,9 @@ def finding_detail(request, pk):
     # but not their pending extension requests: two queries less than get_finding and tasks_for.
     # The finding's relations as subqueries (FINDING_PAGE_RELATED), not the campaign. The tasks join their unit
     # only, their finding is this one; photos, events and submissions (with their people's names) come from
-    # statements compiled once (FINDING_PHOTOS, TASK_EVENTS, …). Units' boundaries (GeoJSON) are not shown: not read. Every SQL column and join costs Python to compile and
-    # convert, more than the database to read (bench-1M: the page's queries take 1–2 ms to run).
+    # statements compiled once (FINDING_PHOTOS, TASK_EVENTS, …). Units' boundaries (GeoJSON) are not shown: not
+    # read. Every SQL column and join costs Python to compile and convert, more than the database to read
+    # (bench-1M: the page's queries take 1–2 ms to run).
     finding = FINDING_PAGE_RELATED.attach(get_object_or_404(
         Finding.objects.visible_to(request.user).only(*FINDING_PAGE_FIELDS), pk=pk))
     assign([finding], "photos", FINDING_PHOTOS.fetch([finding.pk]), "finding_id")

@@ -64,7 +64,7 @@ FINDING_COLUMNS = (
 
 
 # A page's nested rows, by statements compiled once per process and number of ids (civportal.related).
-PHOTOS = KeyedRows(FindingPhoto, "finding", ("width", "height"), order_by=("finding_id", "id"))
+PHOTOS = KeyedRows(FindingPhoto, "finding", ("width", "height"))  # (the model's order: finding, id)
 TASKS = KeyedRows(RectificationTask, "finding", ("unit", "status", "supervision", "due_at", "warn_at", "rework_count"),
                   relations={"unit": ("name",)}, order_by=("-dispatched_at",))
 EXTENSIONS = KeyedRows(ExtensionRequest, "task", ("reason", "requested_due_at", "previous_due_at", "requested_by",

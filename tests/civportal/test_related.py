@@ -62,9 +62,9 @@ def test_the_statement_is_compiled_once_and_takes_each_key(findings):
     reader = RelatedReader(Finding, RELATIONS)
     first, second = findings
     reader.attach(Finding.objects.get(pk=first.pk))
-    compiled = reader._compiled["default"]
+    compiled = reader.reader._compiled[("default", 1)]
     again = reader.attach(Finding.objects.get(pk=second.pk))
-    assert reader._compiled["default"] is compiled
+    assert reader.reader._compiled[("default", 1)] is compiled
     assert again.category.name == "道路破损" and again.unit.name == second.unit.name and again.point is None
 
 

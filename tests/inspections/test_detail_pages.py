@@ -26,7 +26,7 @@ from inspections import deadlines, selectors, services, views
 from inspections.forms import (
     DecideExtensionForm, DispatchForm, DuplicateForm, EscalateForm, ExtensionForm, NoteForm, ReasonForm, SubmitForm,
 )
-from inspections.models import Finding, RectificationTask, Submission, TaskEvent
+from inspections.models import Finding, FindingPhoto, RectificationTask, Submission, TaskEvent
 
 from .helpers import dispatched, finding, submitted, world
 
@@ -87,7 +87,7 @@ def reference_task_page(request, pk):
     }
     return render(request, "inspections/task_detail.html", {
         "task": task, "finding": task.finding,
-        "before_photos": selectors.finding_photos(task.finding),
+        "before_photos": FindingPhoto.objects.filter(finding=task.finding).order_by("id"),
         "events": selectors.task_timeline(task), "submissions": selectors.task_submissions(task),
         "pending": pending,
         "due_provisional": task.is_open and deadlines.deadline_is_provisional(task.dispatched_at, task.due_at),
