@@ -30,6 +30,7 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from urllib.parse import quote
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks import production  # noqa: E402  (DEBUG off, response cache off: before django.setup())
@@ -43,6 +44,7 @@ from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 
 from campaigns.models import Membership, Point, Unit, User  # noqa: E402
+from benchmarks.load import SEARCH  # noqa: E402  (the load's search: one finding in twenty matches)
 from inspections.models import Finding, RectificationTask  # noqa: E402
 
 
@@ -55,6 +57,7 @@ def routes(district: Unit) -> list[tuple[str, str]]:
         ("findings, open, one category", f"/api/v1/findings/?status=dispatched&category={finding.category_id}"),
         ("findings, campaign+unit+point", f"/api/v1/findings/?campaign={finding.campaign_id}&within={district.code}"
                                           f"&point={point.code}"),
+        ("findings, text search", f"/api/v1/findings/?q={quote(SEARCH)}&limit=50"),
         ("tasks, 50 rows", "/api/v1/tasks/"),
         ("tasks, overdue, one category", f"/api/v1/tasks/?overdue=true&category={finding.category_id}"),
         ("visits, 50 rows", "/api/v1/visits/"),

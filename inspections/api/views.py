@@ -84,18 +84,19 @@ def paged_rows(view, values, finish):
     return view.get_paginated_response(finish(page, view.request))
 
 
-def paged_rows_ids_first(view, values, finish):
+def paged_rows_ids_first(view, by_id, finish):
     """``paged_rows`` for a filter the list's indexes cannot bound, such as a text search: the
     page's ids first, from the filtered rows' ids and ordering columns only (PostgreSQL reads them
     from a covering index, ``finding_created_cover_idx``, testing scope and text in the index
-    without visiting the table), then the page's rows by id, in the page's order."""
+    without visiting the table), then the page's rows by id (``by_id``: ids → row dicts), in the
+    page's order."""
     filtered = view.filter_queryset(view.get_queryset())
     ordering = view.paginator.get_ordering(view.request, filtered, view)
-    page = view.paginate_queryset(filtered.values(*dict.fromkeys(f.lstrip("-") for f in ordering)))
-    if page is None:  # (every list of findings is paginated; kept for symmetry with paged_rows)
-        return Response(finish(list(values(filtered)), view.request))
-    by_id = {row["id"]: row for row in values(filtered.model.objects.filter(pk__in=[r["id"] for r in page]))}
-    return view.get_paginated_response(finish([by_id[r["id"]] for r in page], view.request))
+    keys = filtered.values(*dict.fromkeys(f.lstrip("-") for f in ordering))
+    page = view.paginate_queryset(keys)
+    found = {row["id"]: row for row in by_id([r["id"] for r in (keys if page is None else page)])}
+    rows = finish([found[r["id"]] for r in (keys if page is None else page)], view.request)
+    return Response(rows) if page is None else view.get_paginated_response(rows)
 
 
 def detail_row(view, values, finish):
@@ -281,7 +282,7 @@ class FindingViewSet(mixins.CreateModelMixin, *READ):
         # Rows from .values(), the same JSON as FindingSerializer (inspections/api/rows.py); no docstring here,
         # the schema's description of the list is the class's.
         if request.query_params.get("q") and not request.query_params.get("ordering"):
-            return paged_rows_ids_first(self, rows.finding_values, rows.finding_rows)
+            return paged_rows_ids_first(self, rows.findings_by_id, rows.finding_rows)
         return paged_rows(self, rows.finding_values, rows.finding_rows)
 
     def retrieve(self, request, *args, **kwargs):

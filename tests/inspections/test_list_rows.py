@@ -232,6 +232,8 @@ def test_a_searched_list_reads_the_page_ids_first_and_gives_the_same_rows(rows, 
     columns = page_sql[0].split(" FROM ")[0]
     assert columns.count('"inspections_finding".') == 2 and '"created_at"' in columns and '"id"' in columns
     assert "JOIN" not in page_sql[0]  # the ids' query reads the findings' own columns only (index-only)
+    # the rows by id: the names as scalar subqueries of a statement compiled once, nothing to join and plan
+    assert "JOIN" not in page_sql[1] and '"campaigns_unit"' in page_sql[1]
 
 
 @pytest.mark.parametrize("language", ["zh-hans", "en"])
