@@ -9,7 +9,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Count, Prefetch, Q
+from django.db.models import Count
 from django.http import Http404, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -84,6 +84,9 @@ FINDING_PHOTOS = KeyedRows(FindingPhoto, "finding", ())
 TASK_EVENTS = KeyedRows(TaskEvent, "task", EVENT_FIELDS, relations={"actor": USER_NAME_FIELDS})
 TASK_SUBMISSIONS = KeyedRows(Submission, "task", SUBMISSION_FIELDS, relations={"submitted_by": USER_NAME_FIELDS})
 SUBMISSION_PHOTOS = KeyedRows(SubmissionPhoto, "submission", ())
+PENDING_EXTENSIONS = KeyedRows(ExtensionRequest, "task", ("reason", "requested_due_at", "status"),
+                               relations={"requested_by": USER_NAME_FIELDS},
+                               where={"status": ExtensionRequest.Status.PENDING})
 FINDING_HISTORY = KeyedRows(Finding.history.model, "id", ("history_date", "history_type", "status"),
                             relations={"history_user": USER_NAME_FIELDS}, order_by=("-history_date",), limit=20)
 
@@ -399,16 +402,13 @@ def task_detail(request, pk):
     # What the page reads, no more (as on the finding page): the light from light_at() in Python, not the
     # with_light() CASE; the task's relations as the finding page reads its own (TASK_PAGE_RELATED), not units'
     # boundaries; people by the names they show as.
-    pending = ExtensionRequest.objects.filter(status=ExtensionRequest.Status.PENDING).select_related("requested_by")
-    task = TASK_PAGE_RELATED.attach(get_object_or_404(
-        RectificationTask.objects.visible_to(request.user)
-        .prefetch_related(Prefetch("extension_requests", queryset=pending, to_attr="pending_extensions")), pk=pk))
+    task = TASK_PAGE_RELATED.attach(get_object_or_404(RectificationTask.objects.visible_to(request.user), pk=pk))
+    pending = next(iter(PENDING_EXTENSIONS.fetch([task.pk])), None)  # the first in the model's order
     submissions = TASK_SUBMISSIONS.fetch([task.pk])  # (read as the finding page reads them)
     assign(submissions, "photos", SUBMISSION_PHOTOS.fetch([s.pk for s in submissions]), "submission_id")
     user = request.user
     is_unit = has_role(user, task.unit, UNIT_ROLES)
     is_office = has_role(user, task.unit, [Role.SUPERVISOR])
-    pending = task.pending_extensions[0] if task.pending_extensions else None
     S = RectificationTask.Status
     can = {
         "can_accept": is_unit and task.status in (S.ASSIGNED, S.RETURNED),
