@@ -132,3 +132,17 @@ def test_urls_are_made_with_one_reverse_and_match_reverse():
     make = page_rows.url_maker("inspections:task_detail")
     for pk in (1, 12, 987654321987, 2**62):
         assert make(pk) == reverse("inspections:task_detail", args=[pk])
+
+
+@pytest.mark.parametrize("text", ["", "短", "井盖缺失" * 15, "井盖缺失" * 16, "e\u0301" * 59 + "x", "e\u0301" * 61,
+                                  "a" * 60, "a" * 61, "<b>&\"'</b>" * 8, "Cafe\u0301 " * 12])
+def test_the_rows_escape_and_truncation_are_djangos(text):
+    """The rows' own escape and truncation (no lazy checks) give Django's text: NFC, combining
+    characters not counted, the ellipsis only when cut."""
+    from django.utils.html import escape as django_escape
+    from django.utils.text import Truncator
+
+    from inspections.page_rows import chars, escape
+
+    assert chars(text, 60) == Truncator(text).chars(60)
+    assert escape(chars(text, 60)) == django_escape(Truncator(text).chars(60))
