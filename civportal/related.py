@@ -49,7 +49,8 @@ def _related_annotations(model, relations: dict[str, tuple[str, ...]]) -> dict:
 
 
 def _compile(queryset, using: str, markers: list) -> tuple:
-    """(sql, params, the markers' places, [(converters, expression)] per column) of a values queryset."""
+    """(sql, params, the markers' places, [(column, converters, expression)] of the columns that have
+    converters) of a values queryset."""
     compiler = queryset.query.get_compiler(using=using)
     sql, params = compiler.as_sql()
     params = list(params)
@@ -57,7 +58,8 @@ def _compile(queryset, using: str, markers: list) -> tuple:
         assert params.count(marker) == 1, "each key must be the statement's only parameter of its value"
     places = [params.index(marker) for marker in markers]
     converters = compiler.get_converters([column for column, _, _ in compiler.select])
-    return sql, params, places, [converters.get(i, ((), None)) for i in range(len(compiler.select))]
+    # only the columns that have converters (on PostgreSQL few do: the driver gives Python values)
+    return sql, params, places, [(i, *converters[i]) for i in sorted(converters)]
 
 
 def _run(compiled: tuple, keys: list, using: str) -> list[list]:
@@ -72,11 +74,12 @@ def _run(compiled: tuple, keys: list, using: str) -> list[list]:
         rows = cursor.fetchall()
     out = []
     for row in rows:
-        values = []
-        for value, (functions, expression) in zip(row, columns):
+        values = list(row)
+        for i, functions, expression in columns:
+            value = values[i]
             for convert in functions:
                 value = convert(value, expression, connection)
-            values.append(value)
+            values[i] = value
         out.append(values)
     return out
 
