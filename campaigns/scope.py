@@ -111,6 +111,11 @@ class Scope:
     def contains(self, unit) -> bool:
         return self.paths is None or any(unit.path.startswith(path) for path in self.paths)
 
+    def covers(self, *paths: str) -> bool:
+        """Whether a row whose scope path columns hold ``paths`` is in scope: ``path_q``'s rule in
+        Python (a blank path, e.g. no supervising department, is in no scope), for rows already read."""
+        return self.paths is None or any(path and path.startswith(root) for path in paths for root in self.paths)
+
 
 def scope_of(user) -> Scope:
     """The user's Scope, once per user object (a request's ``request.user``)."""

@@ -216,3 +216,21 @@ def test_page_task_actions_by_role_and_scope(objs, personas, login, who):
         assert verify.status_code == (302 if who == "supervisor" else 403)
     void = client.post(f"/findings/{objs.b.finding.pk}/void/", {"reason": "x"})
     assert void.status_code == (302 if who == "supervisor" else 403)
+
+
+@pytest.mark.parametrize("who", PERSONAS)
+def test_scope_covers_is_visible_to_in_python(objs, personas, city, who):
+    """``Scope.covers`` (the finding page keeps its tasks in scope in Python) answers what
+    ``TaskQuerySet.visible_to`` answers in SQL, for every task: one with no supervising department,
+    one in district B whose finding a department in district A supervises."""
+    from campaigns.scope import scope_of
+    from inspections.models import RectificationTask
+
+    RectificationTask.objects.filter(pk=objs.a.task.pk).update(department_path="")
+    RectificationTask.objects.filter(pk=objs.b.task.pk).update(department_path=city.district_a.path)
+    user = type(getattr(personas, who)).objects.get(pk=getattr(personas, who).pk)
+    visible = set(RectificationTask.objects.visible_to(user).values_list("pk", flat=True))
+    scope = scope_of(user)
+    assert {t.pk for t in RectificationTask.objects.all() if scope.covers(t.unit_path, t.department_path)} == visible
+    assert (objs.b.task.pk in visible) == (who in SEES_A | SEES_B)  # through district A's department, or B itself
+    assert (objs.a.task.pk in visible) == (who in SEES_A)
