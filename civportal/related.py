@@ -110,12 +110,18 @@ def _set_related(instance, relations: dict[str, tuple[str, ...]], values) -> Non
 
 
 class RelatedReader:
-    """The related objects of one row, set on it (``attach``): ``KeyedRows`` keyed by the primary key,
-    its statement's relation columns handed to the row already read."""
+    """One row by its primary key with ``fields`` and its related objects (``get``), or the related
+    objects of a row already read, set on it (``attach``): ``KeyedRows`` keyed by the primary key."""
 
-    def __init__(self, model, relations: dict[str, tuple[str, ...]]):
+    def __init__(self, model, relations: dict[str, tuple[str, ...]], fields: tuple[str, ...] = ()):
         self.relations = dict(relations)
-        self.reader = KeyedRows(model, model._meta.pk.name, (), relations=self.relations, order_by=())
+        self.reader = KeyedRows(model, model._meta.pk.name, tuple(fields), relations=self.relations, order_by=())
+
+    def get(self, pk, using: str | None = None):
+        """The row ``pk`` (an integer key; ``fields`` loaded, others read on access) with its related
+        objects, or None; one query."""
+        rows = self.reader.fetch([pk], using) if 0 < pk < 2**63 else []
+        return rows[0] if rows else None
 
     def attach(self, instance):
         """Set on ``instance`` its related objects of ``relations``; one query."""

@@ -74,7 +74,7 @@ def findings_for(user, *, photos: bool = True, lean: bool = False, task_list: bo
     """Scoped findings; list pages that show no photos pass ``photos=False`` (one query less),
     lists pass ``lean=True`` (join only what a list row reads); one that reads the tasks itself
     passes ``task_list=False`` (no prefetch of the open task). (The finding page reads its
-    relations as subqueries: ``views.FINDING_PAGE_RELATED``.)"""
+    relations with the finding itself, as subqueries: ``views.FINDING_PAGE``.)"""
     related = FINDING_LIST_RELATED if lean else (*FINDING_DETAIL_RELATED, "campaign")
     qs = Finding.objects.visible_to(user).select_related(*related)
     if task_list:

@@ -72,10 +72,20 @@ SUBMISSION_FIELDS = ("task", "round", "note", "submitted_at", "outcome", "review
 # subqueries compiled once (civportal.related: the six joins took 2.4–3.7 ms to plan on bench-1M, the
 # subqueries 0.3 ms).
 FINDING_PAGE_FIELDS = tuple(field.attname for field in Finding._meta.concrete_fields)
-FINDING_PAGE_RELATED = RelatedReader(Finding, {
+FINDING_PAGE = RelatedReader(Finding, {
     "category": ("name", "engineering", "group_id"), "category__group": ("name",), "unit": ("name", "path"),
     "department": ("name",), "point": ("name",), "visit": ("inspection_id",),
-})
+}, fields=FINDING_PAGE_FIELDS)
+
+
+def in_scope_or_404(reader: RelatedReader, user, pk: int):
+    """A detail page's object with its relations (one statement compiled once), or 404 when there is no
+    such row or it is outside the user's scope: the scope rule of the model's ``visible_to`` in Python
+    (``Scope.covers`` over the row's path columns), as the task rows of the finding page are kept."""
+    obj = reader.get(pk)
+    if obj is None or not scope_of(user).covers(obj.unit_path, obj.department_path):
+        raise Http404
+    return obj
 
 
 # The finding page's children: its photos, its tasks' timelines and reports with their photos (only the
@@ -150,13 +160,12 @@ def get_finding(user, pk) -> Finding:
 def finding_detail(request, pk):
     # The page reads the finding's tasks below (not its open task's prefetch), with their light
     # but not their pending extension requests: two queries less than get_finding and tasks_for.
-    # The finding's relations as subqueries (FINDING_PAGE_RELATED), not the campaign. The tasks join their unit
+    # The finding and its relations as subqueries (FINDING_PAGE), not the campaign. The tasks join their unit
     # only, their finding is this one; photos, events and submissions (with their people's names) come from
     # statements compiled once (FINDING_PHOTOS, TASK_EVENTS, …). Units' boundaries (GeoJSON) are not shown: not
     # read. Every SQL column and join costs Python to compile and convert, more than the database to read
     # (bench-1M: the page's queries take 1–2 ms to run).
-    finding = FINDING_PAGE_RELATED.attach(get_object_or_404(
-        Finding.objects.visible_to(request.user).only(*FINDING_PAGE_FIELDS), pk=pk))
+    finding = in_scope_or_404(FINDING_PAGE, request.user, pk)
     assign([finding], "photos", FINDING_PHOTOS.fetch([finding.pk]), "finding_id")
     # The light from RectificationTask.light_at() in Python (the property falls back to it): the with_light()
     # CASE annotations cost more to compile than to compute. The tasks by a statement compiled once, kept to
@@ -393,10 +402,10 @@ def workbench(request):
 
 
 # What the task page shows of its unit, finding, category and point (a role check reads the unit's path).
-TASK_PAGE_RELATED = RelatedReader(RectificationTask, {
+TASK_PAGE = RelatedReader(RectificationTask, {
     "unit": ("name", "path"), "finding": ("description", "address", "severity", "category_id", "point_id"),
     "finding__category": ("name",), "finding__point": ("name",),
-})
+}, fields=tuple(field.attname for field in RectificationTask._meta.concrete_fields))
 
 
 def get_task(user, pk) -> RectificationTask:
@@ -407,9 +416,9 @@ def get_task(user, pk) -> RectificationTask:
 @permission_required("inspections.view_rectificationtask", raise_exception=True)
 def task_detail(request, pk):
     # What the page reads, no more (as on the finding page): the light from light_at() in Python, not the
-    # with_light() CASE; the task's relations as the finding page reads its own (TASK_PAGE_RELATED), not units'
+    # with_light() CASE; the task and its relations as the finding page reads its own (TASK_PAGE), not units'
     # boundaries; people by the names they show as.
-    task = TASK_PAGE_RELATED.attach(get_object_or_404(RectificationTask.objects.visible_to(request.user), pk=pk))
+    task = in_scope_or_404(TASK_PAGE, request.user, pk)
     pending = next(iter(PENDING_EXTENSIONS.fetch([task.pk])), None)  # the first in the model's order
     submissions = TASK_SUBMISSIONS.fetch([task.pk])  # (read as the finding page reads them)
     assign(submissions, "photos", SUBMISSION_PHOTOS.fetch([s.pk for s in submissions]), "submission_id")
