@@ -152,3 +152,21 @@ def test_the_finding_pages_history_is_the_orms_latest_twenty(findings, personas)
     assert len(ctx) == 1
     with pytest.raises(AssertionError):
         FINDING_HISTORY.fetch([f.pk, findings[1].pk])  # a limit is one key's
+
+
+def test_get_reads_the_row_and_its_relations_in_one_statement(findings):
+    """``get`` gives the row itself (its named fields loaded) with its relations, in one query; no
+    row, or a number beyond the key's range, gives None (the latter without a query)."""
+    fields = tuple(f.attname for f in Finding._meta.concrete_fields)
+    reader = RelatedReader(Finding, RELATIONS, fields=fields)
+    for f in findings:
+        expected, plain = shown(Finding.objects.select_related(*RELATIONS).get(pk=f.pk)), Finding.objects.get(pk=f.pk)
+        with CaptureQueriesContext(connection) as ctx:
+            got = reader.get(f.pk)
+            assert shown(got) == expected
+            assert {n: getattr(got, n) for n in fields} == {n: getattr(plain, n) for n in fields}
+        assert len(ctx) == 1
+    assert reader.get(10**12) is None
+    with CaptureQueriesContext(connection) as ctx:
+        assert reader.get(0) is None and reader.get(2**63) is None
+    assert len(ctx) == 0
