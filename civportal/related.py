@@ -7,11 +7,13 @@ its six relations (category and its group, unit, department, point, visit) took
 subqueries, one per column, 0.3 ms (each subquery is planned alone, as one table
 or two). The ORM takes about as long again to build and compile those subqueries,
 so a ``RelatedReader`` has the ORM compile its statement once per process and
-database (``SELECT (subquery), … FROM table WHERE pk IN (%s)``) and runs it with
-the object's key, converting each value as the ORM would (e.g. SQLite's 0/1 to
-booleans). ``attach`` builds the related objects from the values as instances
-with only the named fields loaded (like ``only()``: another field would be read
-on access), so that templates and code read ``finding.category.name`` as before.
+database (``SELECT fields, (subquery), … FROM table WHERE pk IN (%s)``) and runs it
+with the object's key, converting each value as the ORM would (e.g. SQLite's 0/1 to
+booleans). ``get`` builds the object and its related objects from the values as
+instances with only the named fields loaded (like ``only()``: another field would
+be read on access), so that templates and code read ``finding.category.name`` as
+before. (The caller checks what a scoped queryset would have: the detail pages
+test the row's scope paths, ``Scope.covers``.)
 
 ``relations`` maps a relation path to the fields read of its object; a path's
 parents come first, either loaded already or named earlier in the same mapping:
@@ -110,8 +112,8 @@ def _set_related(instance, relations: dict[str, tuple[str, ...]], values) -> Non
 
 
 class RelatedReader:
-    """One row by its primary key with ``fields`` and its related objects (``get``), or the related
-    objects of a row already read, set on it (``attach``): ``KeyedRows`` keyed by the primary key."""
+    """One row by its primary key with ``fields`` and its related objects (``get``): ``KeyedRows``
+    keyed by the primary key."""
 
     def __init__(self, model, relations: dict[str, tuple[str, ...]], fields: tuple[str, ...] = ()):
         self.relations = dict(relations)
@@ -122,12 +124,6 @@ class RelatedReader:
         objects, or None; one query."""
         rows = self.reader.fetch([pk], using) if 0 < pk < 2**63 else []
         return rows[0] if rows else None
-
-    def attach(self, instance):
-        """Set on ``instance`` its related objects of ``relations``; one query."""
-        _, rows = self.reader.rows([instance.pk], instance._state.db)
-        _set_related(instance, self.relations, rows[0][len(self.reader.fields):] if rows else ())
-        return instance
 
 
 class KeyedRows:

@@ -160,9 +160,9 @@ def get_finding(user, pk) -> Finding:
 def finding_detail(request, pk):
     # The page reads the finding's tasks below (not its open task's prefetch), with their light
     # but not their pending extension requests: two queries less than get_finding and tasks_for.
-    # The finding and its relations as subqueries (FINDING_PAGE), not the campaign. The tasks join their unit
-    # only, their finding is this one; photos, events and submissions (with their people's names) come from
-    # statements compiled once (FINDING_PHOTOS, TASK_EVENTS, …). Units' boundaries (GeoJSON) are not shown: not
+    # The finding and its relations as subqueries (FINDING_PAGE), not the campaign. The tasks read their unit's
+    # name only, their finding is this one; they, photos, events and submissions (with their people's names)
+    # come from statements compiled once (FINDING_TASKS, FINDING_PHOTOS, TASK_EVENTS, …). Units' boundaries (GeoJSON) are not shown: not
     # read. Every SQL column and join costs Python to compile and convert, more than the database to read
     # (bench-1M: the page's queries take 1–2 ms to run).
     finding = in_scope_or_404(FINDING_PAGE, request.user, pk)

@@ -49,9 +49,8 @@ def test_the_reader_gives_what_select_related_gives(findings):
     reader = RelatedReader(Finding, RELATIONS)
     for f in findings:
         expected = shown(Finding.objects.select_related(*RELATIONS).get(pk=f.pk))
-        plain = Finding.objects.get(pk=f.pk)
         with CaptureQueriesContext(connection) as ctx:
-            got = shown(reader.attach(plain))
+            got = shown(reader.get(f.pk))
         assert got == expected
         assert len(ctx) == 1, [q["sql"] for q in ctx.captured_queries]  # one statement, reading nothing more after
         assert "JOIN" not in ctx.captured_queries[0]["sql"].split("WHERE")[-1]
@@ -61,16 +60,16 @@ def test_the_reader_gives_what_select_related_gives(findings):
 def test_the_statement_is_compiled_once_and_takes_each_key(findings):
     reader = RelatedReader(Finding, RELATIONS)
     first, second = findings
-    reader.attach(Finding.objects.get(pk=first.pk))
+    reader.get(first.pk)
     compiled = reader.reader._compiled[("default", 1)]
-    again = reader.attach(Finding.objects.get(pk=second.pk))
+    again = reader.get(second.pk)
     assert reader.reader._compiled[("default", 1)] is compiled
     assert again.category.name == "道路破损" and again.unit.name == second.unit.name and again.point is None
 
 
 def test_other_fields_of_a_related_object_are_read_on_access(findings):
     """Like only(): what the reader did not name is deferred, not wrong."""
-    f = RelatedReader(Finding, {"unit": ("name",)}).attach(Finding.objects.get(pk=findings[0].pk))
+    f = RelatedReader(Finding, {"unit": ("name",)}).get(findings[0].pk)
     with CaptureQueriesContext(connection) as ctx:
         assert f.unit.code == Finding.objects.select_related("unit").get(pk=f.pk).unit.code
     assert len(ctx) == 2
@@ -81,7 +80,7 @@ def test_nested_relations_through_a_loaded_parent(findings, personas):
     reader = RelatedReader(RectificationTask, {"unit": ("name", "path"), "finding": ("description", "category_id",
                                                                                     "point_id"),
                                                "finding__category": ("name",), "finding__point": ("name",)})
-    got = reader.attach(RectificationTask.objects.get(pk=task.pk))
+    got = reader.get(task.pk)
     expected = RectificationTask.objects.select_related("unit", "finding__category", "finding__point").get(pk=task.pk)
     with CaptureQueriesContext(connection) as ctx:
         assert (got.unit.name, got.unit.path, got.finding.description, got.finding.category.name,
