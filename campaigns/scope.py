@@ -109,7 +109,7 @@ class Scope:
         return any(role in wanted and unit.path.startswith(path) for path, role in self.memberships)
 
     def contains(self, unit) -> bool:
-        return self.paths is None or any(unit.path.startswith(path) for path in self.paths)
+        return self.covers(unit.path)
 
     def covers(self, *paths: str) -> bool:
         """Whether a row whose scope path columns hold ``paths`` is in scope: ``path_q``'s rule in

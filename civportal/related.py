@@ -115,7 +115,10 @@ class RelatedReader:
     """One row by its primary key with ``fields`` and its related objects (``get``): ``KeyedRows``
     keyed by the primary key."""
 
-    def __init__(self, model, relations: dict[str, tuple[str, ...]], fields: tuple[str, ...] = ()):
+    def __init__(self, model, relations: dict[str, tuple[str, ...]], fields: tuple[str, ...] | None = None):
+        """``fields``: the row's fields read (by default all its concrete fields)."""
+        if fields is None:
+            fields = tuple(field.attname for field in model._meta.concrete_fields)
         self.relations = dict(relations)
         self.reader = KeyedRows(model, model._meta.pk.name, tuple(fields), relations=self.relations, order_by=())
 
@@ -148,6 +151,8 @@ class KeyedRows:
         order = {f.attname: i for i, f in enumerate(model._meta.concrete_fields)}
         self._names = sorted(self.fields, key=order.__getitem__)
         self._positions = [self.fields.index(name) for name in self._names]
+        # values()' keys: the fields by attname, the relations' fields as relation__field
+        self._keys = [*self.fields, *(f"{path}__{name}" for path, names in self.relations.items() for name in names)]
 
     def queryset(self, keys: list):
         annotations = _related_annotations(self.model, self.relations)
@@ -173,8 +178,7 @@ class KeyedRows:
     def values(self, keys, using: str | None = None) -> list[dict]:
         """The rows as dicts, as ``.values()`` would give them: the fields by attname, the
         relations' fields as ``relation__field``."""
-        names = [*self.fields, *(f"{path}__{name}" for path, fields in self.relations.items() for name in fields)]
-        return [dict(zip(names, row)) for row in self.rows(keys, using)[1]]
+        return [dict(zip(self._keys, row)) for row in self.rows(keys, using)[1]]
 
     def fetch(self, keys, using: str | None = None) -> list:
         """The rows as model instances with their relations' objects."""

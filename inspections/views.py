@@ -71,11 +71,10 @@ SUBMISSION_FIELDS = ("task", "round", "note", "submitted_at", "outcome", "review
 # engineering flag for the rule's deadline, a role check the unit's path): read by a statement of scalar
 # subqueries compiled once (civportal.related: the six joins took 2.4–3.7 ms to plan on bench-1M, the
 # subqueries 0.3 ms).
-FINDING_PAGE_FIELDS = tuple(field.attname for field in Finding._meta.concrete_fields)
 FINDING_PAGE = RelatedReader(Finding, {
     "category": ("name", "engineering", "group_id"), "category__group": ("name",), "unit": ("name", "path"),
     "department": ("name",), "point": ("name",), "visit": ("inspection_id",),
-}, fields=FINDING_PAGE_FIELDS)
+})
 
 
 def in_scope_or_404(reader: RelatedReader, user, pk: int):
@@ -162,9 +161,9 @@ def finding_detail(request, pk):
     # but not their pending extension requests: two queries less than get_finding and tasks_for.
     # The finding and its relations as subqueries (FINDING_PAGE), not the campaign. The tasks read their unit's
     # name only, their finding is this one; they, photos, events and submissions (with their people's names)
-    # come from statements compiled once (FINDING_TASKS, FINDING_PHOTOS, TASK_EVENTS, …). Units' boundaries (GeoJSON) are not shown: not
-    # read. Every SQL column and join costs Python to compile and convert, more than the database to read
-    # (bench-1M: the page's queries take 1–2 ms to run).
+    # come from statements compiled once (FINDING_TASKS, FINDING_PHOTOS, TASK_EVENTS, …). Units' boundaries
+    # (GeoJSON) are not shown: not read. Every SQL column and join costs Python to compile and convert, more than
+    # the database to read (bench-1M: the page's queries take 1–2 ms to run).
     finding = in_scope_or_404(FINDING_PAGE, request.user, pk)
     assign([finding], "photos", FINDING_PHOTOS.fetch([finding.pk]), "finding_id")
     # The light from RectificationTask.light_at() in Python (the property falls back to it): the with_light()
@@ -405,7 +404,7 @@ def workbench(request):
 TASK_PAGE = RelatedReader(RectificationTask, {
     "unit": ("name", "path"), "finding": ("description", "address", "severity", "category_id", "point_id"),
     "finding__category": ("name",), "finding__point": ("name",),
-}, fields=tuple(field.attname for field in RectificationTask._meta.concrete_fields))
+})
 
 
 def get_task(user, pk) -> RectificationTask:

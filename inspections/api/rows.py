@@ -77,15 +77,11 @@ def finding_values(queryset):
 
 
 # The same rows by id (a search's page, its ids read first): one statement compiled once per process and
-# number of ids, the names as scalar subqueries, not joins to plan per request; the dicts have
-# finding_values' keys.
-_NAMES = {"point": ("name",), "unit": ("name",), "category": ("name",)}
-FINDINGS_BY_ID = KeyedRows(Finding, "id", tuple(c for c in FINDING_COLUMNS if "__" not in c), relations=_NAMES,
-                           order_by=())
-
-
-def findings_by_id(ids: list[int]) -> list[dict]:
-    return FINDINGS_BY_ID.values(ids)
+# number of ids, FINDING_COLUMNS' related names (``point__name``, …) as scalar subqueries, not joins to plan
+# per request; ``FINDINGS_BY_ID.values`` gives finding_values' keys.
+FINDINGS_BY_ID = KeyedRows(
+    Finding, "id", tuple(c for c in FINDING_COLUMNS if "__" not in c),
+    relations={c.partition("__")[0]: (c.partition("__")[2],) for c in FINDING_COLUMNS if "__" in c}, order_by=())
 
 
 def finding_rows(rows: list[dict], request) -> list[dict]:

@@ -94,8 +94,9 @@ def paged_rows_ids_first(view, by_id, finish):
     ordering = view.paginator.get_ordering(view.request, filtered, view)
     keys = filtered.values(*dict.fromkeys(f.lstrip("-") for f in ordering))
     page = view.paginate_queryset(keys)
-    found = {row["id"]: row for row in by_id([r["id"] for r in (keys if page is None else page)])}
-    rows = finish([found[r["id"]] for r in (keys if page is None else page)], view.request)
+    ids = [r["id"] for r in (keys if page is None else page)]
+    found = {row["id"]: row for row in by_id(ids)}
+    rows = finish([found[pk] for pk in ids], view.request)
     return Response(rows) if page is None else view.get_paginated_response(rows)
 
 
@@ -282,7 +283,7 @@ class FindingViewSet(mixins.CreateModelMixin, *READ):
         # Rows from .values(), the same JSON as FindingSerializer (inspections/api/rows.py); no docstring here,
         # the schema's description of the list is the class's.
         if request.query_params.get("q") and not request.query_params.get("ordering"):
-            return paged_rows_ids_first(self, rows.findings_by_id, rows.finding_rows)
+            return paged_rows_ids_first(self, rows.FINDINGS_BY_ID.values, rows.finding_rows)
         return paged_rows(self, rows.finding_values, rows.finding_rows)
 
     def retrieve(self, request, *args, **kwargs):
