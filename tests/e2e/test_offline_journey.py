@@ -162,8 +162,14 @@ def test_a_finding_recorded_offline_arrives_once_when_the_network_is_back(journe
     # And through the outbox itself: put back, sent on the next page load, gone, nothing new.
     page.evaluate("async () => { await CivOutbox.put(window.keptDraft); }")
     j.goto("/findings/new/")
+    # The badge is hidden until the new page has read its outbox: wait for the outbox itself (at most 10 s).
+    outbox = "async () => (await CivOutbox.all()).length"
+    for _ in range(100):
+        if page.evaluate(outbox) == 0:
+            break
+        page.wait_for_timeout(100)
+    assert page.evaluate(outbox) == 0
     badge.wait_for(state="hidden")
-    assert page.evaluate("async () => (await CivOutbox.all()).length") == 0
     assert Finding.objects.count() == before + 1
     assert FindingPhoto.objects.filter(finding=finding).count() == 1
 
